@@ -1,0 +1,82 @@
+//! Dropout with a seeded mask and inverted scaling.
+
+use burn::tensor::{Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::check;
+use crate::error::Result;
+
+/// Zeroes each element with probability `p` and scales the survivors by `1 / (1 - p)`, so the
+/// expected value is unchanged; the identity when `training` is false or `p` is 0.
+///
+/// The mask is drawn from a `StdRng` seeded with `seed`: the same seed gives the same mask on
+/// every backend. Callers advance the seed between steps.
+///
+/// # Errors
+/// `InvalidArgument` when `p` is outside `[0, 1)`.
+///
+/// # Shapes
+/// Any shape; the output has the input's shape.
+///
+/// ```
+/// # use burn::tensor::{Device, Tensor};
+/// let x = Tensor::<1>::ones([1000], &Device::flex());
+/// let y = cortex_ops::dropout(x, 0.5, true, 7).unwrap();
+/// let kept = y.into_data().iter::<f32>().filter(|v| *v == 2.0).count();
+/// assert!((400..600).contains(&kept));
+/// ```
+pub fn dropout<const D: usize>(x: Tensor<D>, p: f64, training: bool, seed: u64) -> Result<Tensor<D>> {
+    if !(0.0..1.0).contains(&p) {
+        return Err(check::invalid("dropout", "p", "in [0, 1)", p));
+    }
+    if !training || p == 0.0 {
+        return Ok(x);
+    }
+    let dims = x.dims();
+    let count: usize = dims.iter().product();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let scale = 1.0 / (1.0 - p);
+    let mask: Vec<f64> = (0..count)
+        .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
+        .collect();
+    let mask = Tensor::<D>::from_data(TensorData::new(mask, dims), (&x.device(), x.dtype()));
+    Ok(x.mul(mask))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use crate::testing::{devices, tensor, values};
+
+    #[test]
+    fn seeded_inverted_dropout() {
+        for device in devices() {
+            let x = tensor(&[1.0; 10_000], [100, 100], &device);
+            let a = values(&dropout(x.clone(), 0.25, true, 3).unwrap());
+            let b = values(&dropout(x.clone(), 0.25, true, 3).unwrap());
+            let c = values(&dropout(x.clone(), 0.25, true, 4).unwrap());
+            assert_eq!(a, b, "same seed, same mask");
+            assert_ne!(a, c, "another seed, another mask");
+            assert!(a.iter().all(|v| *v == 0.0 || (*v - 4.0 / 3.0).abs() < 1e-12));
+            let dropped = a.iter().filter(|v| **v == 0.0).count();
+            // Binomial(10000, 0.25): mean 2500, sd 43; 5 sd either side.
+            assert!((2285..=2715).contains(&dropped), "{dropped}");
+            assert_eq!(values(&dropout(x.clone(), 0.25, false, 3).unwrap()), values(&x));
+            assert_eq!(values(&dropout(x.clone(), 0.0, true, 3).unwrap()), values(&x));
+        }
+    }
+
+    #[test]
+    fn probability_outside_zero_one_is_an_error() {
+        let device = devices().remove(0);
+        let x = tensor(&[1.0], [1], &device);
+        for p in [1.0, -0.1, f64::NAN] {
+            assert!(matches!(
+                dropout(x.clone(), p, true, 0),
+                Err(Error::InvalidArgument { op: "dropout", arg: "p", .. })
+            ));
+        }
+    }
+}

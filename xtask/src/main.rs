@@ -1,0 +1,50 @@
+//! `cargo xtask <command>`: the project's own commands, cheapest check first.
+//!
+//! - `test`: layering invariant, `cargo fmt --check`, `cargo clippy -D warnings`, then the
+//!   whole test suite on both CPU backends.
+//! - `ci`: what `.ci/run` calls; today the same as `test`.
+
+mod layering;
+mod test;
+
+use anyhow::{Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") | Some("ci") => test::Test::from_args(&args[1..])?.run(),
+        Some("layering") => layering::Layering.run(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 test [--backend flex|ndarray|all]  layering, fmt, clippy and every test\n  \
+                 ci                                  what .ci/run runs (= test)\n  \
+                 layering                            check that crates depend only downwards"
+            );
+            bail!("unknown or missing command: {:?}", args.first());
+        }
+    }
+}
+
+/// Runs a command in the workspace root, echoing it, and fails if it fails.
+pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = std::process::Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(workspace_root())
+        .status()?;
+    if !status.success() {
+        bail!("`{program} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| ".".into())
+}
