@@ -48,7 +48,10 @@ impl Layering {
             .output()
             .context("running cargo metadata")?;
         if !output.status.success() {
-            bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "cargo metadata failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
         let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
@@ -60,10 +63,14 @@ impl Layering {
                 continue;
             }
             let Some(permitted) = allowed.get(name) else {
-                violations.push(format!("{name}: not in the crate map (xtask/src/layering.rs)"));
+                violations.push(format!(
+                    "{name}: not in the crate map (xtask/src/layering.rs)"
+                ));
                 continue;
             };
-            let deps = package["dependencies"].as_array().context("no dependencies")?;
+            let deps = package["dependencies"]
+                .as_array()
+                .context("no dependencies")?;
             for dep in deps {
                 let dep_name = dep["name"].as_str().unwrap_or_default();
                 let is_normal = dep["kind"].is_null();

@@ -2,8 +2,10 @@
 //!
 //! - `test`: layering invariant, `cargo fmt --check`, `cargo clippy -D warnings`, then the
 //!   whole test suite on both CPU backends.
+//! - `check-grads`: every registered gradient case against finite differences.
 //! - `ci`: what `.ci/run` calls; today the same as `test`.
 
+mod check_grads;
 mod layering;
 mod test;
 
@@ -14,11 +16,14 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") | Some("ci") => test::Test::from_args(&args[1..])?.run(),
         Some("layering") => layering::Layering.run(),
+        Some("check-grads") => check_grads::CheckGrads::from_args(&args[1..]).run(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  test [--backend flex|ndarray|all]  layering, fmt, clippy and every test\n  \
+                 check-grads [--backend B] [--filter S] [--fast] [--json PATH]\n  \
+                                                     gradients against finite differences\n  \
                  ci                                  what .ci/run runs (= test)\n  \
                  layering                            check that crates depend only downwards"
             );

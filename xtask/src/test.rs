@@ -45,7 +45,14 @@ impl Test {
         step("clippy", &|| {
             run(
                 "cargo",
-                &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
                 &[],
             )
         })?;

@@ -1,6 +1,37 @@
 //! # cortex-autodiff
 //!
-//! Gradients and gradient checking on top of burn-autodiff. This crate will hold
-//! `value_and_grad`, `gradcheck` (central differences in f64 with PyTorch's tolerances) and
-//! the registry of gradient cases that `cargo xtask check-grads` runs; it depends on
-//! `cortex-ops` and burn only. Until then it exports nothing.
+//! Gradients you can trust, on top of burn-autodiff:
+//!
+//! - [`value_and_grad`]: a function's value and gradient in one call;
+//! - [`GradCheck`]: autodiff gradients against central finite differences in f64, with
+//!   PyTorch's tolerances (eps 1e-6, atol 1e-5, rtol 1e-3), on a random upstream gradient,
+//!   reporting the worst element of each input; a fast mode compares `vᵀ J u`;
+//! - the registry of [`GradCase`]s: every differentiable op of `cortex-ops` declares its
+//!   sample inputs once ([`op_cases`]); tests, property tests and `cargo xtask check-grads`
+//!   run them.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use cortex_autodiff::{GradCheck, op_cases};
+//!
+//! let case = op_cases().into_iter().find(|c| c.name == "gelu/batch1").unwrap();
+//! let report = case.check(&GradCheck::default(), &Device::flex())?;
+//! assert!(report.passed(), "{report}");
+//! # Ok::<(), cortex_autodiff::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod args;
+mod cases;
+mod error;
+mod gradcheck;
+mod registry;
+mod value_and_grad;
+
+pub use args::{Args, Flatten, Input};
+pub use cases::op_cases;
+pub use error::{Error, Result};
+pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
+pub use registry::{CaseFn, GradCase, sample};
+pub use value_and_grad::value_and_grad;

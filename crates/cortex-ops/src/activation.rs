@@ -21,7 +21,17 @@ use crate::error::Result;
 /// assert_eq!(y, 0.5);
 /// ```
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    activation::sigmoid(x)
+    // Both branches exponentiate -|x| <= 0, so nothing overflows and every gradient is finite:
+    // σ(x) = 1 / (1 + e^(-|x|)) for x >= 0 and e^(-|x|) / (1 + e^(-|x|)) for x < 0.
+    // (burn's flex sigmoid rounds f64 inputs through f32, ~2e-8 off; this form is exact.)
+    let non_negative = x.clone().greater_equal_elem(0.0);
+    let neg_abs = x.clone().mask_where(non_negative.clone(), x.neg());
+    let z = neg_abs.exp();
+    let denominator = z.clone().add_scalar(1.0);
+    let negative_branch = z.div(denominator.clone());
+    denominator
+        .recip()
+        .mask_where(non_negative.bool_not(), negative_branch)
 }
 
 /// Hyperbolic tangent, `tanh(x) = (e^x - e^(-x)) / (e^x + e^(-x))`.
@@ -91,7 +101,7 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// # Shapes
 /// Any shape; the output has the input's shape.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    activation::silu(x)
+    x.clone().mul(sigmoid(x))
 }
 
 /// Softplus, `(1/β) ln(1 + e^(βx))`, linear above `βx > 20` as in PyTorch.
@@ -157,16 +167,51 @@ mod tests {
     #[test]
     fn every_activation_is_stable_at_large_magnitudes() {
         let cases: Vec<(&str, Activation, [f64; 3], [f64; 3])> = vec![
-            ("sigmoid", sigmoid, [0.0, 0.622_459_331_201_854_6, 1.0], [0.0, 0.235_003_712_201_594_5, 0.0]),
-            ("tanh", tanh, [-1.0, 0.462_117_157_260_009_8, 1.0], [0.0, 0.786_447_732_965_927_4, 0.0]),
+            (
+                "sigmoid",
+                sigmoid,
+                [0.0, 0.622_459_331_201_854_6, 1.0],
+                [0.0, 0.235_003_712_201_594_5, 0.0],
+            ),
+            (
+                "tanh",
+                tanh,
+                [-1.0, 0.462_117_157_260_009_8, 1.0],
+                [0.0, 0.786_447_732_965_927_4, 0.0],
+            ),
             ("relu", relu, [0.0, 0.5, 1000.0], [0.0, 1.0, 1.0]),
-            ("leaky_relu", |x| leaky_relu(x, 0.01).unwrap(), [-10.0, 0.5, 1000.0], [0.01, 1.0, 1.0]),
-            ("elu", |x| elu(x, 1.0).unwrap(), [-1.0, 0.5, 1000.0], [0.0, 1.0, 1.0]),
+            (
+                "leaky_relu",
+                |x| leaky_relu(x, 0.01).unwrap(),
+                [-10.0, 0.5, 1000.0],
+                [0.01, 1.0, 1.0],
+            ),
+            (
+                "elu",
+                |x| elu(x, 1.0).unwrap(),
+                [-1.0, 0.5, 1000.0],
+                [0.0, 1.0, 1.0],
+            ),
             // Φ(0.5) = 0.691462461274013; gelu' = Φ(x) + x φ(x), φ(0.5) = 0.3520653267642995.
-            ("gelu", gelu, [0.0, 0.345_731_230_637_006_5, 1000.0], [0.0, 0.867_495_124_656_163_2, 1.0]),
-            ("silu", silu, [0.0, 0.311_229_665_600_927_3, 1000.0], [0.0, 0.739_961_187_302_651_9, 1.0]),
+            (
+                "gelu",
+                gelu,
+                [0.0, 0.345_731_230_637_006_5, 1000.0],
+                [0.0, 0.867_495_124_656_163_2, 1.0],
+            ),
+            (
+                "silu",
+                silu,
+                [0.0, 0.311_229_665_600_927_3, 1000.0],
+                [0.0, 0.739_961_187_302_651_9, 1.0],
+            ),
             // softplus(0.5) = ln(1 + e^0.5); its derivative is σ(0.5).
-            ("softplus", |x| softplus(x, 1.0).unwrap(), [0.0, 0.974_076_984_180_107_2, 1000.0], [0.0, 0.622_459_331_201_854_6, 1.0]),
+            (
+                "softplus",
+                |x| softplus(x, 1.0).unwrap(),
+                [0.0, 0.974_076_984_180_107_2, 1000.0],
+                [0.0, 0.622_459_331_201_854_6, 1.0],
+            ),
         ];
         for device in devices() {
             for dtype in [DType::F32, DType::F64] {
@@ -178,8 +223,11 @@ mod tests {
                     let y = f(x.clone());
                     let got = values(&y);
                     let grad = values(&x.grad(&y.sum().backward()).unwrap());
-                    let scaled: Vec<f64> =
-                        got.iter().zip(expected).map(|(g, e)| (g - e) / e.abs().max(1.0)).collect();
+                    let scaled: Vec<f64> = got
+                        .iter()
+                        .zip(expected)
+                        .map(|(g, e)| (g - e) / e.abs().max(1.0))
+                        .collect();
                     assert_close(&scaled, &[0.0; 3], tol);
                     assert_close(&grad, expected_grad, tol);
                     assert!(grad.iter().all(|g| g.is_finite()), "{name}: {grad:?}");
@@ -211,23 +259,42 @@ mod tests {
         let x = tensor(&[1.0, 2.0], [1, 2], &device);
         assert!(matches!(
             softmax(x.clone(), 2),
-            Err(Error::InvalidArgument { op: "softmax", arg: "dim", .. })
+            Err(Error::InvalidArgument {
+                op: "softmax",
+                arg: "dim",
+                ..
+            })
         ));
         assert!(matches!(
             log_softmax(x.clone(), -3),
-            Err(Error::InvalidArgument { op: "log_softmax", arg: "dim", .. })
+            Err(Error::InvalidArgument {
+                op: "log_softmax",
+                arg: "dim",
+                ..
+            })
         ));
         assert!(matches!(
             softplus(x.clone(), 0.0),
-            Err(Error::InvalidArgument { op: "softplus", arg: "beta", .. })
+            Err(Error::InvalidArgument {
+                op: "softplus",
+                arg: "beta",
+                ..
+            })
         ));
         assert!(matches!(
             elu(x.clone(), f64::NAN),
-            Err(Error::InvalidArgument { op: "elu", arg: "alpha", .. })
+            Err(Error::InvalidArgument {
+                op: "elu",
+                arg: "alpha",
+                ..
+            })
         ));
         assert!(matches!(
             leaky_relu(x, f64::INFINITY),
-            Err(Error::InvalidArgument { op: "leaky_relu", .. })
+            Err(Error::InvalidArgument {
+                op: "leaky_relu",
+                ..
+            })
         ));
     }
 }

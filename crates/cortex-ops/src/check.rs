@@ -86,7 +86,12 @@ pub(crate) fn positive(op: &'static str, arg: &'static str, value: f64) -> Resul
 /// Fails with `InvalidArgument` unless every entry is non-zero.
 pub(crate) fn non_zero(op: &'static str, arg: &'static str, values: &[usize]) -> Result<()> {
     if values.contains(&0) {
-        Err(invalid(op, arg, "non-zero in every dimension", format!("{values:?}")))
+        Err(invalid(
+            op,
+            arg,
+            "non-zero in every dimension",
+            format!("{values:?}"),
+        ))
     } else {
         Ok(())
     }

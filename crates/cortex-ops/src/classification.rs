@@ -276,12 +276,8 @@ mod tests {
             let mean = cross_entropy(logits.clone(), targets.clone(), &options).unwrap();
             let expected = (-(0.75f64).ln() + 3.0 * LN2) / 4.0;
             assert_close(&values(&mean), &[expected], 1e-12);
-            let none = cross_entropy(
-                logits,
-                targets,
-                &options.with_reduction(Reduction::None),
-            )
-            .unwrap();
+            let none =
+                cross_entropy(logits, targets, &options.with_reduction(Reduction::None)).unwrap();
             assert_close(&values(&none), &[-(0.75f64).ln(), 3.0 * LN2, 0.0], 1e-12);
         }
     }
@@ -347,16 +343,27 @@ mod tests {
                 targets.clone(),
                 &CrossEntropyOptions::new().with_label_smoothing(1.5)
             ),
-            Err(Error::InvalidArgument { arg: "label_smoothing", .. })
+            Err(Error::InvalidArgument {
+                arg: "label_smoothing",
+                ..
+            })
         ));
         let all_ignored = ints(&[-100, -100], [2], &device);
         assert!(matches!(
-            cross_entropy(logits, all_ignored, &CrossEntropyOptions::new().with_ignore_index(-100)),
+            cross_entropy(
+                logits,
+                all_ignored,
+                &CrossEntropyOptions::new().with_ignore_index(-100)
+            ),
             Err(Error::InvalidArgument { arg: "targets", .. })
         ));
         let targets = tensor(&[0.5, 2.0], [2], &device);
         assert!(matches!(
-            binary_cross_entropy_with_logits(tensor(&[0.0, 0.0], [2], &device), targets, Reduction::Mean),
+            binary_cross_entropy_with_logits(
+                tensor(&[0.0, 0.0], [2], &device),
+                targets,
+                Reduction::Mean
+            ),
             Err(Error::InvalidArgument { arg: "targets", .. })
         ));
     }
@@ -368,7 +375,10 @@ mod tests {
         let targets = ints(&[], [0], &device);
         assert!(matches!(
             cross_entropy(logits, targets, &CrossEntropyOptions::new()),
-            Err(Error::EmptyInput { op: "cross_entropy", .. })
+            Err(Error::EmptyInput {
+                op: "cross_entropy",
+                ..
+            })
         ));
     }
 }

@@ -109,7 +109,11 @@ pub(crate) fn kernel_fits(
         .zip(dilation)
         .map(|(&k, &d)| d * (k - 1) + 1)
         .collect();
-    let padded: Vec<usize> = spatial.iter().zip(padding).map(|(&n, &p)| n + 2 * p).collect();
+    let padded: Vec<usize> = spatial
+        .iter()
+        .zip(padding)
+        .map(|(&n, &p)| n + 2 * p)
+        .collect();
     if extent.iter().zip(&padded).any(|(e, p)| e > p) {
         return Err(Error::KernelTooLarge {
             op,
@@ -259,7 +263,11 @@ mod tests {
     fn depthwise_groups_and_dilation() {
         for device in devices() {
             // Two channels, groups = 2: each output channel sees only its own input channel.
-            let x = tensor(&[1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0], [1, 2, 5], &device);
+            let x = tensor(
+                &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0],
+                [1, 2, 5],
+                &device,
+            );
             let w = tensor(&[1.0, 1.0, 1.0, -1.0], [2, 1, 2], &device);
             let options = Conv1dOptions::default().with_groups(2).with_dilation(2);
             let y = conv1d(x, w, None, &options).unwrap();
@@ -274,7 +282,9 @@ mod tests {
         let device = devices().remove(0);
         let x = tensor(&[0.0; 2 * 3 * 7 * 6], [2, 3, 7, 6], &device);
         let w = tensor(&[0.0; 4 * 3 * 3 * 2], [4, 3, 3, 2], &device);
-        let options = Conv2dOptions::default().with_stride([2, 3]).with_padding([1, 0]);
+        let options = Conv2dOptions::default()
+            .with_stride([2, 3])
+            .with_padding([1, 0]);
         let y = conv2d(x, w, None, &options).unwrap();
         // H: (7 + 2 - 3)/2 + 1 = 4; W: (6 - 2)/3 + 1 = 2
         assert_eq!(y.dims(), [2, 4, 4, 2]);
@@ -286,8 +296,13 @@ mod tests {
         let x = tensor(&[0.0; 3 * 4 * 4], [1, 3, 4, 4], &device);
         let w = tensor(&[0.0; 2 * 3 * 3 * 3], [2, 3, 3, 3], &device);
         assert_eq!(
-            conv2d(x.clone(), w.clone(), None, &Conv2dOptions::default().with_stride([0, 1]))
-                .unwrap_err(),
+            conv2d(
+                x.clone(),
+                w.clone(),
+                None,
+                &Conv2dOptions::default().with_stride([0, 1])
+            )
+            .unwrap_err(),
             Error::InvalidArgument {
                 op: "conv2d",
                 arg: "stride",
@@ -296,7 +311,12 @@ mod tests {
             }
         );
         assert!(matches!(
-            conv2d(x.clone(), w.clone(), None, &Conv2dOptions::default().with_dilation([3, 1])),
+            conv2d(
+                x.clone(),
+                w.clone(),
+                None,
+                &Conv2dOptions::default().with_dilation([3, 1])
+            ),
             Err(Error::KernelTooLarge { op: "conv2d", .. })
         ));
         let big = tensor(&[0.0; 2 * 3 * 5 * 5], [2, 3, 5, 5], &device);
@@ -309,8 +329,13 @@ mod tests {
             }
         );
         assert_eq!(
-            conv2d(x.clone(), w.clone(), None, &Conv2dOptions::default().with_groups(2))
-                .unwrap_err(),
+            conv2d(
+                x.clone(),
+                w.clone(),
+                None,
+                &Conv2dOptions::default().with_groups(2)
+            )
+            .unwrap_err(),
             Error::GroupsMismatch {
                 op: "conv2d",
                 what: "in_channels",

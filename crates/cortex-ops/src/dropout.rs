@@ -26,7 +26,12 @@ use crate::error::Result;
 /// let kept = y.into_data().iter::<f32>().filter(|v| *v == 2.0).count();
 /// assert!((400..600).contains(&kept));
 /// ```
-pub fn dropout<const D: usize>(x: Tensor<D>, p: f64, training: bool, seed: u64) -> Result<Tensor<D>> {
+pub fn dropout<const D: usize>(
+    x: Tensor<D>,
+    p: f64,
+    training: bool,
+    seed: u64,
+) -> Result<Tensor<D>> {
     if !(0.0..1.0).contains(&p) {
         return Err(check::invalid("dropout", "p", "in [0, 1)", p));
     }
@@ -59,12 +64,21 @@ mod tests {
             let c = values(&dropout(x.clone(), 0.25, true, 4).unwrap());
             assert_eq!(a, b, "same seed, same mask");
             assert_ne!(a, c, "another seed, another mask");
-            assert!(a.iter().all(|v| *v == 0.0 || (*v - 4.0 / 3.0).abs() < 1e-12));
+            assert!(
+                a.iter()
+                    .all(|v| *v == 0.0 || (*v - 4.0 / 3.0).abs() < 1e-12)
+            );
             let dropped = a.iter().filter(|v| **v == 0.0).count();
             // Binomial(10000, 0.25): mean 2500, sd 43; 5 sd either side.
             assert!((2285..=2715).contains(&dropped), "{dropped}");
-            assert_eq!(values(&dropout(x.clone(), 0.25, false, 3).unwrap()), values(&x));
-            assert_eq!(values(&dropout(x.clone(), 0.0, true, 3).unwrap()), values(&x));
+            assert_eq!(
+                values(&dropout(x.clone(), 0.25, false, 3).unwrap()),
+                values(&x)
+            );
+            assert_eq!(
+                values(&dropout(x.clone(), 0.0, true, 3).unwrap()),
+                values(&x)
+            );
         }
     }
 
@@ -75,7 +89,11 @@ mod tests {
         for p in [1.0, -0.1, f64::NAN] {
             assert!(matches!(
                 dropout(x.clone(), p, true, 0),
-                Err(Error::InvalidArgument { op: "dropout", arg: "p", .. })
+                Err(Error::InvalidArgument {
+                    op: "dropout",
+                    arg: "p",
+                    ..
+                })
             ));
         }
     }

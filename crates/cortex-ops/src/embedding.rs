@@ -71,7 +71,10 @@ pub fn embedding<const D: usize, const D2: usize>(
                 (&rows.device(), rows.dtype()),
             )
             .reshape([count, 1]);
-            let frozen = rows.clone().detach().mul(keep.clone().neg().add_scalar(1.0));
+            let frozen = rows
+                .clone()
+                .detach()
+                .mul(keep.clone().neg().add_scalar(1.0));
             rows.mul(keep).add(frozen)
         }
     };
@@ -92,7 +95,11 @@ mod tests {
             let ids = ints(&[1, 0, 1, 2], [2, 2], &device);
             let out: Tensor<3> = embedding(table.clone(), ids, Some(0)).unwrap();
             assert_eq!(out.dims(), [2, 2, 2]);
-            assert_close(&values(&out), &[1.0, 2.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0], 0.0);
+            assert_close(
+                &values(&out),
+                &[1.0, 2.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0],
+                0.0,
+            );
             let grad = values(&table.grad(&out.sum().backward()).unwrap());
             assert_close(&grad, &[0.0, 0.0, 2.0, 2.0, 1.0, 1.0], 0.0);
         }
@@ -120,7 +127,10 @@ mod tests {
         ));
         assert!(matches!(
             embedding::<1, 2>(table, ids, Some(3)),
-            Err(Error::InvalidArgument { arg: "padding_idx", .. })
+            Err(Error::InvalidArgument {
+                arg: "padding_idx",
+                ..
+            })
         ));
     }
 }

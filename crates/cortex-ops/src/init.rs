@@ -168,7 +168,12 @@ impl Initializer {
             Initializer::Uniform { low, high } => {
                 check::finite(OP, "low", low)?;
                 if !(high.is_finite() && high > low) {
-                    return Err(check::invalid(OP, "high", &format!("finite and > low = {low}"), high));
+                    return Err(check::invalid(
+                        OP,
+                        "high",
+                        &format!("finite and > low = {low}"),
+                        high,
+                    ));
                 }
                 Ok((0..count)
                     .map(|_| low + (high - low) * rng.random::<f64>())
@@ -236,7 +241,10 @@ impl Initializer {
         seed: u64,
     ) -> Result<Tensor<D>> {
         let values = self.sample(&shape, seed)?;
-        Ok(Tensor::from_data(TensorData::new(values, shape), (device, dtype)))
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            (device, dtype),
+        ))
     }
 }
 
@@ -245,7 +253,11 @@ impl Initializer {
 fn orthogonal(gaussian: &[f64], rows: usize, cols: usize, gain: f64) -> Vec<f64> {
     // Work on the tall orientation: `m × n`, m >= n, stored as n column vectors of length m.
     let transposed = rows < cols;
-    let (m, n) = if transposed { (cols, rows) } else { (rows, cols) };
+    let (m, n) = if transposed {
+        (cols, rows)
+    } else {
+        (rows, cols)
+    };
     let at = |i: usize, j: usize| {
         if transposed {
             gaussian[j * cols + i]
@@ -293,14 +305,19 @@ mod tests {
         assert_eq!(fans(&[10, 784]).unwrap(), (784, 10));
         assert!(matches!(fans(&[5]), Err(Error::RankMismatch { .. })));
         assert!((Nonlinearity::Tanh.gain() - 5.0 / 3.0).abs() < 1e-15);
-        let leaky = Nonlinearity::LeakyRelu { negative_slope: 0.2 }.gain();
+        let leaky = Nonlinearity::LeakyRelu {
+            negative_slope: 0.2,
+        }
+        .gain();
         assert!((leaky - (2.0f64 / 1.04).sqrt()).abs() < 1e-15);
     }
 
     #[test]
     fn bounds_and_spreads_match_the_formulas() {
         let shape = [256, 512];
-        let xavier = Initializer::XavierUniform { gain: 1.0 }.sample(&shape, 1).unwrap();
+        let xavier = Initializer::XavierUniform { gain: 1.0 }
+            .sample(&shape, 1)
+            .unwrap();
         let bound = (6.0f64 / 768.0).sqrt();
         assert!(xavier.iter().all(|v| v.abs() <= bound));
         let (_, std) = mean_std(&xavier);
@@ -315,7 +332,12 @@ mod tests {
         assert!(mean.abs() < 0.01 * expected * 10.0);
         assert!((std / expected - 1.0).abs() < 0.02, "{std} vs {expected}");
 
-        let normal = Initializer::Normal { mean: 3.0, std: 0.5 }.sample(&[10_000], 3).unwrap();
+        let normal = Initializer::Normal {
+            mean: 3.0,
+            std: 0.5,
+        }
+        .sample(&[10_000], 3)
+        .unwrap();
         let (mean, std) = mean_std(&normal);
         assert!((mean - 3.0).abs() < 0.02 && (std - 0.5).abs() < 0.02);
     }
@@ -323,7 +345,9 @@ mod tests {
     #[test]
     fn orthogonal_rows_are_orthonormal() {
         for (rows, cols) in [(4, 9), (9, 4), (5, 5)] {
-            let q = Initializer::Orthogonal { gain: 1.0 }.sample(&[rows, cols], 7).unwrap();
+            let q = Initializer::Orthogonal { gain: 1.0 }
+                .sample(&[rows, cols], 7)
+                .unwrap();
             // The smaller side is orthonormal: Q Qᵀ = I (rows <= cols) or Qᵀ Q = I.
             let (outer, inner, stride_a, stride_b) = if rows <= cols {
                 (rows, cols, cols, 1)
@@ -336,7 +360,10 @@ mod tests {
                         .map(|k| q[i * stride_a + k * stride_b] * q[j * stride_a + k * stride_b])
                         .sum();
                     let expected = if i == j { 1.0 } else { 0.0 };
-                    assert!((dot - expected).abs() < 1e-12, "{rows}x{cols} [{i},{j}] {dot}");
+                    assert!(
+                        (dot - expected).abs() < 1e-12,
+                        "{rows}x{cols} [{i},{j}] {dot}"
+                    );
                 }
             }
         }
@@ -350,7 +377,9 @@ mod tests {
         };
         let host = rule.sample(&[3, 4], 11).unwrap();
         for backend in Backend::ALL {
-            let t = rule.init([3, 4], &backend.device(), DType::F64, 11).unwrap();
+            let t = rule
+                .init([3, 4], &backend.device(), DType::F64, 11)
+                .unwrap();
             let got: Vec<f64> = t.to_data().iter::<f64>().collect();
             assert_eq!(got, host);
         }
@@ -360,11 +389,19 @@ mod tests {
     #[test]
     fn bad_parameters_are_errors() {
         assert!(matches!(
-            Initializer::Uniform { low: 1.0, high: 1.0 }.sample(&[2], 0),
+            Initializer::Uniform {
+                low: 1.0,
+                high: 1.0
+            }
+            .sample(&[2], 0),
             Err(Error::InvalidArgument { arg: "high", .. })
         ));
         assert!(matches!(
-            Initializer::Normal { mean: 0.0, std: -1.0 }.sample(&[2], 0),
+            Initializer::Normal {
+                mean: 0.0,
+                std: -1.0
+            }
+            .sample(&[2], 0),
             Err(Error::InvalidArgument { arg: "std", .. })
         ));
         assert!(matches!(

@@ -41,7 +41,9 @@ mod norm;
 mod pool;
 mod shape;
 
-pub use activation::{elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh};
+pub use activation::{
+    elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh,
+};
 pub use backend::{BACKEND_ENV, Backend, Precision};
 pub use classification::{
     CrossEntropyOptions, binary_cross_entropy_with_logits, cross_entropy, nll_loss,

@@ -162,7 +162,10 @@ mod tests {
                 got: vec![2, 3],
             }
         );
-        assert_eq!(err.to_string(), "linear: `x` must have shape [*, 4], got [2, 3]");
+        assert_eq!(
+            err.to_string(),
+            "linear: `x` must have shape [*, 4], got [2, 3]"
+        );
         let w = tensor(&[0.0; 6], [2, 3], &device);
         let bias = tensor(&[0.0; 3], [3], &device);
         assert!(matches!(
@@ -171,7 +174,11 @@ mod tests {
         ));
         assert!(matches!(
             linear(tensor(&[], [0, 3], &device), w, None),
-            Err(Error::EmptyInput { op: "linear", arg: "x", .. })
+            Err(Error::EmptyInput {
+                op: "linear",
+                arg: "x",
+                ..
+            })
         ));
         let a = tensor(&[0.0; 6], [2, 3], &device);
         assert!(matches!(
@@ -179,7 +186,10 @@ mod tests {
             Err(Error::ShapeMismatch { op: "matmul", .. })
         ));
         let b = tensor(&[0.0; 4], [1, 4], &device);
-        assert!(matches!(add(a, b), Err(Error::ShapeMismatch { op: "add", .. })));
+        assert!(matches!(
+            add(a, b),
+            Err(Error::ShapeMismatch { op: "add", .. })
+        ));
     }
 
     #[test]

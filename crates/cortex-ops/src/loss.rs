@@ -158,7 +158,11 @@ mod tests {
         let b = tensor(&[1.0, 2.0, 3.0], [3], &device);
         assert!(matches!(
             mse_loss(a.clone(), b, Reduction::Mean),
-            Err(Error::ShapeMismatch { op: "mse_loss", arg: "target", .. })
+            Err(Error::ShapeMismatch {
+                op: "mse_loss",
+                arg: "target",
+                ..
+            })
         ));
         let empty = tensor(&[], [0], &device);
         assert!(matches!(
@@ -167,7 +171,11 @@ mod tests {
         ));
         assert!(matches!(
             huber_loss(a.clone(), a.clone(), 0.0, Reduction::Mean),
-            Err(Error::InvalidArgument { op: "huber_loss", arg: "delta", .. })
+            Err(Error::InvalidArgument {
+                op: "huber_loss",
+                arg: "delta",
+                ..
+            })
         ));
         assert!(matches!(
             mse_loss(a.clone(), a.cast(burn::tensor::DType::F32), Reduction::Mean),

@@ -95,7 +95,12 @@ pub fn batch_norm<const D: usize>(
     check::non_empty(OP, "x", &dims)?;
     check::positive(OP, "eps", options.eps)?;
     if !(0.0..=1.0).contains(&options.momentum) {
-        return Err(check::invalid(OP, "momentum", "in [0, 1]", options.momentum));
+        return Err(check::invalid(
+            OP,
+            "momentum",
+            "in [0, 1]",
+            options.momentum,
+        ));
     }
     let (channels, dtype, device) = (dims[1], x.dtype(), x.device());
     check::channel_vector(OP, "weight", weight.as_ref(), channels, dtype)?;
@@ -257,7 +262,9 @@ mod tests {
             // channel 0 values [1, 3]: mean 2, biased var 1, unbiased var 2.
             let x = tensor(&[1.0, 3.0], [2, 1], &device);
             let mut stats = RunningStats::new(1, &device, DType::F64);
-            let options = BatchNormOptions::new(true).with_momentum(0.5).with_eps(1e-12);
+            let options = BatchNormOptions::new(true)
+                .with_momentum(0.5)
+                .with_eps(1e-12);
             let y = batch_norm(x, None, None, Some(&mut stats), &options).unwrap();
             assert_close(&values(&y), &[-1.0, 1.0], 1e-9);
             assert_close(&values(&stats.mean), &[1.0], 1e-12);
@@ -268,12 +275,25 @@ mod tests {
     #[test]
     fn layer_norm_over_two_trailing_dimensions() {
         for device in devices() {
-            let x = tensor(&[1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0, 10.0], [2, 2, 2], &device);
+            let x = tensor(
+                &[1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0, 10.0],
+                [2, 2, 2],
+                &device,
+            );
             let w = tensor(&[1.0, 2.0, 1.0, 1.0], [2, 2], &device);
             let y = layer_norm(x, [2, 2], Some(w), None, 1e-12).unwrap();
             // first block: mean 2.5, var 1.25
             let s = 1.25f64.sqrt();
-            let expected = [-1.5 / s, 2.0 * -0.5 / s, 0.5 / s, 1.5 / s, 0.0, 0.0, 0.0, 0.0];
+            let expected = [
+                -1.5 / s,
+                2.0 * -0.5 / s,
+                0.5 / s,
+                1.5 / s,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+            ];
             assert_close(&values(&y), &expected, 1e-9);
         }
     }
@@ -284,7 +304,11 @@ mod tests {
         let x1 = tensor(&[1.0, 2.0], [2], &device);
         assert!(matches!(
             batch_norm(x1, None, None, None, &BatchNormOptions::new(true)),
-            Err(Error::RankMismatch { op: "batch_norm", got: 1, .. })
+            Err(Error::RankMismatch {
+                op: "batch_norm",
+                got: 1,
+                ..
+            })
         ));
         let x = tensor(&[1.0, 2.0, 3.0], [1, 3], &device);
         assert!(matches!(
@@ -302,11 +326,17 @@ mod tests {
         ));
         assert!(matches!(
             layer_norm(x.clone(), [4], None, None, 1e-5),
-            Err(Error::ShapeMismatch { op: "layer_norm", .. })
+            Err(Error::ShapeMismatch {
+                op: "layer_norm",
+                ..
+            })
         ));
         assert!(matches!(
             layer_norm(x, [1, 1, 3], None, None, 1e-5),
-            Err(Error::RankMismatch { op: "layer_norm", .. })
+            Err(Error::RankMismatch {
+                op: "layer_norm",
+                ..
+            })
         ));
     }
 }

@@ -130,7 +130,13 @@ pub fn max_pool1d(x: Tensor<3>, options: &Pool1dOptions) -> Result<Tensor<3>> {
 /// ```
 pub fn max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<4>> {
     let o = options;
-    check_pool("max_pool2d", &x.dims(), &o.kernel_size, &o.stride, &o.padding)?;
+    check_pool(
+        "max_pool2d",
+        &x.dims(),
+        &o.kernel_size,
+        &o.stride,
+        &o.padding,
+    )?;
     let burn_options = MaxPoolOptions::new(o.kernel_size)
         .with_stride(o.stride)
         .with_padding(o.padding);
@@ -169,7 +175,13 @@ pub fn avg_pool1d(x: Tensor<3>, options: &Pool1dOptions) -> Result<Tensor<3>> {
 /// x `[N, C, H, W]`; output `[N, C, H_out, W_out]`.
 pub fn avg_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<4>> {
     let o = options;
-    check_pool("avg_pool2d", &x.dims(), &o.kernel_size, &o.stride, &o.padding)?;
+    check_pool(
+        "avg_pool2d",
+        &x.dims(),
+        &o.kernel_size,
+        &o.stride,
+        &o.padding,
+    )?;
     let burn_options = AvgPoolOptions::new(o.kernel_size)
         .with_stride(o.stride)
         .with_padding(o.padding)
@@ -203,12 +215,28 @@ mod tests {
         for device in devices() {
             let x = tensor(&[1.0, 3.0, 2.0, 5.0, 4.0], [1, 1, 5], &device);
             let options = Pool1dOptions::new(2);
-            assert_close(&values(&max_pool1d(x.clone(), &options).unwrap()), &[3.0, 5.0], 0.0);
-            assert_close(&values(&avg_pool1d(x.clone(), &options).unwrap()), &[2.0, 3.5], 1e-12);
+            assert_close(
+                &values(&max_pool1d(x.clone(), &options).unwrap()),
+                &[3.0, 5.0],
+                0.0,
+            );
+            assert_close(
+                &values(&avg_pool1d(x.clone(), &options).unwrap()),
+                &[2.0, 3.5],
+                1e-12,
+            );
             // padding 1 with count_include_pad: windows [0,1], [3,2], [5,4]
             let padded = Pool1dOptions::new(2).with_padding(1);
-            assert_close(&values(&avg_pool1d(x.clone(), &padded).unwrap()), &[0.5, 2.5, 4.5], 1e-12);
-            assert_close(&values(&max_pool1d(x, &padded).unwrap()), &[1.0, 3.0, 5.0], 0.0);
+            assert_close(
+                &values(&avg_pool1d(x.clone(), &padded).unwrap()),
+                &[0.5, 2.5, 4.5],
+                1e-12,
+            );
+            assert_close(
+                &values(&max_pool1d(x, &padded).unwrap()),
+                &[1.0, 3.0, 5.0],
+                0.0,
+            );
         }
     }
 
@@ -229,11 +257,18 @@ mod tests {
         let x = tensor(&[0.0; 9], [1, 1, 3, 3], &device);
         assert!(matches!(
             max_pool2d(x.clone(), &Pool2dOptions::new([2, 2]).with_stride([1, 0])),
-            Err(Error::InvalidArgument { op: "max_pool2d", arg: "stride", .. })
+            Err(Error::InvalidArgument {
+                op: "max_pool2d",
+                arg: "stride",
+                ..
+            })
         ));
         assert!(matches!(
             avg_pool2d(x.clone(), &Pool2dOptions::new([4, 4])),
-            Err(Error::KernelTooLarge { op: "avg_pool2d", .. })
+            Err(Error::KernelTooLarge {
+                op: "avg_pool2d",
+                ..
+            })
         ));
         assert!(matches!(
             max_pool2d(x.clone(), &Pool2dOptions::new([2, 2]).with_padding([2, 0])),
@@ -241,7 +276,10 @@ mod tests {
         ));
         assert!(matches!(
             adaptive_avg_pool2d(x, [0, 1]),
-            Err(Error::InvalidArgument { arg: "output_size", .. })
+            Err(Error::InvalidArgument {
+                arg: "output_size",
+                ..
+            })
         ));
     }
 }

@@ -63,7 +63,13 @@ mod tests {
             flatten::<3, 2>(x.clone(), 2, 1),
             Err(Error::InvalidArgument { op: "flatten", .. })
         ));
-        assert!(matches!(flatten::<3, 1>(x.clone(), 0, 3), Err(Error::InvalidArgument { .. })));
-        assert!(matches!(flatten::<3, 3>(x, 1, 2), Err(Error::RankMismatch { .. })));
+        assert!(matches!(
+            flatten::<3, 1>(x.clone(), 0, 3),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            flatten::<3, 3>(x, 1, 2),
+            Err(Error::RankMismatch { .. })
+        ));
     }
 }

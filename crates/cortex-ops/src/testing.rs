@@ -14,12 +14,23 @@ pub(crate) fn devices() -> Vec<Device> {
 }
 
 /// An f64 tensor from row-major values.
-pub(crate) fn tensor<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::from_data(TensorData::new(values.to_vec(), shape), (device, DType::F64))
+pub(crate) fn tensor<const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(
+        TensorData::new(values.to_vec(), shape),
+        (device, DType::F64),
+    )
 }
 
 /// An integer tensor from values.
-pub(crate) fn ints<const D: usize>(values: &[i64], shape: [usize; D], device: &Device) -> Tensor<D, Int> {
+pub(crate) fn ints<const D: usize>(
+    values: &[i64],
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D, Int> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
@@ -30,8 +41,15 @@ pub(crate) fn values<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
 
 /// Asserts `got` and `expected` agree elementwise within `tol` (absolute).
 pub(crate) fn assert_close(got: &[f64], expected: &[f64], tol: f64) {
-    assert_eq!(got.len(), expected.len(), "lengths differ: {got:?} vs {expected:?}");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "lengths differ: {got:?} vs {expected:?}"
+    );
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert!((g - e).abs() <= tol, "element {i}: got {g}, expected {e} (tol {tol})\n{got:?}");
+        assert!(
+            (g - e).abs() <= tol,
+            "element {i}: got {g}, expected {e} (tol {tol})\n{got:?}"
+        );
     }
 }

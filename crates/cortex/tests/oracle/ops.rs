@@ -75,8 +75,8 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
         "binary_cross_entropy_with_logits" => {
             let reduction = reduction(run)?;
             let (logits, target) = (run.float::<2>("logits")?, run.float::<2>("target")?);
-            let out = ops::binary_cross_entropy_with_logits(logits, target, reduction)
-                .map_err(op_err)?;
+            let out =
+                ops::binary_cross_entropy_with_logits(logits, target, reduction).map_err(op_err)?;
             run.output("out", out)?;
         }
         "conv1d" => {
@@ -118,8 +118,8 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
         }
         "adaptive_avg_pool2d" => {
             let x = run.float::<4>("x")?;
-            let out = ops::adaptive_avg_pool2d(x, case.attr_pair("output_size")?)
-                .map_err(op_err)?;
+            let out =
+                ops::adaptive_avg_pool2d(x, case.attr_pair("output_size")?).map_err(op_err)?;
             run.output("out", out)?;
         }
         "batch_norm" => match case.input("x")?.shape.len() {
@@ -186,7 +186,9 @@ where
         .as_ref()
         .ok_or("batch_norm case without running_stats")?;
     let get = |key: &str| -> Result<&JsonTensor, String> {
-        stats.get(key).ok_or_else(|| format!("running_stats has no `{key}`"))
+        stats
+            .get(key)
+            .ok_or_else(|| format!("running_stats has no `{key}`"))
     };
     let mut running = RunningStats {
         mean: get("running_mean_before")?.float::<1>(&run.device)?,
