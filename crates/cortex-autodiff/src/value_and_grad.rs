@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 
 /// Evaluates a scalar function `f` at `x` and returns `(f(x), ∇f(x))`.
 ///
-/// `x` is detached and marked as requiring a gradient on an autodiff version of its device,
-/// so callers pass plain tensors. `f` must return a one-element tensor (a loss).
+/// `x` is detached and given autodiff (if it had none) with a required gradient, so callers
+/// pass plain tensors; the gradient comes back on `x`'s kind of device. `f` must return a one-element tensor (a loss).
 ///
 /// # Errors
 /// `InvalidOption` when `f` returns more than one element; whatever `f` returns.
@@ -25,13 +25,8 @@ pub fn value_and_grad<const D: usize, F>(f: F, x: Tensor<D>) -> Result<(f64, Ten
 where
     F: FnOnce(Tensor<D>) -> Result<Tensor<1>>,
 {
-    let device = x.device();
-    let autodiff = if device.is_autodiff() {
-        device.clone()
-    } else {
-        device.clone().autodiff()
-    };
-    let leaf = x.detach().to_device(&autodiff).require_grad();
+    let was_autodiff = x.is_autodiff();
+    let leaf = x.detach().autodiff().require_grad();
     let out = f(leaf.clone())?;
     if out.dims() != [1] {
         return Err(Error::InvalidOption {
@@ -44,11 +39,11 @@ where
     let grads = out.backward();
     let grad = leaf
         .grad(&grads)
-        .unwrap_or_else(|| Tensor::zeros(leaf.dims(), (&autodiff, leaf.dtype())));
-    let grad = if device.is_autodiff() {
+        .unwrap_or_else(|| leaf.zeros_like().detach());
+    let grad = if was_autodiff {
         grad
     } else {
-        grad.to_device(&device)
+        grad.without_autodiff()
     };
     Ok((value, grad))
 }

@@ -81,7 +81,7 @@ proptest! {
             .with_dilation([dilation, dilation]);
         check(vec![x, w], move |args| {
             let y = ops::conv2d(args.get::<4>(0)?, args.get::<4>(1)?, None, &options)?;
-            let n = y.dims().iter().product();
+            let n: usize = y.dims().iter().product();
             Ok(y.reshape([n]))
         })?;
     }
@@ -97,7 +97,7 @@ proptest! {
         check(vec![x], move |args| {
             let x = args.get::<4>(0)?;
             let y = ops::avg_pool2d(x.clone(), &options)? + ops::adaptive_avg_pool2d(x, [1, 1])?;
-            let n = y.dims().iter().product();
+            let n: usize = y.dims().iter().product();
             Ok(y.reshape([n]))
         })?;
     }

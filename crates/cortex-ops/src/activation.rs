@@ -113,7 +113,22 @@ pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// Any shape; the output has the input's shape.
 pub fn softplus<const D: usize>(x: Tensor<D>, beta: f64) -> Result<Tensor<D>> {
     check::positive("softplus", "beta", beta)?;
-    Ok(activation::softplus(x, beta))
+    const THRESHOLD: f64 = 20.0;
+    let z = x.clone().mul_scalar(beta);
+    let linear = z.clone().greater_elem(THRESHOLD);
+    // Multiply by 1/β rather than divide: burn-autodiff's `div_scalar` backward rounds the
+    // divisor to f32, which costs f64 gradients their precision.
+    let smooth = softplus_unit(z).mul_scalar(1.0 / beta);
+    Ok(smooth.mask_where(linear, x))
+}
+
+/// `ln(1 + e^z)` as `max(z, 0) + ln(1 + e^(-|z|))`: no overflow for any `z`, and both masks
+/// split at `z >= 0` so the one-sided derivatives at `z = 0` add up to the true `σ(0) = ½`.
+pub(crate) fn softplus_unit<const D: usize>(z: Tensor<D>) -> Tensor<D> {
+    let non_negative = z.clone().greater_equal_elem(0.0);
+    let neg_abs = z.clone().mask_where(non_negative.clone(), z.clone().neg());
+    let positive_part = z.mask_fill(non_negative.bool_not(), 0.0);
+    positive_part.add(neg_abs.exp().log1p())
 }
 
 /// Softmax along `dim` (negative counts from the end): `e^(x_i - m) / Σ_j e^(x_j - m)` with

@@ -213,7 +213,7 @@ where
             &values,
             &tensor.dims(),
             get(key)?,
-            super::TOLERANCE,
+            crate::TOLERANCE,
             &mut worst,
             &mut problems,
         );
