@@ -1,12 +1,15 @@
 //! `cargo xtask check-grads`: every registered gradient case, one row each.
 //!
-//! The runner is the `check_grads` test target of `cortex-autodiff` (no libtest harness), run
-//! through `cargo test --workspace` so it shares the suite's build instead of compiling burn
-//! with another feature set.
+//! The runner is the `check_grads` test target of `cortex-autodiff` (no libtest harness). It
+//! is built by `cargo test --workspace --no-run` — the very build the test suite uses — and
+//! then executed directly: selecting one test target with `--test` would unify dependency
+//! features differently and recompile burn.
 
-use anyhow::Result;
+use std::process::Command;
 
-use crate::run;
+use anyhow::{Context, Result, bail};
+
+use crate::workspace_root;
 
 /// Forwards `--backend`, `--filter`, `--fast` and `--json` to the runner.
 pub(crate) struct CheckGrads {
@@ -21,15 +24,46 @@ impl CheckGrads {
     }
 
     pub(crate) fn run(&self) -> Result<()> {
-        let mut args = vec![
+        let runner = build_runner()?;
+        let status = Command::new(&runner)
+            .args(&self.forwarded)
+            .current_dir(workspace_root())
+            .status()
+            .with_context(|| format!("running {runner}"))?;
+        if !status.success() {
+            bail!("check-grads failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// Builds the workspace's test targets and returns the path of the `check_grads` runner.
+fn build_runner() -> Result<String> {
+    eprintln!("$ cargo test --workspace --no-run");
+    let output = Command::new("cargo")
+        .args([
             "test",
             "--workspace",
-            "--quiet",
-            "--test",
-            "check_grads",
-            "--",
-        ];
-        args.extend(self.forwarded.iter().map(String::as_str));
-        run("cargo", &args, &[])
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo test --no-run")?;
+    if !output.status.success() {
+        bail!("building the test targets failed");
     }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == "check_grads"
+            && let Some(path) = message["executable"].as_str()
+        {
+            return Ok(path.to_string());
+        }
+    }
+    bail!("cargo built no `check_grads` test target")
 }

@@ -186,66 +186,61 @@ fn float_like<const D: usize>(values: &[f64], shape: [usize; D], like: &Tensor<2
     )
 }
 
+/// One cross-entropy variant: logits shape, targets and options.
+struct CrossEntropyCase {
+    variant: &'static str,
+    shape: [usize; 2],
+    targets: Vec<i64>,
+    smoothing: f64,
+    weights: Option<Vec<f64>>,
+    ignore: Option<i64>,
+    reduction: Reduction,
+}
+
+impl CrossEntropyCase {
+    fn plain(variant: &'static str, shape: [usize; 2], targets: Vec<i64>, smoothing: f64) -> Self {
+        Self {
+            variant,
+            shape,
+            targets,
+            smoothing,
+            weights: None,
+            ignore: None,
+            reduction: Reduction::Mean,
+        }
+    }
+}
+
 fn classification_cases(cases: &mut Vec<GradCase>) {
-    let variants: [(
-        &str,
-        [usize; 2],
-        Vec<i64>,
-        f64,
-        Option<Vec<f64>>,
-        Option<i64>,
-        Reduction,
-    ); 6] = [
-        (
-            "plain",
-            [5, 4],
-            vec![0, 3, 1, 1, 2],
-            0.0,
-            None,
-            None,
-            Reduction::Mean,
-        ),
-        ("batch1", [1, 3], vec![2], 0.0, None, None, Reduction::Mean),
-        (
-            "smoothing",
-            [4, 5],
-            vec![4, 0, 2, 2],
-            0.1,
-            None,
-            None,
-            Reduction::Mean,
-        ),
-        (
-            "weights_ignore",
-            [5, 3],
-            vec![0, -100, 2, 1, 2],
-            0.0,
-            Some(vec![0.5, 2.0, 1.5]),
-            Some(-100),
-            Reduction::Mean,
-        ),
-        (
-            "all_options",
-            [4, 3],
-            vec![1, 2, 7, 0],
-            0.2,
-            Some(vec![1.0, 3.0, 0.5]),
-            Some(7),
-            Reduction::Mean,
-        ),
-        (
-            "sum",
-            [3, 4],
-            vec![3, 2, 0],
-            0.05,
-            None,
-            None,
-            Reduction::Sum,
-        ),
+    let variants = [
+        CrossEntropyCase::plain("plain", [5, 4], vec![0, 3, 1, 1, 2], 0.0),
+        CrossEntropyCase::plain("batch1", [1, 3], vec![2], 0.0),
+        CrossEntropyCase::plain("smoothing", [4, 5], vec![4, 0, 2, 2], 0.1),
+        CrossEntropyCase {
+            weights: Some(vec![0.5, 2.0, 1.5]),
+            ignore: Some(-100),
+            ..CrossEntropyCase::plain("weights_ignore", [5, 3], vec![0, -100, 2, 1, 2], 0.0)
+        },
+        CrossEntropyCase {
+            weights: Some(vec![1.0, 3.0, 0.5]),
+            ignore: Some(7),
+            ..CrossEntropyCase::plain("all_options", [4, 3], vec![1, 2, 7, 0], 0.2)
+        },
+        CrossEntropyCase {
+            reduction: Reduction::Sum,
+            ..CrossEntropyCase::plain("sum", [3, 4], vec![3, 2, 0], 0.05)
+        },
     ];
-    for (i, (variant, shape, targets, smoothing, weights, ignore, reduction)) in
-        variants.into_iter().enumerate()
-    {
+    for (i, case) in variants.into_iter().enumerate() {
+        let CrossEntropyCase {
+            variant,
+            shape,
+            targets,
+            smoothing,
+            weights,
+            ignore,
+            reduction,
+        } = case;
         cases.push(GradCase::new(
             format!("cross_entropy/{variant}"),
             "cross_entropy",

@@ -27,17 +27,10 @@ fn case_file() -> PathBuf {
         })
 }
 
-#[test]
-fn every_oracle_case_matches_pytorch() {
-    let path = case_file();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the oracle cases at {}: {e}", path.display()));
-    let file: CaseFile = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not an oracle case file: {e}", path.display()));
+/// Runs every case on every selected backend, printing per-op counts; returns the failures.
+fn run_cases(file: &CaseFile) -> Vec<String> {
     let backends = Backend::selected_from_env().expect("CORTEX_BACKEND");
-    println!("oracle: {} cases from {}", file.cases.len(), path.display());
     println!("oracle: pending ops (not run yet): {}", PENDING.join(", "));
-
     let mut failures = Vec::new();
     for backend in backends {
         let mut per_op: BTreeMap<&str, usize> = BTreeMap::new();
@@ -71,10 +64,51 @@ fn every_oracle_case_matches_pytorch() {
             println!("  {op:<34} {count}");
         }
     }
+    failures
+}
+
+#[test]
+fn every_oracle_case_matches_pytorch() {
+    let path = case_file();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the oracle cases at {}: {e}", path.display()));
+    let file: CaseFile = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an oracle case file: {e}", path.display()));
+    println!("oracle: {} cases from {}", file.cases.len(), path.display());
+    let failures = run_cases(&file);
     assert!(
         failures.is_empty(),
         "{} oracle case(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn unknown_ops_and_wrong_values_fail_the_run() {
+    let file: CaseFile = serde_json::from_str(
+        r#"{"cases": [
+            {"op": "frobnicate", "name": "unknown", "inputs": {}, "outputs": {}},
+            {"op": "tanh", "name": "wrong_value",
+             "inputs": {"x": {"shape": [2], "data": [0.0, 1.0]}},
+             "differentiable": ["x"],
+             "outputs": {"out": {"shape": [2], "data": [0.0, 0.77]}},
+             "upstream": {"out": {"shape": [2], "data": [1.0, 1.0]}},
+             "grads": {"x": {"shape": [2], "data": [1.0, 0.41997434161402614]}}}
+        ]}"#,
+    )
+    .unwrap();
+    let failures = run_cases(&file);
+    let backends = Backend::selected_from_env().unwrap().len();
+    assert_eq!(failures.len(), 2 * backends, "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("unknown op `frobnicate`"))
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("wrong_value: output `out`[1]"))
     );
 }

@@ -215,7 +215,7 @@ pub fn compare(
     }
     for (i, (g, e)) in got.iter().zip(&expected.data).enumerate() {
         let scaled = (g - e).abs() / e.abs().max(1.0);
-        if !(scaled <= tolerance) {
+        if scaled.is_nan() || scaled > tolerance {
             problems.push(format!(
                 "{what}[{i}]: got {g:e}, expected {e:e} (scaled error {scaled:.3e})"
             ));
