@@ -8,7 +8,9 @@
 //!   reporting the worst element of each input; a fast mode compares `vᵀ J u`;
 //! - the registry of [`GradCase`]s: every differentiable op of `cortex-ops` declares its
 //!   sample inputs once ([`op_cases`]); tests, property tests and `cargo xtask check-grads`
-//!   run them.
+//!   run them;
+//! - fused losses with hand-written backward passes ([`fused_cross_entropy`],
+//!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000.
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -25,6 +27,10 @@
 mod args;
 mod cases;
 mod error;
+// burn marks ndarray deprecated; Cortex keeps it a first-class backend, so the fused ops
+// implement it too.
+#[allow(deprecated)]
+mod fused;
 mod gradcheck;
 mod registry;
 mod value_and_grad;
@@ -32,6 +38,7 @@ mod value_and_grad;
 pub use args::{Args, Flatten, Input};
 pub use cases::op_cases;
 pub use error::{Error, Result};
+pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
 pub use registry::{CaseFn, GradCase, sample};
 pub use value_and_grad::value_and_grad;

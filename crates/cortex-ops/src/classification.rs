@@ -128,6 +128,90 @@ pub fn nll_loss(
     )
 }
 
+/// Integer class targets checked against `[N, C]` scores, with what every classification
+/// loss needs from them: per-sample weights `w[t_i]` (0 for ignored samples), their total (the
+/// mean's divisor) and a gather index (ignored samples point at class 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassTargets {
+    /// The targets, row-major.
+    pub indices: Vec<i64>,
+    /// `w[t_i]`, or 1 without class weights; 0 for ignored samples.
+    pub sample_weights: Vec<f64>,
+    /// `Σ_i w[t_i]` over kept samples.
+    pub total_weight: f64,
+    /// The class weights read to the host (all 1 without weights).
+    pub class_weights: Vec<f64>,
+}
+
+impl ClassTargets {
+    /// Validates `targets` against scores of shape `[N, C]` = `dims`.
+    ///
+    /// # Errors
+    /// `EmptyInput` for no samples or classes; `ShapeMismatch` when `targets` is not `[N]` or
+    /// `class_weights` not `[C]` (or of another dtype than `dtype`); `IndexOutOfRange` for a
+    /// target outside `[0, C)` that is not the ignore index; `InvalidArgument` for a negative
+    /// or non-finite class weight, or (for a mean) weights that sum to 0.
+    pub fn new(
+        op: &'static str,
+        dims: [usize; 2],
+        dtype: burn::tensor::DType,
+        targets: &Tensor<1, Int>,
+        class_weights: Option<&Tensor<1>>,
+        ignore_index: Option<i64>,
+        reduction: Reduction,
+    ) -> Result<Self> {
+        let [n, classes] = dims;
+        check::non_empty(op, "input", &dims)?;
+        check::same_shape(op, "targets", &[n], &targets.dims())?;
+        check::channel_vector(op, "class_weights", class_weights, classes, dtype)?;
+        let indices = check::indices_in_range(op, "targets", targets, classes, ignore_index)?;
+        let class_weights: Vec<f64> = match class_weights {
+            Some(w) => w.to_data().iter::<f64>().collect(),
+            None => vec![1.0; classes],
+        };
+        if let Some(bad) = class_weights
+            .iter()
+            .find(|v| !(v.is_finite() && **v >= 0.0))
+        {
+            return Err(check::invalid(op, "class_weights", "finite and >= 0", bad));
+        }
+        let sample_weights: Vec<f64> = indices
+            .iter()
+            .map(|&t| {
+                if Some(t) == ignore_index {
+                    0.0
+                } else {
+                    class_weights[t as usize]
+                }
+            })
+            .collect();
+        let total_weight: f64 = sample_weights.iter().sum();
+        if reduction == Reduction::Mean && total_weight <= 0.0 {
+            return Err(Error::InvalidArgument {
+                op,
+                arg: "targets",
+                expected: "at least one sample with a non-zero class weight that is not ignored"
+                    .to_string(),
+                got: format!("{n} samples whose weights sum to 0"),
+            });
+        }
+        Ok(Self {
+            indices,
+            sample_weights,
+            total_weight,
+            class_weights,
+        })
+    }
+
+    /// The targets with ignored samples pointing at class 0 (safe to gather with).
+    pub fn gather_indices(&self, ignore_index: Option<i64>) -> Vec<i64> {
+        self.indices
+            .iter()
+            .map(|&t| if Some(t) == ignore_index { 0 } else { t })
+            .collect()
+    }
+}
+
 /// The shared body of `nll_loss` and `cross_entropy` (see the latter for the formula).
 fn class_loss(
     op: &'static str,
@@ -139,55 +223,26 @@ fn class_loss(
     label_smoothing: f64,
 ) -> Result<Tensor<1>> {
     let [n, classes] = log_probs.dims();
-    check::non_empty(op, "input", &[n, classes])?;
-    check::same_shape(op, "targets", &[n], &targets.dims())?;
-    check::channel_vector(
+    let checked = ClassTargets::new(
         op,
-        "class_weights",
-        class_weights,
-        classes,
+        [n, classes],
         log_probs.dtype(),
+        &targets,
+        class_weights,
+        ignore_index,
+        reduction,
     )?;
-    let target_values = check::indices_in_range(op, "targets", &targets, classes, ignore_index)?;
-    let weights: Option<Vec<f64>> = class_weights.map(|w| w.to_data().iter::<f64>().collect());
-    if let Some(w) = &weights
-        && let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0))
-    {
-        return Err(check::invalid(op, "class_weights", "finite and >= 0", bad));
-    }
-
     let device = log_probs.device();
     let dtype = log_probs.dtype();
-    let is_kept = |t: i64| Some(t) != ignore_index;
-    let sample_weights: Vec<f64> = target_values
-        .iter()
-        .map(|&t| match (is_kept(t), &weights) {
-            (false, _) => 0.0,
-            (true, Some(w)) => w[t as usize],
-            (true, None) => 1.0,
-        })
-        .collect();
-    let total_weight: f64 = sample_weights.iter().sum();
-    if reduction == Reduction::Mean && total_weight <= 0.0 {
-        return Err(Error::InvalidArgument {
-            op,
-            arg: "targets",
-            expected: "at least one sample with a non-zero class weight that is not ignored"
-                .to_string(),
-            got: format!("{n} samples whose weights sum to 0"),
-        });
-    }
-
     let gather_index = match ignore_index {
         None => targets,
-        Some(_) => {
-            let safe: Vec<i64> = target_values
-                .iter()
-                .map(|&t| if is_kept(t) { t } else { 0 })
-                .collect();
-            Tensor::<1, Int>::from_data(TensorData::new(safe, [n]), &device)
-        }
+        Some(_) => Tensor::<1, Int>::from_data(
+            TensorData::new(checked.gather_indices(ignore_index), [n]),
+            &device,
+        ),
     };
+    let total_weight = checked.total_weight;
+    let sample_weights = checked.sample_weights;
     let sample_weight =
         Tensor::<1>::from_data(TensorData::new(sample_weights, [n]), (&device, dtype));
     let picked = log_probs
@@ -201,9 +256,10 @@ fn class_loss(
             Some(w) => log_probs.mul(w.clone().detach().reshape([1, classes])),
             None => log_probs,
         };
-        let kept: Vec<f64> = target_values
+        let kept: Vec<f64> = checked
+            .indices
             .iter()
-            .map(|&t| if is_kept(t) { 1.0 } else { 0.0 })
+            .map(|&t| if Some(t) == ignore_index { 0.0 } else { 1.0 })
             .collect();
         let kept = Tensor::<1>::from_data(TensorData::new(kept, [n]), (&device, dtype));
         let smooth = weighted.sum_dim(1).reshape([n]).neg().mul(kept);

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use cortex::Backend;
 use oracle::harness::CaseRun;
-use oracle::ops::{PENDING, run_op};
+use oracle::ops::{FUSED, PENDING, run_op};
 use oracle::schema::CaseFile;
 
 /// Largest accepted `|got - expected| / max(1, |expected|)`.
@@ -33,25 +33,33 @@ fn run_cases(file: &CaseFile) -> Vec<String> {
     println!("oracle: pending ops (not run yet): {}", PENDING.join(", "));
     let mut failures = Vec::new();
     for backend in backends {
-        let mut per_op: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut per_op: BTreeMap<String, usize> = BTreeMap::new();
         let (mut pending, mut worst) = (0, 0.0f64);
         for case in &file.cases {
             if PENDING.contains(&case.op.as_str()) {
                 pending += 1;
                 continue;
             }
-            let mut run = CaseRun::new(case, backend.autodiff_device());
-            let outcome = match run_op(&mut run) {
-                Ok(true) => run.finish(TOLERANCE),
-                Ok(false) => Err(format!("unknown op `{}`", case.op)),
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok(err) => {
-                    worst = worst.max(err);
-                    *per_op.entry(case.op.as_str()).or_default() += 1;
+            let fused_too = FUSED.contains(&case.op.as_str());
+            for fused in [false, true].into_iter().take(1 + usize::from(fused_too)) {
+                let mut run = CaseRun::new(case, backend.autodiff_device(), fused);
+                let outcome = match run_op(&mut run) {
+                    Ok(true) => run.finish(TOLERANCE),
+                    Ok(false) => Err(format!("unknown op `{}`", case.op)),
+                    Err(e) => Err(e),
+                };
+                let label = if fused {
+                    format!("{} [fused]", case.op)
+                } else {
+                    case.op.clone()
+                };
+                match outcome {
+                    Ok(err) => {
+                        worst = worst.max(err);
+                        *per_op.entry(label).or_default() += 1;
+                    }
+                    Err(e) => failures.push(format!("[{backend}] {} ({label}): {e}", case.name)),
                 }
-                Err(e) => failures.push(format!("[{backend}] {}: {e}", case.name)),
             }
         }
         let ran: usize = per_op.values().sum();
@@ -109,6 +117,6 @@ fn unknown_ops_and_wrong_values_fail_the_run() {
     assert!(
         failures
             .iter()
-            .any(|f| f.contains("wrong_value: output `out`[1]"))
+            .any(|f| f.contains("wrong_value (tanh): output `out`[1]"))
     );
 }

@@ -54,15 +54,18 @@ pub struct Traced {
 pub struct CaseRun<'a> {
     pub case: &'a Case,
     pub device: Device,
+    /// Run the op's fused (custom-backward) implementation instead of the composed one.
+    pub fused: bool,
     leaves: Vec<(String, Leaf)>,
     outputs: Vec<(String, Traced)>,
 }
 
 impl<'a> CaseRun<'a> {
-    pub fn new(case: &'a Case, device: Device) -> Self {
+    pub fn new(case: &'a Case, device: Device, fused: bool) -> Self {
         Self {
             case,
             device,
+            fused,
             leaves: Vec::new(),
             outputs: Vec::new(),
         }

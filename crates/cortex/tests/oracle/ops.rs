@@ -1,11 +1,15 @@
 //! How each oracle op maps onto `cortex-ops`. Ranks vary between cases of one op, so inputs
 //! are loaded left-padded to the largest rank the op's cases use.
 
+use cortex::autodiff::{fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 use cortex::burn::tensor::Tensor;
 use cortex::ops::{self, CrossEntropyOptions, Reduction, RunningStats};
 
 use super::harness::CaseRun;
 use super::schema::JsonTensor;
+
+/// Ops that also have a fused implementation (custom backward), run a second time through it.
+pub const FUSED: &[&str] = &["cross_entropy", "binary_cross_entropy_with_logits"];
 
 /// Ops whose cases the runner does not execute yet; printed on every run (issue 4 empties it).
 pub const PENDING: &[&str] = &["lstm", "lstm_cell", "gru_cell"];
@@ -69,14 +73,22 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
                 .with_label_smoothing(case.attr_f64("label_smoothing").unwrap_or(0.0));
             let logits = run.float::<2>("logits")?;
             let target = run.int::<1>("target")?;
-            let out = ops::cross_entropy(logits, target, &options).map_err(op_err)?;
+            let out = if run.fused {
+                fused_cross_entropy(logits, target, &options).map_err(|e| e.to_string())?
+            } else {
+                ops::cross_entropy(logits, target, &options).map_err(op_err)?
+            };
             run.output("out", out)?;
         }
         "binary_cross_entropy_with_logits" => {
             let reduction = reduction(run)?;
             let (logits, target) = (run.float::<2>("logits")?, run.float::<2>("target")?);
-            let out =
-                ops::binary_cross_entropy_with_logits(logits, target, reduction).map_err(op_err)?;
+            let out = if run.fused {
+                fused_binary_cross_entropy_with_logits(logits, target, reduction)
+                    .map_err(|e| e.to_string())?
+            } else {
+                ops::binary_cross_entropy_with_logits(logits, target, reduction).map_err(op_err)?
+            };
             run.output("out", out)?;
         }
         "conv1d" => {

@@ -1,0 +1,279 @@
+//! Fused losses with hand-written backward passes (burn-autodiff's `Backward` trait, through
+//! burn's `extension` feature): softmax + cross-entropy and sigmoid + binary cross-entropy.
+//!
+//! The composed ops keep every intermediate (exp, sums, logs, gathers) on the tape; the fused
+//! ones keep only what the closed-form gradient needs and never overflow:
+//!
+//! - softmax cross-entropy with a target weight matrix `T`:
+//!   `ℓ_i = Σ_c T_ic (lse_i - x_ic)`, `∂ℓ_i/∂x_ic = p_ic Σ_c' T_ic' - T_ic` (`softmax - onehot`
+//!   when `T` is one-hot), with `lse` computed after subtracting the row maximum;
+//! - sigmoid binary cross-entropy: `ℓ = max(x, 0) - x t + ln(1 + e^(-|x|))`,
+//!   `∂ℓ/∂x = σ(x) - t` with `σ(x) = ½ (1 + tanh(x/2))`, finite for every `x`.
+
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
+use burn::tensor::{Int, Tensor, TensorData};
+use cortex_ops::{ClassTargets, CrossEntropyOptions, Reduction};
+
+use crate::error::Result;
+
+/// The fused losses, implemented for each CPU backend and for burn-autodiff.
+#[backend_extension(Flex, NdArray, Autodiff)]
+pub trait FusedLossOps: Backend {
+    /// Per-row softmax cross-entropy of logits `[N, C]` against target weights `[N, C]`; `[N]`.
+    fn softmax_cross_entropy(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Elementwise sigmoid binary cross-entropy of logits against targets (same shape).
+    fn sigmoid_binary_cross_entropy(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Forward of the softmax cross-entropy: `(loss [N], softmax [N, C])`.
+fn softmax_ce_forward<B: Backend>(
+    logits: FloatTensor<B>,
+    targets: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let rows = logits.shape()[0];
+    let max = B::float_max_dim(logits.clone(), 1);
+    let shifted = B::float_sub(logits.clone(), max.clone());
+    let log_total = B::float_log(B::float_sum_dim(B::float_exp(shifted.clone()), 1));
+    let probs = B::float_exp(B::float_sub(shifted, log_total.clone()));
+    let lse = B::float_add(log_total, max);
+    let per_class = B::float_mul(targets, B::float_sub(lse, logits));
+    let loss = B::float_reshape(B::float_sum_dim(per_class, 1), [rows].into());
+    (loss, probs)
+}
+
+/// Forward of the sigmoid binary cross-entropy.
+fn sigmoid_bce_forward<B: Backend>(
+    logits: FloatTensor<B>,
+    targets: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let positive = B::float_clamp_min(logits.clone(), 0.0.into());
+    let tail = B::float_log1p(B::float_exp(B::float_neg(B::float_abs(logits.clone()))));
+    B::float_add(B::float_sub(positive, B::float_mul(logits, targets)), tail)
+}
+
+macro_rules! plain_backend {
+    ($backend:ty) => {
+        impl FusedLossOps for $backend {
+            fn softmax_cross_entropy(
+                logits: FloatTensor<Self>,
+                targets: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                softmax_ce_forward::<Self>(logits, targets).0
+            }
+
+            fn sigmoid_binary_cross_entropy(
+                logits: FloatTensor<Self>,
+                targets: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                sigmoid_bce_forward::<Self>(logits, targets)
+            }
+        }
+    };
+}
+plain_backend!(Flex);
+plain_backend!(NdArray);
+
+impl<B: Backend + FusedLossOps, C: CheckpointStrategy> FusedLossOps for Autodiff<B, C> {
+    fn softmax_cross_entropy(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SoftmaxCrossEntropy;
+
+        impl<B: Backend> Backward<B, 1> for SoftmaxCrossEntropy {
+            /// The softmax and the target weights.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let (probs, targets) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    let rows = probs.shape()[0];
+                    let mass = B::float_sum_dim(targets.clone(), 1);
+                    let d_logits = B::float_sub(B::float_mul(probs, mass), targets);
+                    B::float_mul(d_logits, B::float_reshape(grad, [rows, 1].into()))
+                });
+            }
+        }
+
+        let guard = logits.node();
+        let targets = targets.into_primitive();
+        let (loss, probs) = softmax_ce_forward::<B>(logits.into_primitive(), targets.clone());
+        match SoftmaxCrossEntropy
+            .prepare::<C>([guard])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((probs, targets), loss),
+            OpsKind::UnTracked(prep) => prep.finish(loss),
+        }
+    }
+
+    fn sigmoid_binary_cross_entropy(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SigmoidBinaryCrossEntropy;
+
+        impl<B: Backend> Backward<B, 1> for SigmoidBinaryCrossEntropy {
+            /// The logits and the targets.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let (logits, targets) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    let half = B::float_mul_scalar(logits, 0.5.into());
+                    let sigmoid = B::float_mul_scalar(
+                        B::float_add_scalar(B::float_tanh(half), 1.0.into()),
+                        0.5.into(),
+                    );
+                    B::float_mul(B::float_sub(sigmoid, targets), grad)
+                });
+            }
+        }
+
+        let guard = logits.node();
+        let (logits, targets) = (logits.into_primitive(), targets.into_primitive());
+        let loss = sigmoid_bce_forward::<B>(logits.clone(), targets.clone());
+        match SigmoidBinaryCrossEntropy
+            .prepare::<C>([guard])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((logits, targets), loss),
+            OpsKind::UnTracked(prep) => prep.finish(loss),
+        }
+    }
+}
+
+/// Cross-entropy of logits against class targets through the fused softmax + cross-entropy
+/// op: the same value and options as [`cortex_ops::cross_entropy`] (label smoothing, class
+/// weights, ignore index, PyTorch's mean), with gradient `g (p Σ_c T_c - T)` for the target
+/// weight matrix `T_ic = w_c ((1-ε) onehot_ic + ε/C)` (0 for ignored rows).
+///
+/// # Errors
+/// As [`cortex_ops::cross_entropy`] (the same [`ClassTargets`] checks).
+///
+/// # Shapes
+/// logits `[N, C]`, targets `[N]`; output `[N]` (`None`) or `[1]`.
+pub fn fused_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+    options: &CrossEntropyOptions,
+) -> Result<Tensor<1>> {
+    let [rows, classes] = logits.dims();
+    let ls = options.label_smoothing;
+    if !(0.0..=1.0).contains(&ls) {
+        return Err(cortex_ops::Error::InvalidArgument {
+            op: "fused_cross_entropy",
+            arg: "label_smoothing",
+            expected: "in [0, 1]".to_string(),
+            got: ls.to_string(),
+        }
+        .into());
+    }
+    let (device, dtype) = (logits.device(), logits.dtype());
+    let checked = ClassTargets::new(
+        "fused_cross_entropy",
+        [rows, classes],
+        dtype,
+        &targets,
+        options.class_weights.as_ref(),
+        options.ignore_index,
+        options.reduction,
+    )?;
+    // T = ((1-ε) onehot + ε/C) · w_c, zeroed on ignored rows; built on the device.
+    let gather = match options.ignore_index {
+        None => targets,
+        Some(_) => Tensor::<1, Int>::from_data(
+            TensorData::new(checked.gather_indices(options.ignore_index), [rows]),
+            &device,
+        ),
+    };
+    let off = ls / classes as f64;
+    let mut matrix: Tensor<2> = gather
+        .float()
+        .cast(dtype)
+        .one_hot_fill(classes, 1.0, 0.0, -1)
+        .mul_scalar(1.0 - ls)
+        .add_scalar(off);
+    if let Some(w) = &options.class_weights {
+        matrix = matrix.mul(w.clone().detach().reshape([1, classes]));
+    }
+    if options.ignore_index.is_some() {
+        let kept: Vec<f64> = checked
+            .sample_weights
+            .iter()
+            .zip(&checked.indices)
+            .map(|(_, &t)| {
+                if Some(t) == options.ignore_index {
+                    0.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let kept = Tensor::<1>::from_data(TensorData::new(kept, [rows]), (&device, dtype));
+        matrix = matrix.mul(kept.reshape([rows, 1]));
+    }
+    let total = checked.total_weight;
+    let per_sample = Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy(
+        logits.into_dispatch(),
+        matrix.into_dispatch(),
+    ));
+    Ok(match options.reduction {
+        Reduction::None => per_sample,
+        Reduction::Sum => per_sample.sum(),
+        Reduction::Mean => per_sample.sum().mul_scalar(1.0 / total),
+    })
+}
+
+/// Binary cross-entropy of logits through the fused sigmoid + BCE op: the same value as
+/// [`cortex_ops::binary_cross_entropy_with_logits`], gradient `σ(x) - t` computed directly.
+///
+/// # Errors
+/// As [`cortex_ops::binary_cross_entropy_with_logits`].
+///
+/// # Shapes
+/// logits and targets: any equal shape; output: that shape (`None`) or all ones.
+pub fn fused_binary_cross_entropy_with_logits<const D: usize>(
+    logits: Tensor<D>,
+    targets: Tensor<D>,
+    reduction: Reduction,
+) -> Result<Tensor<D>> {
+    cortex_ops::binary_cross_entropy_with_logits(
+        logits.clone().detach(),
+        targets.clone().detach(),
+        Reduction::None,
+    )?;
+    let loss =
+        Tensor::<D>::from_dispatch(<Dispatch as FusedLossOps>::sigmoid_binary_cross_entropy(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+        ));
+    Ok(reduction.apply(loss))
+}
