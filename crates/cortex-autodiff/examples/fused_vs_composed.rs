@@ -43,6 +43,9 @@ const ROWS: usize = 4096;
 const CLASSES: usize = 1000;
 const REPEATS: usize = 5;
 
+/// One measured loss: its label and a forward + backward step.
+type Step<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 /// Median seconds and peak extra megabytes of `step` (forward + backward).
 fn measure(step: &dyn Fn()) -> (f64, f64) {
     step(); // warm-up
@@ -82,7 +85,7 @@ fn main() {
         );
         let options = CrossEntropyOptions::new();
 
-        let rows: [(&str, Box<dyn Fn()>); 4] = [
+        let rows: [Step; 4] = [
             (
                 "cross_entropy (composed)",
                 Box::new(|| {
