@@ -6,6 +6,7 @@
 //! - [`GradCheck`]: autodiff gradients against central finite differences in f64, with
 //!   PyTorch's tolerances (eps 1e-6, atol 1e-5, rtol 1e-3), on a random upstream gradient,
 //!   reporting the worst element of each input; a fast mode compares `vᵀ J u`;
+//!   [`GradCheck::check_module`] also checks every parameter of a burn `Module`;
 //! - the registry of [`GradCase`]s: every differentiable op of `cortex-ops` declares its
 //!   sample inputs once ([`op_cases`]); tests, property tests and `cargo xtask check-grads`
 //!   run them;
@@ -32,6 +33,7 @@ mod error;
 #[allow(deprecated)]
 mod fused;
 mod gradcheck;
+mod module_check;
 mod registry;
 mod value_and_grad;
 

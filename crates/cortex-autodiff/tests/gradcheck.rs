@@ -143,3 +143,56 @@ fn value_and_grad_of_a_plain_function() {
         assert_eq!(grad, vec![0.75, 3.0, 12.0]);
     }
 }
+
+/// A minimal module: `y = tanh(x Wᵀ + b)` with both parameters checked.
+#[derive(burn::module::Module, Debug)]
+struct Affine {
+    weight: burn::module::Param<Tensor<2>>,
+    bias: burn::module::Param<Tensor<1>>,
+}
+
+#[test]
+fn module_parameters_are_checked() {
+    for device in devices() {
+        let weight = Tensor::<2>::from_data(
+            TensorData::new(vec![0.3, -0.2, 0.5, 0.1, 0.4, -0.6], [2, 3]),
+            (&device, DType::F64),
+        );
+        let bias = Tensor::<1>::from_data(
+            TensorData::new(vec![0.05, -0.1], [2]),
+            (&device, DType::F64),
+        );
+        let module = Affine {
+            weight: burn::module::Param::from_tensor(weight),
+            bias: burn::module::Param::from_tensor(bias),
+        };
+        let x = Input::new(
+            "x",
+            &[4, 3],
+            (0..12).map(|i| 0.1 * i as f64 - 0.5).collect(),
+        )
+        .unwrap();
+        let report = GradCheck::default()
+            .check_module(&device, &module, &[x], |m: &Affine, args| {
+                let y = cortex_ops::linear(args.get::<2>(0)?, m.weight.val(), Some(m.bias.val()))?;
+                Ok(cortex_ops::tanh(y))
+            })
+            .unwrap();
+        assert_eq!(report.inputs.len(), 3, "x, weight and bias: {report}");
+        assert_eq!(report.inputs[1].shape, vec![2, 3]);
+        assert!(report.passed(), "{report}");
+
+        // The same module with its bias cut from the graph must fail on the bias.
+        let broken = GradCheck::default()
+            .check_module(&device, &module, &[], |m: &Affine, _args| {
+                let x = Tensor::<2>::ones([4, 3], (&device, DType::F64));
+                let y = cortex_ops::linear(x, m.weight.val(), Some(m.bias.val().detach()))?;
+                Ok(cortex_ops::tanh(y))
+            })
+            .unwrap();
+        assert!(
+            broken.inputs[0].passed && !broken.inputs[1].passed,
+            "{broken}"
+        );
+    }
+}
