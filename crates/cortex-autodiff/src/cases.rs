@@ -385,8 +385,19 @@ fn linear_cases(cases: &mut Vec<GradCase>) {
     ));
 }
 
+/// Seeded `x`, `weight` and (optionally) `bias` for a convolution case.
+fn conv_inputs(x: &[usize], weight: &[usize], bias: bool, seed: u64) -> Vec<Input> {
+    let mut inputs = vec![
+        sample::standard("x", x, seed),
+        sample::standard("weight", weight, seed + 1),
+    ];
+    if bias {
+        inputs.push(sample::standard("bias", &[weight[0]], seed + 2));
+    }
+    inputs
+}
+
 fn conv_cases(cases: &mut Vec<GradCase>) {
-    use sample::standard;
     let conv1d = [
         (
             "s1_p0_bias",
@@ -418,11 +429,7 @@ fn conv_cases(cases: &mut Vec<GradCase>) {
         ),
     ];
     for (i, (variant, x, w, bias, options)) in conv1d.into_iter().enumerate() {
-        let seed = 60 + 3 * i as u64;
-        let mut inputs = vec![standard("x", &x, seed), standard("weight", &w, seed + 1)];
-        if bias {
-            inputs.push(standard("bias", &[w[0]], seed + 2));
-        }
+        let inputs = conv_inputs(&x, &w, bias, 60 + 3 * i as u64);
         cases.push(GradCase::new(
             format!("conv1d/{variant}"),
             "conv1d",
@@ -480,11 +487,7 @@ fn conv_cases(cases: &mut Vec<GradCase>) {
         ),
     ];
     for (i, (variant, x, w, bias, options)) in conv2d.into_iter().enumerate() {
-        let seed = 80 + 3 * i as u64;
-        let mut inputs = vec![standard("x", &x, seed), standard("weight", &w, seed + 1)];
-        if bias {
-            inputs.push(standard("bias", &[w[0]], seed + 2));
-        }
+        let inputs = conv_inputs(&x, &w, bias, 80 + 3 * i as u64);
         cases.push(GradCase::new(
             format!("conv2d/{variant}"),
             "conv2d",
