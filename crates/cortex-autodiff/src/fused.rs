@@ -15,8 +15,9 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
-use burn::backend::tensor::FloatTensor;
+use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
+use burn::tensor::ops::IndexingUpdateOp;
 use burn::tensor::{Int, Tensor, TensorData};
 use cortex_ops::{ClassTargets, CrossEntropyOptions, Reduction};
 
@@ -29,6 +30,14 @@ pub trait FusedLossOps: Backend {
     fn softmax_cross_entropy(
         logits: FloatTensor<Self>,
         targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Per-row label-smoothed softmax cross-entropy of logits `[N, C]` against class indices
+    /// `[N]` (no weights, nothing ignored): the fast path that never builds a `[N, C]` target.
+    fn softmax_cross_entropy_index(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+        label_smoothing: f64,
     ) -> FloatTensor<Self>;
 
     /// Elementwise sigmoid binary cross-entropy of logits against targets (same shape).
@@ -54,6 +63,39 @@ fn softmax_ce_forward<B: Backend>(
     (loss, probs)
 }
 
+/// Forward of the index softmax cross-entropy:
+/// `ℓ_i = L_i - (1-ε) s_{i,t_i} - ε/C Σ_c s_ic` with `s = x - max`, `L = ln Σ e^s` (the shift
+/// cancels). Returns `(loss [N], s [N, C], L [N, 1], targets [N, 1])`.
+fn ce_index_forward<B: Backend>(
+    logits: FloatTensor<B>,
+    targets: IntTensor<B>,
+    label_smoothing: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, IntTensor<B>) {
+    let [rows, classes] = [logits.shape()[0], logits.shape()[1]];
+    let max = B::float_max_dim(logits.clone(), 1);
+    let shifted = B::float_sub(logits, max);
+    let log_total = B::float_log(B::float_sum_dim(B::float_exp(shifted.clone()), 1));
+    let index = B::int_reshape(targets, [rows, 1].into());
+    let picked = B::float_gather(1, shifted.clone(), index.clone());
+    let mut loss = B::float_sub(
+        log_total.clone(),
+        B::float_mul_scalar(picked, (1.0 - label_smoothing).into()),
+    );
+    if label_smoothing > 0.0 {
+        let spread = B::float_sum_dim(shifted.clone(), 1);
+        loss = B::float_sub(
+            loss,
+            B::float_mul_scalar(spread, (label_smoothing / classes as f64).into()),
+        );
+    }
+    (
+        B::float_reshape(loss, [rows].into()),
+        shifted,
+        log_total,
+        index,
+    )
+}
+
 /// Forward of the sigmoid binary cross-entropy.
 fn sigmoid_bce_forward<B: Backend>(
     logits: FloatTensor<B>,
@@ -72,6 +114,14 @@ macro_rules! plain_backend {
                 targets: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 softmax_ce_forward::<Self>(logits, targets).0
+            }
+
+            fn softmax_cross_entropy_index(
+                logits: FloatTensor<Self>,
+                targets: IntTensor<Self>,
+                label_smoothing: f64,
+            ) -> FloatTensor<Self> {
+                ce_index_forward::<Self>(logits, targets, label_smoothing).0
             }
 
             fn sigmoid_binary_cross_entropy(
@@ -123,6 +173,53 @@ impl<B: Backend + FusedLossOps, C: CheckpointStrategy> FusedLossOps for Autodiff
             .stateful()
         {
             OpsKind::Tracked(prep) => prep.finish((probs, targets), loss),
+            OpsKind::UnTracked(prep) => prep.finish(loss),
+        }
+    }
+
+    fn softmax_cross_entropy_index(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+        label_smoothing: f64,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SoftmaxCrossEntropyIndex;
+
+        impl<B: Backend> Backward<B, 1> for SoftmaxCrossEntropyIndex {
+            /// Shifted logits, log-sum-exp of the shifted row, target indices `[N, 1]`, ε.
+            type State = (FloatTensor<B>, FloatTensor<B>, IntTensor<B>, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let (shifted, log_total, index, ls) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    let [rows, classes] = [shifted.shape()[0], shifted.shape()[1]];
+                    let grad = B::float_reshape(grad, [rows, 1].into());
+                    // g (p - ε/C), then -(1-ε) g added at each target: g (p - T).
+                    let probs = B::float_exp(B::float_sub(shifted, log_total));
+                    let spread = B::float_sub_scalar(probs, (ls / classes as f64).into());
+                    let d_logits = B::float_mul(spread, grad.clone());
+                    let at_target = B::float_mul_scalar(grad, (ls - 1.0).into());
+                    B::float_scatter(1, d_logits, index, at_target, IndexingUpdateOp::Add)
+                });
+            }
+        }
+
+        let guard = logits.node();
+        let (loss, shifted, log_total, index) =
+            ce_index_forward::<B>(logits.into_primitive(), targets, label_smoothing);
+        match SoftmaxCrossEntropyIndex
+            .prepare::<C>([guard])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((shifted, log_total, index, label_smoothing), loss)
+            }
             OpsKind::UnTracked(prep) => prep.finish(loss),
         }
     }
@@ -206,6 +303,19 @@ pub fn fused_cross_entropy(
         options.ignore_index,
         options.reduction,
     )?;
+    if options.class_weights.is_none() && options.ignore_index.is_none() {
+        let per_sample =
+            Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy_index(
+                logits.into_dispatch(),
+                targets.into_dispatch(),
+                ls,
+            ));
+        return Ok(reduce_rows(
+            per_sample,
+            options.reduction,
+            checked.total_weight,
+        ));
+    }
     // T = ((1-ε) onehot + ε/C) · w_c, zeroed on ignored rows; built on the device.
     let gather = match options.ignore_index {
         None => targets,
@@ -245,11 +355,16 @@ pub fn fused_cross_entropy(
         logits.into_dispatch(),
         matrix.into_dispatch(),
     ));
-    Ok(match options.reduction {
+    Ok(reduce_rows(per_sample, options.reduction, total))
+}
+
+/// PyTorch's reductions of per-sample class losses; the mean divides by the total weight.
+fn reduce_rows(per_sample: Tensor<1>, reduction: Reduction, total_weight: f64) -> Tensor<1> {
+    match reduction {
         Reduction::None => per_sample,
         Reduction::Sum => per_sample.sum(),
-        Reduction::Mean => per_sample.sum().mul_scalar(1.0 / total),
-    })
+        Reduction::Mean => per_sample.sum().mul_scalar(1.0 / total_weight),
+    }
 }
 
 /// Binary cross-entropy of logits through the fused sigmoid + BCE op: the same value as
