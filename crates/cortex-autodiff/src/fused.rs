@@ -4,7 +4,8 @@
 //! The composed ops keep every intermediate (exp, sums, logs, gathers) on the tape; the fused
 //! ones keep only what the closed-form gradient needs and never overflow:
 //!
-//! - softmax cross-entropy with a target weight matrix `T`:
+//! - softmax cross-entropy on class indices (gather forward, scatter backward), or, with class
+//!   weights or an ignore index, with a target weight matrix `T`:
 //!   `ℓ_i = Σ_c T_ic (lse_i - x_ic)`, `∂ℓ_i/∂x_ic = p_ic Σ_c' T_ic' - T_ic` (`softmax - onehot`
 //!   when `T` is one-hot), with `lse` computed after subtracting the row maximum;
 //! - sigmoid binary cross-entropy: `ℓ = max(x, 0) - x t + ln(1 + e^(-|x|))`,
@@ -271,6 +272,9 @@ impl<B: Backend + FusedLossOps, C: CheckpointStrategy> FusedLossOps for Autodiff
 /// op: the same value and options as [`cortex_ops::cross_entropy`] (label smoothing, class
 /// weights, ignore index, PyTorch's mean), with gradient `g (p Σ_c T_c - T)` for the target
 /// weight matrix `T_ic = w_c ((1-ε) onehot_ic + ε/C)` (0 for ignored rows).
+///
+/// Without class weights or an ignore index (the common case) `T` is never built: the forward
+/// gathers the target logit and the backward scatters `-(1-ε) g` into `g (p - ε/C)`.
 ///
 /// # Errors
 /// As [`cortex_ops::cross_entropy`] (the same [`ClassTargets`] checks).
