@@ -384,11 +384,7 @@ pub fn fused_binary_cross_entropy_with_logits<const D: usize>(
     targets: Tensor<D>,
     reduction: Reduction,
 ) -> Result<Tensor<D>> {
-    cortex_ops::binary_cross_entropy_with_logits(
-        logits.clone().detach(),
-        targets.clone().detach(),
-        Reduction::None,
-    )?;
+    cortex_ops::check_binary_targets("fused_binary_cross_entropy_with_logits", &logits, &targets)?;
     let loss =
         Tensor::<D>::from_dispatch(<Dispatch as FusedLossOps>::sigmoid_binary_cross_entropy(
             logits.into_dispatch(),

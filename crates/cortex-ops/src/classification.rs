@@ -277,6 +277,27 @@ fn class_loss(
     })
 }
 
+/// Validates a logits/targets pair of a binary cross-entropy: same shape and dtype, not
+/// empty, every target in `[0, 1]` (NaN rejected).
+///
+/// # Errors
+/// `ShapeMismatch`, `DTypeMismatch`, `EmptyInput`, or `InvalidArgument` naming a bad target.
+pub fn check_binary_targets<const D: usize>(
+    op: &'static str,
+    logits: &Tensor<D>,
+    targets: &Tensor<D>,
+) -> Result<()> {
+    check_pair(op, logits, targets)?;
+    if let Some(bad) = targets
+        .to_data()
+        .iter::<f64>()
+        .find(|t| !(0.0..=1.0).contains(t))
+    {
+        return Err(check::invalid(op, "targets", "in [0, 1]", bad));
+    }
+    Ok(())
+}
+
 /// Binary cross-entropy of logits `x` against targets `t ∈ [0, 1]`:
 /// `max(x, 0) - x t + ln(1 + e^(-|x|))`, stable for any |x| (no overflow at |x| = 1000) and
 /// with the exact gradient `σ(x) - t` everywhere, including `x = 0`.
@@ -291,15 +312,7 @@ pub fn binary_cross_entropy_with_logits<const D: usize>(
     targets: Tensor<D>,
     reduction: Reduction,
 ) -> Result<Tensor<D>> {
-    const OP: &str = "binary_cross_entropy_with_logits";
-    check_pair(OP, &logits, &targets)?;
-    if let Some(bad) = targets
-        .to_data()
-        .iter::<f64>()
-        .find(|t| !(0.0..=1.0).contains(t))
-    {
-        return Err(check::invalid(OP, "targets", "in [0, 1]", bad));
-    }
+    check_binary_targets("binary_cross_entropy_with_logits", &logits, &targets)?;
     // ln(1 + e^x) - x t, with the overflow-free softplus whose gradient at x = 0 is exact.
     let loss = softplus_unit(logits.clone()).sub(logits.mul(targets));
     Ok(reduction.apply(loss))

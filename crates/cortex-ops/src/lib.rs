@@ -46,7 +46,8 @@ pub use activation::{
 };
 pub use backend::{BACKEND_ENV, Backend, Precision};
 pub use classification::{
-    ClassTargets, CrossEntropyOptions, binary_cross_entropy_with_logits, cross_entropy, nll_loss,
+    ClassTargets, CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets,
+    cross_entropy, nll_loss,
 };
 pub use conv::{Conv1dOptions, Conv2dOptions, conv1d, conv2d, window_output_size};
 pub use dropout::dropout;
