@@ -2,7 +2,7 @@
 
 use cortex_ops::{self as ops, Reduction};
 
-use super::{float_like, int_tensor};
+use super::{ce_options, float_like, int_tensor};
 use crate::registry::{GradCase, sample};
 
 /// One cross-entropy variant: logits shape, targets and options.
@@ -66,15 +66,7 @@ pub(crate) fn classification_cases(cases: &mut Vec<GradCase>) {
             vec![sample::uniform("logits", &shape, 20 + i as u64, -3.0, 3.0)],
             move |args| {
                 let logits = args.get::<2>(0)?;
-                let mut options = ops::CrossEntropyOptions::new()
-                    .with_reduction(reduction)
-                    .with_label_smoothing(smoothing);
-                if let Some(w) = &weights {
-                    options = options.with_class_weights(float_like(w, [w.len()], &logits));
-                }
-                if let Some(index) = ignore {
-                    options = options.with_ignore_index(index);
-                }
+                let options = ce_options(reduction, smoothing, weights.as_deref(), ignore, &logits);
                 let targets = int_tensor(&targets, &logits);
                 Ok(ops::cross_entropy(logits, targets, &options)?)
             },

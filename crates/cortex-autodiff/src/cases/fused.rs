@@ -1,8 +1,8 @@
 //! Cases of the fused losses.
 
-use cortex_ops::{self as ops, Reduction};
+use cortex_ops::Reduction;
 
-use super::{float_like, int_tensor};
+use super::{ce_options, float_like, int_tensor};
 use crate::registry::{GradCase, sample};
 
 /// Cases of the fused losses (custom backward passes), mirroring their composed twins.
@@ -32,15 +32,7 @@ pub fn fused_cases() -> Vec<GradCase> {
             )],
             move |args| {
                 let logits = args.get::<2>(0)?;
-                let mut options = ops::CrossEntropyOptions::new()
-                    .with_reduction(reduction)
-                    .with_label_smoothing(smoothing);
-                if let Some(w) = &weights {
-                    options = options.with_class_weights(float_like(w, [w.len()], &logits));
-                }
-                if let Some(index) = ignore {
-                    options = options.with_ignore_index(index);
-                }
+                let options = ce_options(reduction, smoothing, weights.as_deref(), ignore, &logits);
                 let targets = int_tensor(&[2, -100, 0, 1, 2], &logits);
                 let targets = if ignore.is_some() {
                     targets

@@ -80,3 +80,23 @@ pub(crate) fn float_like<const D: usize>(
         (&like.device(), like.dtype()),
     )
 }
+
+/// Cross-entropy options of a case; class weights become a tensor like `logits`.
+pub(crate) fn ce_options(
+    reduction: cortex_ops::Reduction,
+    smoothing: f64,
+    weights: Option<&[f64]>,
+    ignore: Option<i64>,
+    logits: &Tensor<2>,
+) -> cortex_ops::CrossEntropyOptions {
+    let mut options = cortex_ops::CrossEntropyOptions::new()
+        .with_reduction(reduction)
+        .with_label_smoothing(smoothing);
+    if let Some(w) = weights {
+        options = options.with_class_weights(float_like(w, [w.len()], logits));
+    }
+    if let Some(index) = ignore {
+        options = options.with_ignore_index(index);
+    }
+    options
+}
