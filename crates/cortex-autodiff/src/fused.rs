@@ -314,11 +314,7 @@ pub fn fused_cross_entropy(
                 targets.into_dispatch(),
                 ls,
             ));
-        return Ok(reduce_rows(
-            per_sample,
-            options.reduction,
-            checked.total_weight,
-        ));
+        return Ok(checked.reduce(per_sample, options.reduction));
     }
     // T = ((1-ε) onehot + ε/C) · w_c, zeroed on ignored rows; built on the device.
     let gather = match options.ignore_index {
@@ -339,36 +335,15 @@ pub fn fused_cross_entropy(
         matrix = matrix.mul(w.clone().detach().reshape([1, classes]));
     }
     if options.ignore_index.is_some() {
-        let kept: Vec<f64> = checked
-            .sample_weights
-            .iter()
-            .zip(&checked.indices)
-            .map(|(_, &t)| {
-                if Some(t) == options.ignore_index {
-                    0.0
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        let kept = checked.kept_mask(options.ignore_index);
         let kept = Tensor::<1>::from_data(TensorData::new(kept, [rows]), (&device, dtype));
         matrix = matrix.mul(kept.reshape([rows, 1]));
     }
-    let total = checked.total_weight;
     let per_sample = Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy(
         logits.into_dispatch(),
         matrix.into_dispatch(),
     ));
-    Ok(reduce_rows(per_sample, options.reduction, total))
-}
-
-/// PyTorch's reductions of per-sample class losses; the mean divides by the total weight.
-fn reduce_rows(per_sample: Tensor<1>, reduction: Reduction, total_weight: f64) -> Tensor<1> {
-    match reduction {
-        Reduction::None => per_sample,
-        Reduction::Sum => per_sample.sum(),
-        Reduction::Mean => per_sample.sum().mul_scalar(1.0 / total_weight),
-    }
+    Ok(checked.reduce(per_sample, options.reduction))
 }
 
 /// Binary cross-entropy of logits through the fused sigmoid + BCE op: the same value as

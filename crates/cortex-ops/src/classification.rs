@@ -203,6 +203,27 @@ impl ClassTargets {
         })
     }
 
+    /// 1 for kept samples, 0 for ignored ones.
+    pub fn kept_mask(&self, ignore_index: Option<i64>) -> Vec<f64> {
+        self.indices
+            .iter()
+            .map(|&t| if Some(t) == ignore_index { 0.0 } else { 1.0 })
+            .collect()
+    }
+
+    /// PyTorch's reduction of per-sample class losses `[N]`: the mean divides by
+    /// `total_weight`, not by `N`.
+    pub fn reduce(&self, per_sample: Tensor<1>, reduction: Reduction) -> Tensor<1> {
+        match reduction {
+            Reduction::None => per_sample,
+            Reduction::Sum => per_sample.sum(),
+            // `mul_scalar(1/w)`, not `div_scalar(w)`: burn-autodiff's div_scalar backward
+            // rounds the divisor to f32 (a 2e-9 relative error in f64 gradients, caught by the
+            // oracle).
+            Reduction::Mean => per_sample.sum().mul_scalar(1.0 / self.total_weight),
+        }
+    }
+
     /// The targets with ignored samples pointing at class 0 (safe to gather with).
     pub fn gather_indices(&self, ignore_index: Option<i64>) -> Vec<i64> {
         self.indices
@@ -241,10 +262,10 @@ fn class_loss(
             &device,
         ),
     };
-    let total_weight = checked.total_weight;
-    let sample_weights = checked.sample_weights;
-    let sample_weight =
-        Tensor::<1>::from_data(TensorData::new(sample_weights, [n]), (&device, dtype));
+    let sample_weight = Tensor::<1>::from_data(
+        TensorData::new(checked.sample_weights.clone(), [n]),
+        (&device, dtype),
+    );
     let picked = log_probs
         .clone()
         .gather(1, gather_index.reshape([n, 1]))
@@ -256,25 +277,17 @@ fn class_loss(
             Some(w) => log_probs.mul(w.clone().detach().reshape([1, classes])),
             None => log_probs,
         };
-        let kept: Vec<f64> = checked
-            .indices
-            .iter()
-            .map(|&t| if Some(t) == ignore_index { 0.0 } else { 1.0 })
-            .collect();
-        let kept = Tensor::<1>::from_data(TensorData::new(kept, [n]), (&device, dtype));
+        let kept = Tensor::<1>::from_data(
+            TensorData::new(checked.kept_mask(ignore_index), [n]),
+            (&device, dtype),
+        );
         let smooth = weighted.sum_dim(1).reshape([n]).neg().mul(kept);
         per_sample = per_sample
             .mul_scalar(1.0 - label_smoothing)
             .add(smooth.mul_scalar(label_smoothing / classes as f64));
     }
 
-    Ok(match reduction {
-        Reduction::None => per_sample,
-        Reduction::Sum => per_sample.sum(),
-        // `mul_scalar(1/w)`, not `div_scalar(w)`: burn-autodiff's div_scalar backward rounds
-        // the divisor to f32 (a 2e-9 relative error in f64 gradients, caught by the oracle).
-        Reduction::Mean => per_sample.sum().mul_scalar(1.0 / total_weight),
-    })
+    Ok(checked.reduce(per_sample, reduction))
 }
 
 /// Validates a logits/targets pair of a binary cross-entropy: same shape and dtype, not
