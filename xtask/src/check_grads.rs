@@ -1,6 +1,6 @@
 //! `cargo xtask check-grads`: every registered gradient case, one row each.
 //!
-//! The runner is the `check_grads` test target of `cortex-autodiff` (no libtest harness). It
+//! The runner is the `check_grads` test target of the `cortex` facade (no libtest harness). It
 //! is built by `cargo test --workspace --no-run` — the very build the test suite uses — and
 //! then executed directly: selecting one test target with `--test` would unify dependency
 //! features differently and recompile burn.

@@ -56,6 +56,10 @@ pub enum Error {
         /// Where it appeared.
         what: String,
     },
+    /// The checked function failed outside `cortex-ops` (a layer of `cortex-nn`, a user
+    /// closure); the message is that error's.
+    #[error("{0}")]
+    Function(String),
     /// A gradient check failed (returned by [`crate::GradCheckReport::into_result`]).
     #[error("gradcheck failed: {0}")]
     Mismatch(String),

@@ -4,6 +4,7 @@
 
 mod oracle {
     pub mod harness;
+    pub mod layers;
     pub mod ops;
     pub mod schema;
 }
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 
 use cortex::Backend;
 use oracle::harness::CaseRun;
-use oracle::ops::{FUSED, PENDING, run_op};
+use oracle::ops::{ALTERNATES, PENDING, run_op};
 use oracle::schema::CaseFile;
 
 /// Largest accepted `|got - expected| / max(1, |expected|)`.
@@ -30,7 +31,11 @@ fn case_file() -> PathBuf {
 /// Runs every case on every selected backend, printing per-op counts; returns the failures.
 fn run_cases(file: &CaseFile) -> Vec<String> {
     let backends = Backend::selected_from_env().expect("CORTEX_BACKEND");
-    println!("oracle: pending ops (not run yet): {}", PENDING.join(", "));
+    if PENDING.is_empty() {
+        println!("oracle: no pending ops");
+    } else {
+        println!("oracle: pending ops (not run yet): {}", PENDING.join(", "));
+    }
     let mut failures = Vec::new();
     for backend in backends {
         let mut per_op: BTreeMap<String, usize> = BTreeMap::new();
@@ -40,18 +45,23 @@ fn run_cases(file: &CaseFile) -> Vec<String> {
                 pending += 1;
                 continue;
             }
-            let fused_too = FUSED.contains(&case.op.as_str());
-            for fused in [false, true].into_iter().take(1 + usize::from(fused_too)) {
-                let mut run = CaseRun::new(case, backend.autodiff_device(), fused);
+            let alternate = ALTERNATES
+                .iter()
+                .find(|(op, _)| *op == case.op)
+                .map(|a| a.1);
+            for second in [false, true]
+                .into_iter()
+                .take(1 + usize::from(alternate.is_some()))
+            {
+                let mut run = CaseRun::new(case, backend.autodiff_device(), second);
                 let outcome = match run_op(&mut run) {
                     Ok(true) => run.finish(TOLERANCE),
                     Ok(false) => Err(format!("unknown op `{}`", case.op)),
                     Err(e) => Err(e),
                 };
-                let label = if fused {
-                    format!("{} [fused]", case.op)
-                } else {
-                    case.op.clone()
+                let label = match (second, alternate) {
+                    (true, Some(kind)) => format!("{} [{kind}]", case.op),
+                    _ => case.op.clone(),
                 };
                 match outcome {
                     Ok(err) => {

@@ -54,18 +54,19 @@ pub struct Traced {
 pub struct CaseRun<'a> {
     pub case: &'a Case,
     pub device: Device,
-    /// Run the op's fused (custom-backward) implementation instead of the composed one.
-    pub fused: bool,
+    /// Run the op's alternate implementation (fused custom backward, or the layer of
+    /// `cortex-nn`) instead of the functional one.
+    pub alternate: bool,
     leaves: Vec<(String, Leaf)>,
     outputs: Vec<(String, Traced)>,
 }
 
 impl<'a> CaseRun<'a> {
-    pub fn new(case: &'a Case, device: Device, fused: bool) -> Self {
+    pub fn new(case: &'a Case, device: Device, alternate: bool) -> Self {
         Self {
             case,
             device,
-            fused,
+            alternate,
             leaves: Vec::new(),
             outputs: Vec::new(),
         }

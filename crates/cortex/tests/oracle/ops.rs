@@ -3,16 +3,27 @@
 
 use cortex::autodiff::{fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 use cortex::burn::tensor::Tensor;
+use cortex::nn::{BatchNorm, BatchNormConfig};
 use cortex::ops::{self, CrossEntropyOptions, Reduction, RunningStats};
 
 use super::harness::CaseRun;
 use super::schema::JsonTensor;
 
-/// Ops that also have a fused implementation (custom backward), run a second time through it.
-pub const FUSED: &[&str] = &["cross_entropy", "binary_cross_entropy_with_logits"];
+/// Ops with a second implementation, run a second time through it: the fused losses (custom
+/// backward) and the ops that a `cortex-nn` layer wraps. The label names the alternate.
+pub const ALTERNATES: &[(&str, &str)] = &[
+    ("cross_entropy", "fused"),
+    ("binary_cross_entropy_with_logits", "fused"),
+    ("linear", "layer"),
+    ("conv1d", "layer"),
+    ("conv2d", "layer"),
+    ("batch_norm", "layer"),
+    ("layer_norm", "layer"),
+    ("embedding", "layer"),
+];
 
-/// Ops whose cases the runner does not execute yet; printed on every run (issue 4 empties it).
-pub const PENDING: &[&str] = &["lstm", "lstm_cell", "gru_cell"];
+/// Ops whose cases the runner does not execute yet; printed on every run.
+pub const PENDING: &[&str] = &[];
 
 fn reduction(run: &CaseRun) -> Result<Reduction, String> {
     match run.case.attrs["reduction"].as_str() {
@@ -31,6 +42,10 @@ fn op_err(e: ops::Error) -> String {
 /// runner does not know.
 pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
     let case = run.case;
+    let layer_alternate = ALTERNATES.contains(&(case.op.as_str(), "layer"));
+    if (run.alternate && layer_alternate) || super::layers::LAYER_ONLY.contains(&case.op.as_str()) {
+        return super::layers::run_layer(run);
+    }
     match case.op.as_str() {
         "matmul" => {
             let (a, b) = (run.float::<3>("a")?, run.float::<3>("b")?);
@@ -73,7 +88,7 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
                 .with_label_smoothing(case.attr_f64("label_smoothing").unwrap_or(0.0));
             let logits = run.float::<2>("logits")?;
             let target = run.int::<1>("target")?;
-            let out = if run.fused {
+            let out = if run.alternate {
                 fused_cross_entropy(logits, target, &options).map_err(|e| e.to_string())?
             } else {
                 ops::cross_entropy(logits, target, &options).map_err(op_err)?
@@ -83,7 +98,7 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
         "binary_cross_entropy_with_logits" => {
             let reduction = reduction(run)?;
             let (logits, target) = (run.float::<2>("logits")?, run.float::<2>("target")?);
-            let out = if run.fused {
+            let out = if run.alternate {
                 fused_binary_cross_entropy_with_logits(logits, target, reduction)
                     .map_err(|e| e.to_string())?
             } else {
@@ -185,7 +200,7 @@ pub fn run_op(run: &mut CaseRun) -> Result<bool, String> {
 }
 
 /// Training-mode batch norm; also checks the running statistics after the update.
-fn batch_norm<const D: usize>(run: &mut CaseRun) -> Result<(), String>
+pub fn batch_norm<const D: usize>(run: &mut CaseRun) -> Result<(), String>
 where
     Tensor<D>: super::harness::IntoLeaf,
 {
@@ -211,7 +226,19 @@ where
         .with_eps(case.attr_f64("eps")?);
     let x = run.float::<D>("x")?;
     let (w, b) = (run.opt_float::<1>("weight")?, run.opt_float::<1>("bias")?);
-    let out = ops::batch_norm(x, w, b, Some(&mut running), &options).map_err(op_err)?;
+    let out = if run.alternate {
+        let config = BatchNormConfig::new(x.dims()[1])
+            .with_momentum(options.momentum)
+            .with_eps(options.eps)
+            .with_affine(w.is_some());
+        let layer =
+            BatchNorm::from_tensors(&config, w, b, Some(running)).map_err(|e| e.to_string())?;
+        let out = layer.forward(x).map_err(|e| e.to_string())?;
+        running = layer.running_stats();
+        out
+    } else {
+        ops::batch_norm(x, w, b, Some(&mut running), &options).map_err(op_err)?
+    };
     run.output("out", out)?;
     let mut problems = Vec::new();
     let mut worst = 0.0;

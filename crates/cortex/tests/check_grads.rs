@@ -1,4 +1,4 @@
-//! `check-grads`: runs every registered gradient case on the chosen backends, prints one row
+//! `check-grads`: runs every registered gradient case (the ops' and the layers') on the chosen backends, prints one row
 //! per case and a summary line `N passed, M failed`, and exits non-zero on any failure.
 //!
 //! Options (after `--`): `--backend ndarray|flex|all` (default: `CORTEX_BACKEND`, else all),
@@ -7,8 +7,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cortex_autodiff::{GradCheck, op_cases};
-use cortex_ops::Backend;
+use cortex::Backend;
+use cortex::autodiff::{GradCheck, op_cases};
+use cortex::nn::layer_cases;
 use serde_json::json;
 
 struct Options {
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
     };
     let cases: Vec<_> = op_cases()
         .into_iter()
+        .chain(layer_cases())
         .filter(|c| {
             options
                 .filter

@@ -1,0 +1,117 @@
+//! Gradient clipping over a whole module: by global norm (all gradients scaled together, as
+//! `torch.nn.utils.clip_grad_norm_`) or by value (each element clamped).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, positive};
+
+/// How to clip gradients before a step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GradClipping {
+    /// Scale every gradient by `max_norm / (‖g‖ + 1e-6)` when the global L2 norm `‖g‖`
+    /// exceeds `max_norm`.
+    Norm {
+        /// The bound (finite, > 0).
+        max_norm: f64,
+    },
+    /// Clamp every element to `[-max, max]`.
+    Value {
+        /// The bound (finite, > 0).
+        max: f64,
+    },
+}
+
+impl GradClipping {
+    /// Checks the bound.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bound that is not finite and positive.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            GradClipping::Norm { max_norm } => positive("GradClipping::Norm", "max_norm", max_norm),
+            GradClipping::Value { max } => positive("GradClipping::Value", "max", max),
+        }
+    }
+
+    /// Clips the gradients of `module`'s parameters; returns them with the global norm
+    /// measured before clipping.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bad bound; [`Error::NonFiniteGradient`] when a gradient
+    /// holds NaN or inf (norm clipping only: a value clamp cannot repair it either, but leaves
+    /// the NaN for the caller's loss check).
+    pub fn clip<M: Module>(
+        &self,
+        module: &M,
+        grads: GradientsParams,
+    ) -> Result<(GradientsParams, f64)> {
+        self.validate()?;
+        let norm = global_norm(module, &grads);
+        match *self {
+            GradClipping::Norm { max_norm } => {
+                if !norm.is_finite() {
+                    return Err(Error::NonFiniteGradient { norm });
+                }
+                let coefficient = max_norm / (norm + 1e-6);
+                if coefficient < 1.0 {
+                    return Ok((
+                        transform(module, grads, |g| g.mul_scalar(coefficient)),
+                        norm,
+                    ));
+                }
+                Ok((grads, norm))
+            }
+            GradClipping::Value { max } => {
+                Ok((transform(module, grads, |g| g.clamp(-max, max)), norm))
+            }
+        }
+    }
+}
+
+/// The L2 norm of all of `module`'s gradients together, `√Σ g²` (accumulated in f64).
+pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
+    struct SumOfSquares<'a> {
+        grads: &'a GradientsParams,
+        total: f64,
+    }
+    impl ModuleVisitor for SumOfSquares<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                self.total += (g.clone() * g).sum().into_scalar::<f64>();
+            }
+        }
+    }
+    let mut visitor = SumOfSquares { grads, total: 0.0 };
+    module.visit(&mut visitor);
+    visitor.total.sqrt()
+}
+
+/// Applies `f` to every gradient of `module`'s parameters.
+fn transform<M: Module>(
+    module: &M,
+    mut grads: GradientsParams,
+    f: impl Fn(Tensor<1>) -> Tensor<1>,
+) -> GradientsParams {
+    struct Apply<'a, F> {
+        grads: &'a mut GradientsParams,
+        f: F,
+    }
+    impl<F: Fn(Tensor<1>) -> Tensor<1>> ModuleVisitor for Apply<'_, F> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.remove::<D>(param.id) {
+                let dims = g.dims();
+                let flat: Tensor<1> = g.reshape([dims.iter().product::<usize>()]);
+                self.grads.register(param.id, (self.f)(flat).reshape(dims));
+            }
+        }
+    }
+    module.visit(&mut Apply {
+        grads: &mut grads,
+        f,
+    });
+    grads
+}
