@@ -35,6 +35,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cortex-train",
         ],
     ),
+    // The examples use the facade only: what a user of `cortex` has.
+    ("cortex-examples", &["cortex"]),
 ];
 
 /// Checks every workspace crate's normal dependencies against [`ALLOWED`].

@@ -1,5 +1,59 @@
 //! # cortex-data
 //!
-//! The `Dataset` trait, IDX and CSV readers, fitted preprocessing transforms, seeded splits,
-//! a shuffling batcher and sliding windows. Built on `cortex-ops`; it never depends on
-//! `cortex-nn`. Until the readers land it exports nothing.
+//! Real data in, tensors out, nothing lost or corrupted on the way:
+//!
+//! - the [`Dataset`] trait with in-memory [`ImageDataset`] and [`TabularDataset`], and the
+//!   `subset`/`map`/`filter` adapters;
+//! - readers with typed errors naming the file and the place in it: [`read_idx`] (MNIST's
+//!   IDX, plain or gzip) and [`read_csv`] (header, numeric columns, target by name, class
+//!   names mapped to ids, categorical columns, missing-cell policy);
+//! - preprocessing fitted on the training split only ([`Imputer`], [`drop_missing`],
+//!   [`Standardizer`], [`MinMaxScaler`], [`OneHotEncoder`], a serde [`Pipeline`]);
+//! - seeded, optionally stratified [`split`]s; a shuffling [`Batcher`] and [`ToBatch`] for
+//!   tensors on a device; sliding [`windows`] over a [`Series`];
+//! - the bundled datasets ([`bundled`]): `mnist_subset`, `digits8x8`, iris, wine,
+//!   breast cancer, diabetes, sunspots, and Fashion-MNIST from Debian's package.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use cortex_data::{Batcher, BatcherConfig, Dataset, SplitConfig, Standardizer, ToBatch, bundled, split};
+//!
+//! let iris = bundled::iris()?;
+//! let parts = split(iris.len(), &SplitConfig::new(0.6, 0.2, 0.2).stratified(), iris.class_ids())?;
+//! let mut train = iris.select(&parts.train)?;
+//! let mut test = iris.select(&parts.test)?;
+//! let standardizer = Standardizer::fit(&train)?; // training statistics only
+//! standardizer.transform(&mut train)?;
+//! standardizer.transform(&mut test)?;
+//! let batcher = Batcher::new((0..train.len()).collect(), BatcherConfig::new(32).with_seed(7))?;
+//! let first = &batcher.epoch(0)[0];
+//! let batch = train.batch(first, &Device::flex())?;
+//! assert_eq!(batch.features.dims(), [32, 4]);
+//! # Ok::<(), cortex_data::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod batch;
+pub mod bundled;
+mod csv;
+mod dataset;
+mod error;
+mod idx;
+mod series;
+mod split;
+mod transform;
+
+pub use batch::{Batcher, BatcherConfig, ImageBatch, TabularBatch, ToBatch};
+pub use csv::{CsvOptions, MissingPolicy, TargetKind, parse_csv, read_csv};
+pub use dataset::{
+    Dataset, ImageDataset, ImageSample, Mapped, Subset, TabularDataset, TabularSample, Targets,
+};
+pub use error::{Error, Result};
+pub use idx::{IdxArray, parse_idx, read_idx};
+pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, windows};
+pub use split::{Split, SplitConfig, split};
+pub use transform::{
+    ImputeStrategy, Imputer, MinMaxScaler, OneHotEncoder, Pipeline, Preprocessor, Standardizer,
+    drop_missing,
+};

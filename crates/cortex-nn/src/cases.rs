@@ -8,10 +8,10 @@ use cortex_autodiff::sample::{distinct, standard, uniform};
 use cortex_autodiff::{Args, Flatten, GradCase, Result};
 
 use crate::{
-    Activation, AdaptiveAvgPool2dConfig, AvgPool1dConfig, BatchNorm, BatchNormConfig, CellTensors,
+    Activation, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig, BatchNorm, BatchNormConfig, CellTensors,
     Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, DropoutConfig, Embedding, Flatten as FlattenLayer,
     Gru, GruCell, GruConfig, LayerNorm, LayerNormConfig, Linear, Lstm, LstmCell, LstmConfig,
-    LstmState, MaxPool2dConfig, Mlp, Padding, Rnn, RnnActivation, RnnCell, RnnConfig,
+    LstmState, MaxPool1dConfig, MaxPool2dConfig, Mlp, Padding, Rnn, RnnActivation, RnnCell, RnnConfig,
 };
 
 /// The cells' tensors from four consecutive arguments starting at `first`.
@@ -206,6 +206,24 @@ fn conv_cases(cases: &mut Vec<GradCase>) {
                 .with_count_include_pad(false)
                 .init()?;
             Ok(layer.forward(args.get::<3>(0)?)?)
+        },
+    ));
+    cases.push(GradCase::new(
+        "MaxPool1d/stride1",
+        "MaxPool1d",
+        vec![distinct("x", &[2, 2, 6], 531)],
+        |args| {
+            let layer = MaxPool1dConfig::new(2).with_stride(Some(1)).init()?;
+            Ok(layer.forward(args.get::<3>(0)?)?)
+        },
+    ));
+    cases.push(GradCase::new(
+        "AvgPool2d/padded",
+        "AvgPool2d",
+        vec![standard("x", &[1, 2, 5, 4], 532)],
+        |args| {
+            let layer = AvgPool2dConfig::new([2, 2]).with_padding(Some([1, 1])).init()?;
+            Ok(layer.forward(args.get::<4>(0)?)?)
         },
     ));
     cases.push(GradCase::new(

@@ -203,6 +203,10 @@ impl BatchNorm {
         if training {
             self.running_mean.update(stats.mean.detach());
             self.running_var.update(stats.var.detach());
+            // Apply the update now: `RunningState::value` (used by `valid()` snapshots and
+            // records) would otherwise lag one update behind.
+            self.running_mean.value_sync();
+            self.running_var.value_sync();
         }
         Ok(out)
     }

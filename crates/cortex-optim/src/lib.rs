@@ -27,7 +27,7 @@ mod state;
 pub use adam::{Adam, AdamConfig, AdamState, AdamWConfig};
 pub use clip::{GradClipping, global_norm};
 pub use error::{Error, Result};
-pub use optim::{Optim, OptimizerConfig};
+pub use optim::{Optim, OptimizerConfig, on_autodiff_device};
 pub use plateau::{PlateauConfig, PlateauMode, ReduceLrOnPlateau, ThresholdMode};
 pub use rmsprop::{Adagrad, AdagradConfig, AdagradState, RmsProp, RmsPropConfig, RmsPropState};
 pub use schedule::LrSchedule;

@@ -148,7 +148,7 @@ impl Optim {
     /// [`Error::NotAutodiff`] for a module on a plain device; [`Error::NonFiniteGradient`]
     /// under norm clipping when a gradient holds NaN or inf.
     pub fn step<M: Module>(&mut self, module: M, grads: GradientsParams) -> Result<M> {
-        if !all_autodiff(&module) {
+        if !on_autodiff_device(&module) {
             return Err(Error::NotAutodiff);
         }
         let grads = match &self.clipping {
@@ -197,8 +197,8 @@ impl Optim {
 }
 
 /// Whether every float parameter of `module` lives on an autodiff device (burn's
-/// `ModuleOptimizer` panics otherwise).
-fn all_autodiff<M: Module>(module: &M) -> bool {
+/// `ModuleOptimizer` panics otherwise): create modules on `device.autodiff()` to train them.
+pub fn on_autodiff_device<M: Module>(module: &M) -> bool {
     struct Check(bool);
     impl ModuleVisitor for Check {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

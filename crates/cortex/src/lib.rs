@@ -28,6 +28,26 @@
 
 pub use burn;
 pub use cortex_autodiff as autodiff;
+
+/// The names a training program needs, in one `use cortex::prelude::*;`.
+pub mod prelude {
+    pub use crate::burn::module::Module;
+    pub use crate::burn::tensor::{DType, Device, Int, Tensor};
+    pub use crate::data::{
+        Batcher, BatcherConfig, CsvOptions, Dataset, ImageBatch, ImageDataset, Pipeline,
+        SequenceBatch, SplitConfig, Standardizer, TabularBatch, TabularDataset, ToBatch, bundled,
+        read_csv, split, windows,
+    };
+    pub use crate::nn::{
+        Activation, BatchNormConfig, Conv2dConfig, DropoutConfig, Flatten, GruConfig,
+        LayerNormConfig, LinearConfig, LstmConfig, MaxPool2dConfig, MlpConfig, Padding,
+    };
+    pub use crate::optim::{
+        AdamConfig, AdamWConfig, GradClipping, LrSchedule, OptimizerConfig, SgdConfig,
+    };
+    pub use crate::train::{Goal, Metrics, Output, Trainer, TrainerConfig};
+    pub use crate::{Backend, Precision};
+}
 pub use cortex_data as data;
 pub use cortex_nn as nn;
 pub use cortex_ops as ops;

@@ -1,0 +1,198 @@
+//! The real datasets bundled with the crate (`data/`, see its README for sources, licences
+//! and checksums), loaders for any IDX folder, and Fashion-MNIST where Debian's
+//! `dataset-fashion-mnist` package installed it.
+
+use std::path::{Path, PathBuf};
+
+use crate::csv::{CsvOptions, TargetKind, read_csv};
+use crate::dataset::{ImageDataset, TabularDataset, Targets};
+use crate::error::{Error, Result};
+use crate::series::Series;
+
+/// Names accepted by [`load`].
+pub const NAMES: &[&str] = &[
+    "mnist_subset",
+    "digits8x8",
+    "iris",
+    "wine",
+    "breast_cancer",
+    "diabetes",
+    "sunspots_monthly",
+    "sunspots_yearly",
+    "fashion_mnist",
+];
+
+/// Where Debian's `dataset-fashion-mnist` installs its files.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The directory of the bundled data: `CORTEX_DATA_DIR` if set, else the crate's `data/`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("CORTEX_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"))
+}
+
+/// A dataset's training and test parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainTest<D> {
+    /// Training part.
+    pub train: D,
+    /// Test part.
+    pub test: D,
+}
+
+/// `{dir}/{stem}` or `{dir}/{stem}.gz`, whichever exists.
+fn idx_file(dir: &Path, stem: &str) -> Result<PathBuf> {
+    let plain = dir.join(stem);
+    let gz = dir.join(format!("{stem}.gz"));
+    [gz.clone(), plain.clone()]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::Io { path: plain, reason: format!("neither it nor {} exists", gz.display()) })
+}
+
+/// Reads an MNIST-style folder: `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`,
+/// `t10k-…` or `test-…` likewise; pixels scaled by `max_value`.
+///
+/// # Errors
+/// [`Error::Io`] for a missing file; the IDX reader's errors.
+pub fn idx_folder(dir: impl AsRef<Path>, max_value: u8) -> Result<TrainTest<ImageDataset>> {
+    let dir = dir.as_ref();
+    let part = |prefix: &str| -> Result<ImageDataset> {
+        ImageDataset::from_idx(
+            idx_file(dir, &format!("{prefix}-images-idx3-ubyte"))?,
+            idx_file(dir, &format!("{prefix}-labels-idx1-ubyte"))?,
+            max_value,
+        )
+    };
+    let test_prefix = if idx_file(dir, "t10k-images-idx3-ubyte").is_ok() { "t10k" } else { "test" };
+    Ok(TrainTest { train: part("train")?, test: part(test_prefix)? })
+}
+
+/// 10,000 real MNIST digits (7,996 train / 2,004 test), 28x28, pixels 0..255.
+///
+/// # Errors
+/// As [`idx_folder`].
+pub fn mnist_subset() -> Result<TrainTest<ImageDataset>> {
+    idx_folder(data_dir().join("mnist_subset"), 255)
+}
+
+/// The UCI 8x8 digits (1,437 train / 360 test), pixels 0..16.
+///
+/// # Errors
+/// As [`idx_folder`].
+pub fn digits8x8() -> Result<TrainTest<ImageDataset>> {
+    idx_folder(data_dir().join("digits8x8"), 16)
+}
+
+/// Full Fashion-MNIST (60,000 / 10,000) from [`FASHION_MNIST_DIR`] (or
+/// `CORTEX_FASHION_MNIST_DIR`).
+///
+/// # Errors
+/// [`Error::Unavailable`] naming the Debian package when the folder is absent.
+pub fn fashion_mnist() -> Result<TrainTest<ImageDataset>> {
+    let dir = std::env::var_os("CORTEX_FASHION_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(FASHION_MNIST_DIR));
+    if !dir.is_dir() {
+        return Err(Error::Unavailable {
+            name: "fashion_mnist".to_string(),
+            path: dir,
+            hint: "install Debian's package `dataset-fashion-mnist` (apt-get install dataset-fashion-mnist), \
+                   or point CORTEX_FASHION_MNIST_DIR at a folder of its IDX files"
+                .to_string(),
+        });
+    }
+    idx_folder(dir, 255)
+}
+
+fn classes(file: &str, names: &[&str]) -> Result<TabularDataset> {
+    let path = data_dir().join("tabular").join(file);
+    let data = read_csv(&path, &CsvOptions::new("target").with_target_kind(TargetKind::Classes))?;
+    let Targets::Classes { ids, names: found } = data.targets().clone() else {
+        return Err(Error::ShapeMismatch { what: "bundled classes", expected: "class targets".to_string(), got: "values".to_string() });
+    };
+    if found.len() != names.len() {
+        return Err(Error::ShapeMismatch { what: "bundled classes", expected: format!("{} classes", names.len()), got: found.len().to_string() });
+    }
+    let names = names.iter().map(|n| n.to_string()).collect();
+    TabularDataset::new(data.features().to_vec(), data.feature_names().to_vec(), Targets::Classes { ids, names })
+}
+
+/// Fisher's iris: 150 rows, 4 features, 3 classes (setosa, versicolor, virginica).
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn iris() -> Result<TabularDataset> {
+    classes("iris.csv", &["setosa", "versicolor", "virginica"])
+}
+
+/// UCI wine: 178 rows, 13 features, 3 classes.
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn wine() -> Result<TabularDataset> {
+    classes("wine.csv", &["class_0", "class_1", "class_2"])
+}
+
+/// Breast Cancer Wisconsin (diagnostic): 569 rows, 30 features, malignant (0) / benign (1).
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn breast_cancer() -> Result<TabularDataset> {
+    classes("breast_cancer.csv", &["malignant", "benign"])
+}
+
+/// Diabetes (Efron et al. 2004): 442 rows, 10 raw features, disease progression target.
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn diabetes() -> Result<TabularDataset> {
+    read_csv(data_dir().join("tabular/diabetes.csv"), &CsvOptions::new("target").with_target_kind(TargetKind::Values))
+}
+
+/// Monthly sunspot numbers, 1749-01 .. 2008-12 (3,120 points).
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn sunspots_monthly() -> Result<Series> {
+    Series::read_csv(data_dir().join("timeseries/sunspots_monthly.csv"), "sunspots")
+}
+
+/// Yearly sunspot numbers, 1700 .. 2008 (309 points).
+///
+/// # Errors
+/// The CSV reader's errors.
+pub fn sunspots_yearly() -> Result<Series> {
+    Series::read_csv(data_dir().join("timeseries/sunspots_yearly.csv"), "sunspots")
+}
+
+/// A dataset loaded by name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bundled {
+    /// Image classification, train and test.
+    Images(TrainTest<ImageDataset>),
+    /// A table.
+    Table(TabularDataset),
+    /// A time series.
+    Series(Series),
+}
+
+/// Loads a dataset by name (one of [`NAMES`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an unknown name; the loader's errors.
+pub fn load(name: &str) -> Result<Bundled> {
+    Ok(match name {
+        "mnist_subset" => Bundled::Images(mnist_subset()?),
+        "digits8x8" => Bundled::Images(digits8x8()?),
+        "fashion_mnist" => Bundled::Images(fashion_mnist()?),
+        "iris" => Bundled::Table(iris()?),
+        "wine" => Bundled::Table(wine()?),
+        "breast_cancer" => Bundled::Table(breast_cancer()?),
+        "diabetes" => Bundled::Table(diabetes()?),
+        "sunspots_monthly" => Bundled::Series(sunspots_monthly()?),
+        "sunspots_yearly" => Bundled::Series(sunspots_yearly()?),
+        other => return Err(crate::error::invalid("bundled::load", "name", &format!("one of {NAMES:?}"), other)),
+    })
+}

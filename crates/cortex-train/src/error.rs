@@ -1,0 +1,66 @@
+//! The error type of `cortex-train`: the other crates' errors, plus what a training run
+//! itself can hit (a non-finite loss, a checkpoint that cannot be written or read).
+
+use std::path::PathBuf;
+
+/// Shorthand for results of `cortex-train` functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a training run can stop with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An op rejected its input.
+    #[error(transparent)]
+    Ops(#[from] cortex_ops::Error),
+    /// A layer rejected its configuration or input, or a model file could not be used.
+    #[error(transparent)]
+    Nn(#[from] cortex_nn::Error),
+    /// An optimizer, schedule or clipping rule failed.
+    #[error(transparent)]
+    Optim(#[from] cortex_optim::Error),
+    /// Reading or preparing data failed.
+    #[error(transparent)]
+    Data(#[from] cortex_data::Error),
+    /// A trainer setting is out of its domain.
+    #[error("{what}: `{field}` must be {expected}, got {got}")]
+    InvalidConfig {
+        /// The component.
+        what: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The accepted domain, in words.
+        expected: String,
+        /// The value given.
+        got: String,
+    },
+    /// The loss became NaN or infinite: training stops instead of silently diverging.
+    #[error(
+        "the training loss is {loss} at epoch {epoch}, step {step}: lower the learning rate, \
+         clip gradients, or check the inputs for NaN"
+    )]
+    NonFiniteLoss {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// The value.
+        loss: f64,
+    },
+    /// A checkpoint, history file or plot could not be written or read.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+pub(crate) fn invalid(what: &'static str, field: &'static str, expected: &str, got: impl std::fmt::Display) -> Error {
+    Error::InvalidConfig { what, field, expected: expected.to_string(), got: got.to_string() }
+}
+
+pub(crate) fn file(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
+    Error::File { path: path.to_path_buf(), reason: reason.to_string() }
+}

@@ -1,0 +1,55 @@
+//! Progress of an epoch: an indicatif bar (epoch, step, loss, throughput) on a terminal,
+//! plain lines otherwise (logs, CI).
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Reports one epoch's progress.
+pub(crate) struct Progress {
+    bar: Option<ProgressBar>,
+    epoch: usize,
+    epochs: usize,
+    steps: usize,
+    started: Instant,
+    samples: usize,
+    quiet: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(epoch: usize, epochs: usize, steps: usize, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(steps as u64);
+            let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(format!("{epoch}/{epochs}"));
+            bar
+        });
+        Self { bar, epoch, epochs, steps, started: Instant::now(), samples: 0, quiet }
+    }
+
+    /// After each training step.
+    pub(crate) fn step(&mut self, step: usize, batch: usize, loss: f64) {
+        self.samples += batch;
+        let rate = self.samples as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        if let Some(bar) = &self.bar {
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {loss:.4} {rate:.0} samples/s"));
+        } else if !self.quiet && self.steps >= 4 && step % (self.steps / 4) == 0 && step < self.steps {
+            eprintln!("epoch {}/{} step {step}/{} loss {loss:.4} {rate:.0} samples/s", self.epoch, self.epochs, self.steps);
+        }
+    }
+
+    /// At the end of the epoch, with its summary line.
+    pub(crate) fn finish(self, summary: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if !self.quiet {
+            eprintln!("epoch {}/{} {summary} ({:.1} s)", self.epoch, self.epochs, self.started.elapsed().as_secs_f64());
+        }
+    }
+}

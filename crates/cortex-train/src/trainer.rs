@@ -1,0 +1,397 @@
+//! The `Trainer`: fit on the training split, validate every epoch, keep the best model, stop
+//! early, checkpoint and resume, then test — the seed's workflow, for classification and
+//! regression alike.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Device;
+use cortex_data::{Batcher, BatcherConfig, Dataset, ToBatch};
+use cortex_ops::Backend;
+use cortex_optim::{GradClipping, LrSchedule, OptimizerConfig, PlateauConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, RunState};
+use crate::early_stopping::{EarlyStopping, Goal};
+use crate::error::{Error, Result, invalid};
+use crate::history::{EpochRecord, History};
+use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
+use crate::output::{Output, Prediction};
+use crate::progress::Progress;
+
+/// Everything a training run is configured by (serde, so a run can be recorded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainerConfig {
+    /// Passes over the training data (> 0).
+    pub epochs: usize,
+    /// Samples per step (> 0).
+    pub batch_size: usize,
+    /// Seed of the batch order.
+    pub seed: u64,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Learning rate per epoch (epoch `e` uses `schedule.lr(e - 1)`).
+    pub schedule: Option<LrSchedule>,
+    /// Or: reduce the rate when the monitored metric plateaus.
+    pub plateau: Option<PlateauConfig>,
+    /// Gradient clipping before every step.
+    pub clipping: Option<GradClipping>,
+    /// Validation metric that selects the best model and drives early stopping
+    /// (`loss`, `accuracy`, `rmse`, `r2`, ...).
+    pub monitor: String,
+    /// Whether the monitored metric should go down or up.
+    pub goal: Goal,
+    /// Stop after this many epochs without improvement.
+    pub patience: Option<usize>,
+    /// Smallest change that counts as an improvement.
+    pub min_delta: f64,
+    /// `k` of the top-k accuracy.
+    pub top_k: usize,
+    /// Where checkpoints, the best model, the history and the curves go.
+    pub out_dir: Option<PathBuf>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+impl TrainerConfig {
+    /// 10 epochs of batches of 32 with `optimizer`, monitoring the validation loss.
+    pub fn new(optimizer: OptimizerConfig) -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            seed: 0,
+            optimizer,
+            schedule: None,
+            plateau: None,
+            clipping: None,
+            monitor: "loss".to_string(),
+            goal: Goal::Minimize,
+            patience: None,
+            min_delta: 0.0,
+            top_k: 5,
+            out_dir: None,
+            quiet: false,
+        }
+    }
+
+    /// Sets the number of epochs.
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets a learning-rate schedule.
+    pub fn with_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+
+    /// Sets plateau-driven learning-rate reduction.
+    pub fn with_plateau(mut self, plateau: PlateauConfig) -> Self {
+        self.plateau = Some(plateau);
+        self
+    }
+
+    /// Sets gradient clipping.
+    pub fn with_clipping(mut self, clipping: GradClipping) -> Self {
+        self.clipping = Some(clipping);
+        self
+    }
+
+    /// Monitors validation metric `metric` in direction `goal`.
+    pub fn with_monitor(mut self, metric: impl Into<String>, goal: Goal) -> Self {
+        self.monitor = metric.into();
+        self.goal = goal;
+        self
+    }
+
+    /// Stops after `patience` epochs without an improvement above `min_delta`.
+    pub fn with_early_stopping(mut self, patience: usize, min_delta: f64) -> Self {
+        self.patience = Some(patience);
+        self.min_delta = min_delta;
+        self
+    }
+
+    /// Writes checkpoints, the best model, the history and curves into `dir`.
+    pub fn with_out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Silences the progress output.
+    pub fn with_quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+}
+
+/// The result of [`Trainer::fit`].
+#[derive(Debug, Clone)]
+pub struct Fitted<M> {
+    /// The best model by the monitored metric, as an evaluation snapshot
+    /// ([`Module::valid`]; the last model if no epoch improved the metric).
+    pub model: M,
+    /// The model after the last epoch.
+    pub last: M,
+    /// Every epoch.
+    pub history: History,
+    /// Epoch of the best model and its monitored value.
+    pub best: Option<(usize, f64)>,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+}
+
+/// Runs training, validation and testing on one backend.
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    config: TrainerConfig,
+    backend: Backend,
+}
+
+/// Adds a batch's output to the metrics, creating them from the first output's kind.
+fn measure(metrics: &mut Option<Metrics>, output: &Output, loss: f64, top_k: usize) {
+    match &output.prediction {
+        Prediction::Classes { logits, targets } => {
+            let classes = logits.dims()[1];
+            let scores: Vec<f64> = logits.to_data().iter::<f64>().collect();
+            let ids: Vec<usize> = targets.to_data().iter::<i64>().map(|t| usize::try_from(t).unwrap_or(usize::MAX)).collect();
+            let m = metrics.get_or_insert_with(|| Metrics::Classification(ClassificationMetrics::new(classes, top_k)));
+            if let Metrics::Classification(m) = m {
+                m.update(&scores, &ids, loss);
+            }
+        }
+        Prediction::Values { predictions, targets } => {
+            let p: Vec<f64> = predictions.to_data().iter::<f64>().collect();
+            let t: Vec<f64> = targets.to_data().iter::<f64>().collect();
+            let m = metrics.get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
+            if let Metrics::Regression(m) = m {
+                m.update(&p, &t, loss);
+            }
+        }
+    }
+}
+
+impl Trainer {
+    /// Validates the configuration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for zero epochs or batch size, both a schedule and a plateau
+    /// rule, patience 0; the optimizer's, schedule's and clipping's own validation errors.
+    pub fn new(config: TrainerConfig, backend: Backend) -> Result<Self> {
+        if config.epochs == 0 {
+            return Err(invalid("Trainer", "epochs", "> 0", 0));
+        }
+        if config.batch_size == 0 {
+            return Err(invalid("Trainer", "batch_size", "> 0", 0));
+        }
+        if config.schedule.is_some() && config.plateau.is_some() {
+            return Err(invalid("Trainer", "schedule", "not combined with a plateau rule", "both"));
+        }
+        config.optimizer.init()?;
+        if let Some(s) = &config.schedule {
+            s.validate()?;
+        }
+        if let Some(p) = &config.plateau {
+            p.init()?;
+        }
+        if let Some(c) = &config.clipping {
+            c.validate()?;
+        }
+        if let Some(p) = config.patience {
+            EarlyStopping::new(p, config.min_delta, config.goal)?;
+        }
+        Ok(Self { config, backend })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// The device models train on (the backend's autodiff device).
+    pub fn device(&self) -> Device {
+        self.backend.autodiff_device()
+    }
+
+    /// Trains `model` from scratch; see [`Trainer::resume`] to continue a checkpointed run.
+    ///
+    /// `forward` maps a batch to an [`Output`] (loss and predictions); it is called with
+    /// the training model on training batches and with its evaluation snapshot
+    /// ([`Module::valid`]) on validation batches.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteLoss`] naming epoch and step; the errors of `forward`, the data,
+    /// the optimizer and the checkpoint files; [`Error::InvalidConfig`] when the monitored
+    /// metric is not among the validation metrics.
+    pub fn fit<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F) -> Result<Fitted<M>>
+    where
+        M: Module + Clone,
+        D: Dataset + ToBatch,
+        F: Fn(&M, &D::Batch) -> Result<Output>,
+    {
+        self.run(model, train, validation, forward, false)
+    }
+
+    /// Continues the run checkpointed in `out_dir` (from scratch when there is none); the
+    /// result equals the uninterrupted run's.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`], and the checkpoint's load errors.
+    pub fn resume<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F) -> Result<Fitted<M>>
+    where
+        M: Module + Clone,
+        D: Dataset + ToBatch,
+        F: Fn(&M, &D::Batch) -> Result<Output>,
+    {
+        self.run(model, train, validation, forward, true)
+    }
+
+    fn run<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F, resume: bool) -> Result<Fitted<M>>
+    where
+        M: Module + Clone,
+        D: Dataset + ToBatch,
+        F: Fn(&M, &D::Batch) -> Result<Output>,
+    {
+        let c = &self.config;
+        let device = self.device();
+        if !cortex_optim::on_autodiff_device(&model) {
+            return Err(cortex_optim::Error::NotAutodiff.into());
+        }
+        // Leaf parameters on the training device, in training mode.
+        let mut model = model.fork(&device).train();
+        let mut optim = c.optimizer.init()?;
+        if let Some(clipping) = c.clipping {
+            optim = optim.with_clipping(clipping)?;
+        }
+        let mut state = RunState {
+            epoch: 0,
+            history: History::default(),
+            early_stopping: c.patience.map(|p| EarlyStopping::new(p, c.min_delta, c.goal)).transpose()?,
+            plateau: c.plateau.as_ref().map(PlateauConfig::init).transpose()?,
+            best: None,
+        };
+        let mut best_model: Option<M> = None;
+        if let Some(dir) = &c.out_dir {
+            std::fs::create_dir_all(dir).map_err(|e| crate::error::file(dir, e))?;
+        }
+        if resume
+            && let Some(dir) = &c.out_dir
+            && let Some((loaded, loaded_optim, loaded_state)) = checkpoint::load(dir, model.clone(), optim.clone())?
+        {
+            (model, optim, state) = (loaded.train(), loaded_optim, loaded_state);
+            let best_path = dir.join("best.bpk");
+            if best_path.exists() {
+                best_model = Some(cortex_nn::load(model.clone(), &best_path)?.valid());
+            }
+        }
+        let batcher = Batcher::new((0..train.len()).collect(), BatcherConfig::new(c.batch_size).with_seed(c.seed))?;
+        let mut stopped_early = false;
+        for epoch in state.epoch + 1..=c.epochs {
+            let started = Instant::now();
+            let lr = match (&c.schedule, &state.plateau) {
+                (Some(s), _) => s.lr(epoch - 1),
+                (None, Some(p)) => p.lr(),
+                (None, None) => c.optimizer.lr(),
+            };
+            optim.set_lr(lr)?;
+            let batches = batcher.epoch(epoch as u64);
+            let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
+            let mut train_metrics = None;
+            for (step, indices) in batches.iter().enumerate() {
+                let batch = train.batch(indices, &device)?;
+                let output = forward(&model, &batch)?;
+                let loss = output.loss.clone().into_scalar::<f64>();
+                if !loss.is_finite() {
+                    return Err(Error::NonFiniteLoss { epoch, step: step + 1, loss });
+                }
+                measure(&mut train_metrics, &output, loss, c.top_k);
+                let grads = GradientsParams::from_grads(output.loss.backward(), &model);
+                model = optim.step(model, grads)?;
+                progress.step(step + 1, indices.len(), loss);
+            }
+            let validation_metrics = self.evaluate(&model, validation, &forward)?;
+            let summary = validation_metrics.summary();
+            let monitored = *summary.get(&c.monitor).ok_or_else(|| {
+                invalid("Trainer", "monitor", &format!("one of the validation metrics {:?}", summary.keys().collect::<Vec<_>>()), &c.monitor)
+            })?;
+            let record = EpochRecord {
+                epoch,
+                lr,
+                seconds: started.elapsed().as_secs_f64(),
+                train: train_metrics.map(|m| m.summary()).unwrap_or_default(),
+                validation: summary,
+            };
+            let line: Vec<String> = record.validation.iter().map(|(k, v)| format!("val_{k} {v:.4}")).collect();
+            let train_loss = record.train.get("loss").copied().unwrap_or(f64::NAN);
+            progress.finish(&format!("loss {train_loss:.4} {} lr {lr:.2e}", line.join(" ")));
+            state.history.epochs.push(record);
+            if let Some(p) = &mut state.plateau {
+                p.step(monitored)?;
+            }
+            let improved = c.goal.improves(monitored, state.best.map(|b| b.1), 0.0);
+            if improved {
+                state.best = Some((epoch, monitored));
+                // A snapshot of its own: a clone would share running statistics (batch norm)
+                // with the model that keeps training.
+                best_model = Some(model.valid());
+            }
+            let stop = state.early_stopping.as_mut().is_some_and(|e| e.update(monitored).stop);
+            state.epoch = epoch;
+            if let Some(dir) = &c.out_dir {
+                if improved {
+                    cortex_nn::save(&model, dir.join("best.bpk"))?;
+                }
+                checkpoint::save(dir, &model, &optim, &state)?;
+                state.history.save(dir)?;
+            }
+            if stop {
+                stopped_early = true;
+                break;
+            }
+        }
+        Ok(Fitted {
+            model: best_model.unwrap_or_else(|| model.clone()),
+            last: model,
+            history: state.history,
+            best: state.best,
+            stopped_early,
+        })
+    }
+
+    /// Measures `model` (in evaluation mode) on every sample of `data`, in order.
+    ///
+    /// # Errors
+    /// The errors of `forward` and of the data; [`Error::InvalidConfig`] for an empty set.
+    pub fn evaluate<M, D, F>(&self, model: &M, data: &D, forward: F) -> Result<Metrics>
+    where
+        M: Module,
+        D: Dataset + ToBatch,
+        F: Fn(&M, &D::Batch) -> Result<Output>,
+    {
+        let snapshot = model.valid();
+        let device = self.backend.device();
+        let indices: Vec<usize> = (0..data.len()).collect();
+        let mut metrics = None;
+        for chunk in indices.chunks(self.config.batch_size.max(1)) {
+            let batch = data.batch(chunk, &device)?;
+            let output = forward(&snapshot, &batch)?;
+            let loss = output.loss.clone().into_scalar::<f64>();
+            measure(&mut metrics, &output, loss, self.config.top_k);
+        }
+        metrics.ok_or_else(|| invalid("Trainer::evaluate", "data", "at least one sample", 0))
+    }
+}

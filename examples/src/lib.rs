@@ -1,0 +1,266 @@
+//! Shared plumbing of the example programs: the common flags (`--backend`, `--epochs`,
+//! `--seed`, `--out`, `--limit`, `--quiet`), error reporting with a non-zero exit, data
+//! helpers, and the machine-readable `final:` line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
+use cortex::Backend;
+use cortex::data::{Dataset, ImageDataset, SplitConfig, split};
+
+/// Any error, reported as `error: …` with exit code 1.
+pub type BoxError = Box<dyn std::error::Error>;
+
+/// The flags every example takes.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// CPU backend.
+    pub backend: Backend,
+    /// Epochs (`None`: the example's default).
+    pub epochs: Option<usize>,
+    /// Seed of initialization, splits and batch order.
+    pub seed: u64,
+    /// Directory for checkpoints, history and curves.
+    pub out: Option<PathBuf>,
+    /// Use at most this many training samples (quick runs, tests).
+    pub limit: Option<usize>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Adds the common flags to `command`.
+pub fn with_common_args(command: Command) -> Command {
+    command
+        .arg(Arg::new("backend").long("backend").value_name("flex|ndarray").default_value("flex").help("CPU backend"))
+        .arg(Arg::new("epochs").long("epochs").value_parser(value_parser!(usize)).help("number of epochs"))
+        .arg(Arg::new("seed").long("seed").value_parser(value_parser!(u64)).default_value("42").help("seed of initialization, splits and batch order"))
+        .arg(Arg::new("out").long("out").value_name("DIR").value_parser(value_parser!(PathBuf)).help("write checkpoints, history.csv/json and curves.svg here"))
+        .arg(Arg::new("limit").long("limit").value_parser(value_parser!(usize)).help("train on at most this many samples (quick runs)"))
+        .arg(Arg::new("quiet").long("quiet").action(ArgAction::SetTrue).help("no progress output"))
+}
+
+/// Reads the common flags.
+///
+/// # Errors
+/// An unknown backend name.
+pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
+    let backend = match matches.get_one::<String>("backend").map(String::as_str) {
+        Some("flex") | None => Backend::Flex,
+        Some("ndarray") => Backend::NdArray,
+        Some(other) => return Err(format!("--backend must be flex or ndarray, got `{other}`").into()),
+    };
+    let epochs = matches.get_one::<usize>("epochs").copied();
+    if epochs == Some(0) {
+        return Err("--epochs must be at least 1".into());
+    }
+    Ok(Common {
+        backend,
+        epochs,
+        seed: matches.get_one::<u64>("seed").copied().unwrap_or(42),
+        out: matches.get_one::<PathBuf>("out").cloned(),
+        limit: matches.get_one::<usize>("limit").copied(),
+        quiet: matches.get_flag("quiet"),
+    })
+}
+
+/// Runs an example's body: an error is printed as `error: …` and exits with code 1.
+pub fn run(body: impl FnOnce() -> Result<(), BoxError>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the machine-readable summary: `final: key=value …`.
+pub fn print_final(pairs: &[(&str, String)]) {
+    let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("final: {}", fields.join(" "));
+}
+
+/// Splits an image training set into training and validation parts (stratified, 10% for
+/// validation), after keeping at most `limit` samples.
+///
+/// # Errors
+/// The data crate's errors.
+pub fn image_train_validation(data: &ImageDataset, limit: Option<usize>, seed: u64) -> Result<(ImageDataset, ImageDataset), BoxError> {
+    let labels = data.labels();
+    let parts = split(data.len(), &SplitConfig::new(0.9, 0.1, 0.0).with_seed(seed).stratified(), Some(&labels))?;
+    let mut train = parts.train;
+    if let Some(limit) = limit {
+        train.truncate(limit.max(1));
+    }
+    let mut validation = parts.validation;
+    if let Some(limit) = limit {
+        validation.truncate((limit / 4).max(1));
+    }
+    Ok((data.select(&train)?, data.select(&validation)?))
+}
+
+/// Loads an image dataset: a bundled one by name, or an IDX folder.
+///
+/// # Errors
+/// The loaders' errors, or an unknown name.
+pub fn load_images(name: &str, dir: Option<&PathBuf>) -> Result<cortex::data::bundled::TrainTest<ImageDataset>, BoxError> {
+    use cortex::data::bundled;
+    Ok(match (dir, name) {
+        (Some(dir), _) => bundled::idx_folder(dir, 255)?,
+        (None, "mnist_subset") => bundled::mnist_subset()?,
+        (None, "digits8x8") => bundled::digits8x8()?,
+        (None, "fashion_mnist") => bundled::fashion_mnist()?,
+        (None, other) => return Err(format!("--dataset must be mnist_subset, digits8x8 or fashion_mnist, got `{other}`").into()),
+    })
+}
+
+/// How an example trains: everything but the model and the data.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    /// Epochs when `--epochs` is not given.
+    pub default_epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// The optimizer.
+    pub optimizer: cortex::optim::OptimizerConfig,
+    /// Learning rate per epoch.
+    pub schedule: Option<cortex::optim::LrSchedule>,
+    /// Gradient clipping.
+    pub clipping: Option<cortex::optim::GradClipping>,
+    /// Validation metric selecting the best model.
+    pub monitor: (&'static str, cortex::train::Goal),
+}
+
+/// Trains with `recipe` (the best model by the monitored validation metric is kept), then
+/// measures it on `test`. Returns the fitted run and the test metrics.
+///
+/// # Errors
+/// The trainer's errors.
+pub fn fit_and_test<M, D, F>(
+    common: &Common,
+    recipe: &Recipe,
+    init: impl FnOnce(&cortex::burn::tensor::Device) -> Result<M, BoxError>,
+    (train, validation, test): (&D, &D, &D),
+    forward: F,
+) -> Result<(cortex::train::Fitted<M>, cortex::train::Metrics), BoxError>
+where
+    M: cortex::burn::module::Module + Clone,
+    D: Dataset + cortex::data::ToBatch,
+    F: Fn(&M, &D::Batch) -> cortex::train::Result<cortex::train::Output>,
+{
+    use cortex::train::{Trainer, TrainerConfig};
+    let mut config = TrainerConfig::new(recipe.optimizer.clone())
+        .with_epochs(common.epochs.unwrap_or(recipe.default_epochs))
+        .with_batch_size(recipe.batch_size)
+        .with_seed(common.seed)
+        .with_monitor(recipe.monitor.0, recipe.monitor.1)
+        .with_quiet(common.quiet);
+    if let Some(schedule) = &recipe.schedule {
+        config = config.with_schedule(schedule.clone());
+    }
+    if let Some(clipping) = recipe.clipping {
+        config = config.with_clipping(clipping);
+    }
+    if let Some(out) = &common.out {
+        config = config.with_out_dir(out);
+    }
+    let trainer = Trainer::new(config, common.backend)?;
+    let model = init(&trainer.device())?;
+    let fitted = trainer.fit(model, train, validation, &forward)?;
+    let metrics = trainer.evaluate(&fitted.model, test, &forward)?;
+    Ok((fitted, metrics))
+}
+
+/// Prints a classification run's test figures and its `final:` line.
+pub fn report_classification(metrics: &cortex::train::Metrics, epochs: usize, started: std::time::Instant) {
+    let summary = metrics.summary();
+    if let cortex::train::Metrics::Classification(m) = metrics {
+        let recalls: Vec<String> = (0..m.confusion.classes()).map(|c| format!("{:.3}", m.confusion.recall(c))).collect();
+        println!("test recall per class: {}", recalls.join(" "));
+    }
+    print_final(&[
+        ("test_accuracy", format!("{:.4}", summary.get("accuracy").copied().unwrap_or(f64::NAN))),
+        ("test_loss", format!("{:.4}", summary.get("loss").copied().unwrap_or(f64::NAN))),
+        ("epochs", epochs.to_string()),
+        ("seconds", format!("{:.1}", started.elapsed().as_secs_f64())),
+    ]);
+}
+
+/// Images with optional random-shift augmentation: training batches move each image by up to
+/// `max_shift` pixels in each direction (zeros fill in), seeded and different on every call;
+/// with `max_shift` 0 (validation, test) the images are returned as they are.
+#[derive(Debug)]
+pub struct ShiftedImages {
+    images: ImageDataset,
+    max_shift: usize,
+    seed: u64,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl ShiftedImages {
+    /// Wraps `images`.
+    pub fn new(images: ImageDataset, max_shift: usize, seed: u64) -> Self {
+        Self { images, max_shift, seed, calls: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// The wrapped images.
+    pub fn images(&self) -> &ImageDataset {
+        &self.images
+    }
+}
+
+impl Dataset for ShiftedImages {
+    type Item = cortex::data::ImageSample;
+
+    fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    fn get(&self, index: usize) -> Option<Self::Item> {
+        self.images.get(index)
+    }
+}
+
+impl cortex::data::ToBatch for ShiftedImages {
+    type Batch = cortex::data::ImageBatch;
+
+    fn batch(&self, indices: &[usize], device: &cortex::burn::tensor::Device) -> cortex::data::Result<Self::Batch> {
+        if self.max_shift == 0 {
+            return self.images.batch(indices, device);
+        }
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A small xorshift stream per call: no extra dependency, deterministic per seed.
+        let mut state = self.seed ^ call.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (h, w) = (self.images.height(), self.images.width());
+        let span = 2 * self.max_shift as u64 + 1;
+        let mut pixels = Vec::with_capacity(indices.len() * h * w);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let source = self.images.raw_pixels(i).ok_or_else(|| cortex::data::Error::InvalidArgument {
+                what: "ShiftedImages::batch",
+                field: "indices",
+                expected: format!("< {}", self.images.len()),
+                got: i.to_string(),
+            })?;
+            let dy = (next() % span) as isize - self.max_shift as isize;
+            let dx = (next() % span) as isize - self.max_shift as isize;
+            for y in 0..h as isize {
+                for x in 0..w as isize {
+                    let (sy, sx) = (y - dy, x - dx);
+                    let inside = (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx);
+                    pixels.push(if inside { source[sy as usize * w + sx as usize] } else { 0 });
+                }
+            }
+            labels.push(self.images.label(i).unwrap_or_default() as u8);
+        }
+        let shifted = ImageDataset::new(pixels, labels, h, w, self.images.max_value())?;
+        shifted.batch(&(0..indices.len()).collect::<Vec<_>>(), device)
+    }
+}
