@@ -32,12 +32,45 @@ pub struct Common {
 /// Adds the common flags to `command`.
 pub fn with_common_args(command: Command) -> Command {
     command
-        .arg(Arg::new("backend").long("backend").value_name("flex|ndarray").default_value("flex").help("CPU backend"))
-        .arg(Arg::new("epochs").long("epochs").value_parser(value_parser!(usize)).help("number of epochs"))
-        .arg(Arg::new("seed").long("seed").value_parser(value_parser!(u64)).default_value("42").help("seed of initialization, splits and batch order"))
-        .arg(Arg::new("out").long("out").value_name("DIR").value_parser(value_parser!(PathBuf)).help("write checkpoints, history.csv/json and curves.svg here"))
-        .arg(Arg::new("limit").long("limit").value_parser(value_parser!(usize)).help("train on at most this many samples (quick runs)"))
-        .arg(Arg::new("quiet").long("quiet").action(ArgAction::SetTrue).help("no progress output"))
+        .arg(
+            Arg::new("backend")
+                .long("backend")
+                .value_name("flex|ndarray")
+                .default_value("flex")
+                .help("CPU backend"),
+        )
+        .arg(
+            Arg::new("epochs")
+                .long("epochs")
+                .value_parser(value_parser!(usize))
+                .help("number of epochs"),
+        )
+        .arg(
+            Arg::new("seed")
+                .long("seed")
+                .value_parser(value_parser!(u64))
+                .default_value("42")
+                .help("seed of initialization, splits and batch order"),
+        )
+        .arg(
+            Arg::new("out")
+                .long("out")
+                .value_name("DIR")
+                .value_parser(value_parser!(PathBuf))
+                .help("write checkpoints, history.csv/json and curves.svg here"),
+        )
+        .arg(
+            Arg::new("limit")
+                .long("limit")
+                .value_parser(value_parser!(usize))
+                .help("train on at most this many samples (quick runs)"),
+        )
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .action(ArgAction::SetTrue)
+                .help("no progress output"),
+        )
 }
 
 /// Reads the common flags.
@@ -48,7 +81,9 @@ pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
     let backend = match matches.get_one::<String>("backend").map(String::as_str) {
         Some("flex") | None => Backend::Flex,
         Some("ndarray") => Backend::NdArray,
-        Some(other) => return Err(format!("--backend must be flex or ndarray, got `{other}`").into()),
+        Some(other) => {
+            return Err(format!("--backend must be flex or ndarray, got `{other}`").into());
+        }
     };
     let epochs = matches.get_one::<usize>("epochs").copied();
     if epochs == Some(0) {
@@ -86,9 +121,17 @@ pub fn print_final(pairs: &[(&str, String)]) {
 ///
 /// # Errors
 /// The data crate's errors.
-pub fn image_train_validation(data: &ImageDataset, limit: Option<usize>, seed: u64) -> Result<(ImageDataset, ImageDataset), BoxError> {
+pub fn image_train_validation(
+    data: &ImageDataset,
+    limit: Option<usize>,
+    seed: u64,
+) -> Result<(ImageDataset, ImageDataset), BoxError> {
     let labels = data.labels();
-    let parts = split(data.len(), &SplitConfig::new(0.9, 0.1, 0.0).with_seed(seed).stratified(), Some(&labels))?;
+    let parts = split(
+        data.len(),
+        &SplitConfig::new(0.9, 0.1, 0.0).with_seed(seed).stratified(),
+        Some(&labels),
+    )?;
     let mut train = parts.train;
     if let Some(limit) = limit {
         train.truncate(limit.max(1));
@@ -104,14 +147,22 @@ pub fn image_train_validation(data: &ImageDataset, limit: Option<usize>, seed: u
 ///
 /// # Errors
 /// The loaders' errors, or an unknown name.
-pub fn load_images(name: &str, dir: Option<&PathBuf>) -> Result<cortex::data::bundled::TrainTest<ImageDataset>, BoxError> {
+pub fn load_images(
+    name: &str,
+    dir: Option<&PathBuf>,
+) -> Result<cortex::data::bundled::TrainTest<ImageDataset>, BoxError> {
     use cortex::data::bundled;
     Ok(match (dir, name) {
         (Some(dir), _) => bundled::idx_folder(dir, 255)?,
         (None, "mnist_subset") => bundled::mnist_subset()?,
         (None, "digits8x8") => bundled::digits8x8()?,
         (None, "fashion_mnist") => bundled::fashion_mnist()?,
-        (None, other) => return Err(format!("--dataset must be mnist_subset, digits8x8 or fashion_mnist, got `{other}`").into()),
+        (None, other) => {
+            return Err(format!(
+                "--dataset must be mnist_subset, digits8x8 or fashion_mnist, got `{other}`"
+            )
+            .into());
+        }
     })
 }
 
@@ -173,15 +224,30 @@ where
 }
 
 /// Prints a classification run's test figures and its `final:` line.
-pub fn report_classification(metrics: &cortex::train::Metrics, epochs: usize, started: std::time::Instant) {
+pub fn report_classification(
+    metrics: &cortex::train::Metrics,
+    epochs: usize,
+    started: std::time::Instant,
+) {
     let summary = metrics.summary();
     if let cortex::train::Metrics::Classification(m) = metrics {
-        let recalls: Vec<String> = (0..m.confusion.classes()).map(|c| format!("{:.3}", m.confusion.recall(c))).collect();
+        let recalls: Vec<String> = (0..m.confusion.classes())
+            .map(|c| format!("{:.3}", m.confusion.recall(c)))
+            .collect();
         println!("test recall per class: {}", recalls.join(" "));
     }
     print_final(&[
-        ("test_accuracy", format!("{:.4}", summary.get("accuracy").copied().unwrap_or(f64::NAN))),
-        ("test_loss", format!("{:.4}", summary.get("loss").copied().unwrap_or(f64::NAN))),
+        (
+            "test_accuracy",
+            format!(
+                "{:.4}",
+                summary.get("accuracy").copied().unwrap_or(f64::NAN)
+            ),
+        ),
+        (
+            "test_loss",
+            format!("{:.4}", summary.get("loss").copied().unwrap_or(f64::NAN)),
+        ),
         ("epochs", epochs.to_string()),
         ("seconds", format!("{:.1}", started.elapsed().as_secs_f64())),
     ]);
@@ -201,7 +267,12 @@ pub struct ShiftedImages {
 impl ShiftedImages {
     /// Wraps `images`.
     pub fn new(images: ImageDataset, max_shift: usize, seed: u64) -> Self {
-        Self { images, max_shift, seed, calls: std::sync::atomic::AtomicU64::new(0) }
+        Self {
+            images,
+            max_shift,
+            seed,
+            calls: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// The wrapped images.
@@ -225,11 +296,17 @@ impl Dataset for ShiftedImages {
 impl cortex::data::ToBatch for ShiftedImages {
     type Batch = cortex::data::ImageBatch;
 
-    fn batch(&self, indices: &[usize], device: &cortex::burn::tensor::Device) -> cortex::data::Result<Self::Batch> {
+    fn batch(
+        &self,
+        indices: &[usize],
+        device: &cortex::burn::tensor::Device,
+    ) -> cortex::data::Result<Self::Batch> {
         if self.max_shift == 0 {
             return self.images.batch(indices, device);
         }
-        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let call = self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // A small xorshift stream per call: no extra dependency, deterministic per seed.
         let mut state = self.seed ^ call.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move || {
@@ -243,19 +320,26 @@ impl cortex::data::ToBatch for ShiftedImages {
         let mut pixels = Vec::with_capacity(indices.len() * h * w);
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
-            let source = self.images.raw_pixels(i).ok_or_else(|| cortex::data::Error::InvalidArgument {
-                what: "ShiftedImages::batch",
-                field: "indices",
-                expected: format!("< {}", self.images.len()),
-                got: i.to_string(),
-            })?;
+            let source =
+                self.images
+                    .raw_pixels(i)
+                    .ok_or_else(|| cortex::data::Error::InvalidArgument {
+                        what: "ShiftedImages::batch",
+                        field: "indices",
+                        expected: format!("< {}", self.images.len()),
+                        got: i.to_string(),
+                    })?;
             let dy = (next() % span) as isize - self.max_shift as isize;
             let dx = (next() % span) as isize - self.max_shift as isize;
             for y in 0..h as isize {
                 for x in 0..w as isize {
                     let (sy, sx) = (y - dy, x - dx);
                     let inside = (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx);
-                    pixels.push(if inside { source[sy as usize * w + sx as usize] } else { 0 });
+                    pixels.push(if inside {
+                        source[sy as usize * w + sx as usize]
+                    } else {
+                        0
+                    });
                 }
             }
             labels.push(self.images.label(i).unwrap_or_default() as u8);

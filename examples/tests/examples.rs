@@ -4,7 +4,10 @@
 use std::process::{Command, Output};
 
 fn run(bin: &str, args: &[&str]) -> Output {
-    Command::new(bin).args(args).output().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
+    Command::new(bin)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
 }
 
 /// The `final:` line's fields.
@@ -13,7 +16,12 @@ fn final_fields(output: &Output) -> Vec<(String, f64)> {
     let line = stdout
         .lines()
         .find(|l| l.starts_with("final: "))
-        .unwrap_or_else(|| panic!("no final line in:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "no final line in:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
     line["final: ".len()..]
         .split(' ')
         .map(|kv| {
@@ -27,61 +35,132 @@ fn quick(bin: &str, extra: &[&str], keys: &[&str]) {
     let mut args = vec!["--epochs", "1", "--limit", "128", "--quiet"];
     args.extend_from_slice(extra);
     let output = run(bin, &args);
-    assert!(output.status.success(), "{bin} {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{bin} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let fields = final_fields(&output);
     for key in keys.iter().chain(&["epochs", "seconds"]) {
-        let value = fields.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("{bin}: no `{key}` in {fields:?}"));
+        let value = fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .unwrap_or_else(|| panic!("{bin}: no `{key}` in {fields:?}"));
         assert!(value.1.is_finite(), "{bin}: {key} = {}", value.1);
     }
 }
 
 #[test]
 fn linear_regression_runs() {
-    quick(env!("CARGO_BIN_EXE_linear_regression"), &[], &["test_rmse", "test_r2", "closed_form_rmse"]);
+    quick(
+        env!("CARGO_BIN_EXE_linear_regression"),
+        &[],
+        &["test_rmse", "test_r2", "closed_form_rmse"],
+    );
 }
 
 #[test]
 fn mlp_runs_on_images_and_csv() {
-    quick(env!("CARGO_BIN_EXE_mlp"), &["--dataset", "digits8x8", "--activation", "sigmoid"], &["test_accuracy", "test_loss"]);
-    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/cortex-data/data/tabular/iris.csv");
-    quick(env!("CARGO_BIN_EXE_mlp"), &["--csv", iris, "--target", "target"], &["test_accuracy"]);
+    quick(
+        env!("CARGO_BIN_EXE_mlp"),
+        &["--dataset", "digits8x8", "--activation", "sigmoid"],
+        &["test_accuracy", "test_loss"],
+    );
+    let iris = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/cortex-data/data/tabular/iris.csv"
+    );
+    quick(
+        env!("CARGO_BIN_EXE_mlp"),
+        &["--csv", iris, "--target", "target"],
+        &["test_accuracy"],
+    );
 }
 
 #[test]
 fn cnn_runs() {
-    quick(env!("CARGO_BIN_EXE_cnn"), &[], &["test_accuracy", "test_loss"]);
+    quick(
+        env!("CARGO_BIN_EXE_cnn"),
+        &[],
+        &["test_accuracy", "test_loss"],
+    );
 }
 
 #[test]
 fn rnn_runs_both_tasks() {
-    quick(env!("CARGO_BIN_EXE_rnn"), &["--cell", "gru"], &["test_accuracy"]);
-    quick(env!("CARGO_BIN_EXE_rnn"), &["--task", "sunspots"], &["test_rmse", "persistence_rmse"]);
+    quick(
+        env!("CARGO_BIN_EXE_rnn"),
+        &["--cell", "gru"],
+        &["test_accuracy"],
+    );
+    quick(
+        env!("CARGO_BIN_EXE_rnn"),
+        &["--task", "sunspots"],
+        &["test_rmse", "persistence_rmse"],
+    );
 }
 
 #[test]
 fn bad_flags_and_data_are_clear_errors() {
     let cases: &[(&str, &[&str], &str)] = &[
-        (env!("CARGO_BIN_EXE_cnn"), &["--backend", "tpu"], "--backend must be flex or ndarray"),
-        (env!("CARGO_BIN_EXE_rnn"), &["--cell", "transformer"], "--cell must be lstm or gru"),
-        (env!("CARGO_BIN_EXE_mlp"), &["--csv", "/no/such/file.csv"], "cannot read /no/such/file.csv"),
-        (env!("CARGO_BIN_EXE_mlp"), &["--activation", "swish"], "--activation must be"),
-        (env!("CARGO_BIN_EXE_linear_regression"), &["--epochs", "0"], "--epochs must be at least 1"),
-        (env!("CARGO_BIN_EXE_cnn"), &["--data", "/no/such/dir"], "error:"),
+        (
+            env!("CARGO_BIN_EXE_cnn"),
+            &["--backend", "tpu"],
+            "--backend must be flex or ndarray",
+        ),
+        (
+            env!("CARGO_BIN_EXE_rnn"),
+            &["--cell", "transformer"],
+            "--cell must be lstm or gru",
+        ),
+        (
+            env!("CARGO_BIN_EXE_mlp"),
+            &["--csv", "/no/such/file.csv"],
+            "cannot read /no/such/file.csv",
+        ),
+        (
+            env!("CARGO_BIN_EXE_mlp"),
+            &["--activation", "swish"],
+            "--activation must be",
+        ),
+        (
+            env!("CARGO_BIN_EXE_linear_regression"),
+            &["--epochs", "0"],
+            "--epochs must be at least 1",
+        ),
+        (
+            env!("CARGO_BIN_EXE_cnn"),
+            &["--data", "/no/such/dir"],
+            "error:",
+        ),
     ];
     for (bin, args, message) in cases {
         let output = run(bin, args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{bin} {args:?}: {stderr}");
         assert!(stderr.contains(message), "{bin} {args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{bin} {args:?} panicked: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "{bin} {args:?} panicked: {stderr}"
+        );
     }
     // A CSV with a text feature column not declared categorical.
     let dir = std::env::temp_dir().join(format!("cortex-examples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("text.csv");
-    std::fs::write(&csv, "a,color,target\n1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n").unwrap();
-    let output = run(env!("CARGO_BIN_EXE_mlp"), &["--csv", csv.to_str().unwrap(), "--quiet"]);
+    std::fs::write(
+        &csv,
+        "a,color,target\n1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n",
+    )
+    .unwrap();
+    let output = run(
+        env!("CARGO_BIN_EXE_mlp"),
+        &["--csv", csv.to_str().unwrap(), "--quiet"],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("column `color`") && stderr.contains("categorical"), "{stderr}");
+    assert!(
+        stderr.contains("column `color`") && stderr.contains("categorical"),
+        "{stderr}"
+    );
 }

@@ -26,7 +26,12 @@ pub struct BatcherConfig {
 impl BatcherConfig {
     /// Batches of `batch_size`, shuffled, keeping the last partial batch, seed 0.
     pub fn new(batch_size: usize) -> Self {
-        Self { batch_size, shuffle: true, drop_last: false, seed: 0 }
+        Self {
+            batch_size,
+            shuffle: true,
+            drop_last: false,
+            seed: 0,
+        }
     }
 
     /// Sets shuffling.
@@ -65,7 +70,10 @@ impl Batcher {
             return Err(invalid("Batcher", "batch_size", "> 0", 0));
         }
         if indices.is_empty() {
-            return Err(Error::Empty { what: "Batcher".to_string(), reason: "no sample indices".to_string() });
+            return Err(Error::Empty {
+                what: "Batcher".to_string(),
+                reason: "no sample indices".to_string(),
+            });
         }
         Ok(Self { indices, config })
     }
@@ -73,7 +81,11 @@ impl Batcher {
     /// Batches per epoch.
     pub fn batches_per_epoch(&self) -> usize {
         let (n, b) = (self.indices.len(), self.config.batch_size);
-        if self.config.drop_last { n / b } else { n.div_ceil(b) }
+        if self.config.drop_last {
+            n / b
+        } else {
+            n.div_ceil(b)
+        }
     }
 
     /// The batches of epoch `epoch`: the same for the same seed and epoch, reshuffled for
@@ -84,8 +96,15 @@ impl Batcher {
             let seed = self.config.seed ^ epoch.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             order.shuffle(&mut StdRng::seed_from_u64(seed));
         }
-        let mut batches: Vec<Vec<usize>> = order.chunks(self.config.batch_size).map(<[usize]>::to_vec).collect();
-        if self.config.drop_last && batches.last().is_some_and(|b| b.len() < self.config.batch_size) {
+        let mut batches: Vec<Vec<usize>> = order
+            .chunks(self.config.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect();
+        if self.config.drop_last
+            && batches
+                .last()
+                .is_some_and(|b| b.len() < self.config.batch_size)
+        {
             batches.pop();
         }
         batches
@@ -133,7 +152,12 @@ impl ToBatch for ImageDataset {
         let mut pixels = Vec::with_capacity(indices.len() * h * w);
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
-            pixels.extend(self.raw_pixels(i).unwrap_or_default().iter().map(|&p| f32::from(p) * scale));
+            pixels.extend(
+                self.raw_pixels(i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&p| f32::from(p) * scale),
+            );
             labels.push(self.label(i).unwrap_or_default() as i64);
         }
         Ok(ImageBatch {
@@ -162,19 +186,39 @@ impl ToBatch for TabularDataset {
         let cols = self.num_features();
         let features: Vec<f32> = indices
             .iter()
-            .flat_map(|&i| self.features()[i * cols..(i + 1) * cols].iter().map(|&v| v as f32))
+            .flat_map(|&i| {
+                self.features()[i * cols..(i + 1) * cols]
+                    .iter()
+                    .map(|&v| v as f32)
+            })
             .collect();
         let features = Tensor::from_data(TensorData::new(features, [indices.len(), cols]), device);
         let (classes, values) = match self.targets() {
             Targets::Classes { ids, .. } => {
                 let ids: Vec<i64> = indices.iter().map(|&i| ids[i] as i64).collect();
-                (Some(Tensor::from_data(TensorData::new(ids, [indices.len()]), device)), None)
+                (
+                    Some(Tensor::from_data(
+                        TensorData::new(ids, [indices.len()]),
+                        device,
+                    )),
+                    None,
+                )
             }
             Targets::Values(v) => {
                 let v: Vec<f32> = indices.iter().map(|&i| v[i] as f32).collect();
-                (None, Some(Tensor::from_data(TensorData::new(v, [indices.len(), 1]), device)))
+                (
+                    None,
+                    Some(Tensor::from_data(
+                        TensorData::new(v, [indices.len(), 1]),
+                        device,
+                    )),
+                )
             }
         };
-        Ok(TabularBatch { features, classes, values })
+        Ok(TabularBatch {
+            features,
+            classes,
+            values,
+        })
     }
 }

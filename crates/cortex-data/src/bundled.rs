@@ -48,7 +48,10 @@ fn idx_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     [gz.clone(), plain.clone()]
         .into_iter()
         .find(|p| p.is_file())
-        .ok_or_else(|| Error::Io { path: plain, reason: format!("neither it nor {} exists", gz.display()) })
+        .ok_or_else(|| Error::Io {
+            path: plain,
+            reason: format!("neither it nor {} exists", gz.display()),
+        })
 }
 
 /// Reads an MNIST-style folder: `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`,
@@ -65,8 +68,15 @@ pub fn idx_folder(dir: impl AsRef<Path>, max_value: u8) -> Result<TrainTest<Imag
             max_value,
         )
     };
-    let test_prefix = if idx_file(dir, "t10k-images-idx3-ubyte").is_ok() { "t10k" } else { "test" };
-    Ok(TrainTest { train: part("train")?, test: part(test_prefix)? })
+    let test_prefix = if idx_file(dir, "t10k-images-idx3-ubyte").is_ok() {
+        "t10k"
+    } else {
+        "test"
+    };
+    Ok(TrainTest {
+        train: part("train")?,
+        test: part(test_prefix)?,
+    })
 }
 
 /// 10,000 real MNIST digits (7,996 train / 2,004 test), 28x28, pixels 0..255.
@@ -108,15 +118,30 @@ pub fn fashion_mnist() -> Result<TrainTest<ImageDataset>> {
 
 fn classes(file: &str, names: &[&str]) -> Result<TabularDataset> {
     let path = data_dir().join("tabular").join(file);
-    let data = read_csv(&path, &CsvOptions::new("target").with_target_kind(TargetKind::Classes))?;
+    let data = read_csv(
+        &path,
+        &CsvOptions::new("target").with_target_kind(TargetKind::Classes),
+    )?;
     let Targets::Classes { ids, names: found } = data.targets().clone() else {
-        return Err(Error::ShapeMismatch { what: "bundled classes", expected: "class targets".to_string(), got: "values".to_string() });
+        return Err(Error::ShapeMismatch {
+            what: "bundled classes",
+            expected: "class targets".to_string(),
+            got: "values".to_string(),
+        });
     };
     if found.len() != names.len() {
-        return Err(Error::ShapeMismatch { what: "bundled classes", expected: format!("{} classes", names.len()), got: found.len().to_string() });
+        return Err(Error::ShapeMismatch {
+            what: "bundled classes",
+            expected: format!("{} classes", names.len()),
+            got: found.len().to_string(),
+        });
     }
     let names = names.iter().map(|n| n.to_string()).collect();
-    TabularDataset::new(data.features().to_vec(), data.feature_names().to_vec(), Targets::Classes { ids, names })
+    TabularDataset::new(
+        data.features().to_vec(),
+        data.feature_names().to_vec(),
+        Targets::Classes { ids, names },
+    )
 }
 
 /// Fisher's iris: 150 rows, 4 features, 3 classes (setosa, versicolor, virginica).
@@ -148,7 +173,10 @@ pub fn breast_cancer() -> Result<TabularDataset> {
 /// # Errors
 /// The CSV reader's errors.
 pub fn diabetes() -> Result<TabularDataset> {
-    read_csv(data_dir().join("tabular/diabetes.csv"), &CsvOptions::new("target").with_target_kind(TargetKind::Values))
+    read_csv(
+        data_dir().join("tabular/diabetes.csv"),
+        &CsvOptions::new("target").with_target_kind(TargetKind::Values),
+    )
 }
 
 /// Monthly sunspot numbers, 1749-01 .. 2008-12 (3,120 points).
@@ -156,7 +184,10 @@ pub fn diabetes() -> Result<TabularDataset> {
 /// # Errors
 /// The CSV reader's errors.
 pub fn sunspots_monthly() -> Result<Series> {
-    Series::read_csv(data_dir().join("timeseries/sunspots_monthly.csv"), "sunspots")
+    Series::read_csv(
+        data_dir().join("timeseries/sunspots_monthly.csv"),
+        "sunspots",
+    )
 }
 
 /// Yearly sunspot numbers, 1700 .. 2008 (309 points).
@@ -164,7 +195,10 @@ pub fn sunspots_monthly() -> Result<Series> {
 /// # Errors
 /// The CSV reader's errors.
 pub fn sunspots_yearly() -> Result<Series> {
-    Series::read_csv(data_dir().join("timeseries/sunspots_yearly.csv"), "sunspots")
+    Series::read_csv(
+        data_dir().join("timeseries/sunspots_yearly.csv"),
+        "sunspots",
+    )
 }
 
 /// A dataset loaded by name.
@@ -193,6 +227,13 @@ pub fn load(name: &str) -> Result<Bundled> {
         "diabetes" => Bundled::Table(diabetes()?),
         "sunspots_monthly" => Bundled::Series(sunspots_monthly()?),
         "sunspots_yearly" => Bundled::Series(sunspots_yearly()?),
-        other => return Err(crate::error::invalid("bundled::load", "name", &format!("one of {NAMES:?}"), other)),
+        other => {
+            return Err(crate::error::invalid(
+                "bundled::load",
+                "name",
+                &format!("one of {NAMES:?}"),
+                other,
+            ));
+        }
     })
 }

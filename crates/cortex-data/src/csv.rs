@@ -133,28 +133,49 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
         .map(|h| h.trim().to_string())
         .collect();
     if header.iter().all(String::is_empty) {
-        return Err(Error::Empty { what: path.display().to_string(), reason: "no header row".to_string() });
+        return Err(Error::Empty {
+            what: path.display().to_string(),
+            reason: "no header row".to_string(),
+        });
     }
     let position = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| Error::MissingColumn {
-            path: path.to_path_buf(),
-            column: name.to_string(),
-            available: header.clone(),
-        })
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: name.to_string(),
+                available: header.clone(),
+            })
     };
     let target = position(&options.target)?;
-    let ignored = options.ignore.iter().map(|c| position(c)).collect::<Result<BTreeSet<_>>>()?;
-    let categorical = options.categorical.iter().map(|c| position(c)).collect::<Result<BTreeSet<_>>>()?;
-    let feature_columns: Vec<usize> = (0..header.len()).filter(|c| *c != target && !ignored.contains(c)).collect();
+    let ignored = options
+        .ignore
+        .iter()
+        .map(|c| position(c))
+        .collect::<Result<BTreeSet<_>>>()?;
+    let categorical = options
+        .categorical
+        .iter()
+        .map(|c| position(c))
+        .collect::<Result<BTreeSet<_>>>()?;
+    let feature_columns: Vec<usize> = (0..header.len())
+        .filter(|c| *c != target && !ignored.contains(c))
+        .collect();
     if feature_columns.is_empty() {
-        return Err(Error::Empty { what: path.display().to_string(), reason: "no feature columns besides the target".to_string() });
+        return Err(Error::Empty {
+            what: path.display().to_string(),
+            reason: "no feature columns besides the target".to_string(),
+        });
     }
     let mut records = Vec::new();
     for record in csv.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => cell_error(
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => cell_error(
                     line,
                     "row",
                     &format!("{expected_len} fields (as the header)"),
@@ -167,7 +188,10 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
         records.push((line, record));
     }
     if records.is_empty() {
-        return Err(Error::Empty { what: path.display().to_string(), reason: "a header but no data rows".to_string() });
+        return Err(Error::Empty {
+            what: path.display().to_string(),
+            reason: "a header but no data rows".to_string(),
+        });
     }
     // Category codes: sorted distinct names per categorical column.
     let mut categories: Vec<(usize, Vec<String>)> = Vec::new();
@@ -188,7 +212,12 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
             let name = &header[column];
             if is_missing(cell) {
                 if options.missing == MissingPolicy::Reject {
-                    return Err(cell_error(*line, name, "a value (missing values are rejected; read with MissingPolicy::Keep to impute or drop them)", cell));
+                    return Err(cell_error(
+                        *line,
+                        name,
+                        "a value (missing values are rejected; read with MissingPolicy::Keep to impute or drop them)",
+                        cell,
+                    ));
                 }
                 features.push(f64::NAN);
             } else if let Some((_, names)) = categories.iter().find(|(c, _)| *c == k) {
@@ -196,17 +225,34 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
             } else {
                 match cell.parse::<f64>() {
                     Ok(v) if v.is_finite() => features.push(v),
-                    _ => return Err(cell_error(*line, name, "a finite number (declare text columns categorical or ignored)", cell)),
+                    _ => {
+                        return Err(cell_error(
+                            *line,
+                            name,
+                            "a finite number (declare text columns categorical or ignored)",
+                            cell,
+                        ));
+                    }
                 }
             }
         }
     }
     let target_name = &header[target];
-    let cells: Vec<(u64, &str)> = records.iter().map(|(l, r)| (*l, r[target].trim())).collect();
+    let cells: Vec<(u64, &str)> = records
+        .iter()
+        .map(|(l, r)| (*l, r[target].trim()))
+        .collect();
     if let Some((line, cell)) = cells.iter().find(|(_, c)| is_missing(c)) {
-        return Err(cell_error(*line, target_name, "a target value (rows without a target cannot be used)", cell));
+        return Err(cell_error(
+            *line,
+            target_name,
+            "a target value (rows without a target cannot be used)",
+            cell,
+        ));
     }
-    let numeric = cells.iter().all(|(_, c)| c.parse::<f64>().is_ok_and(f64::is_finite));
+    let numeric = cells
+        .iter()
+        .all(|(_, c)| c.parse::<f64>().is_ok_and(f64::is_finite));
     let targets = match (options.target_kind, numeric) {
         (TargetKind::Values, false) | (TargetKind::Auto, true) | (TargetKind::Values, true) => {
             let mut values = Vec::with_capacity(cells.len());
@@ -223,15 +269,33 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
             for (line, cell) in &cells {
                 match cell.parse::<usize>() {
                     Ok(id) if id <= 10_000 => ids.push(id),
-                    _ => return Err(cell_error(*line, target_name, "a class id in 0..=10000 or a class name", cell)),
+                    _ => {
+                        return Err(cell_error(
+                            *line,
+                            target_name,
+                            "a class id in 0..=10000 or a class name",
+                            cell,
+                        ));
+                    }
                 }
             }
             let count = ids.iter().max().map_or(0, |m| m + 1);
-            Targets::Classes { ids, names: (0..count).map(|i| i.to_string()).collect() }
+            Targets::Classes {
+                ids,
+                names: (0..count).map(|i| i.to_string()).collect(),
+            }
         }
         (TargetKind::Classes | TargetKind::Auto, false) => {
-            let names: Vec<String> = cells.iter().map(|(_, c)| c.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
-            let ids = cells.iter().map(|(_, c)| names.iter().position(|n| n == c).unwrap_or_default()).collect();
+            let names: Vec<String> = cells
+                .iter()
+                .map(|(_, c)| c.to_string())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let ids = cells
+                .iter()
+                .map(|(_, c)| names.iter().position(|n| n == c).unwrap_or_default())
+                .collect();
             Targets::Classes { ids, names }
         }
     };

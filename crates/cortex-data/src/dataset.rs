@@ -33,9 +33,17 @@ pub trait Dataset {
         Self: Sized,
     {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
-            return Err(invalid("Dataset::subset", "indices", &format!("< {}", self.len()), bad));
+            return Err(invalid(
+                "Dataset::subset",
+                "indices",
+                &format!("< {}", self.len()),
+                bad,
+            ));
         }
-        Ok(Subset { dataset: self, indices })
+        Ok(Subset {
+            dataset: self,
+            indices,
+        })
     }
 
     /// Applies `f` to every sample when it is read.
@@ -56,7 +64,10 @@ pub trait Dataset {
         let indices = (0..self.len())
             .filter(|&i| self.get(i).is_some_and(|item| keep(&item)))
             .collect();
-        Subset { dataset: self, indices }
+        Subset {
+            dataset: self,
+            indices,
+        }
     }
 }
 
@@ -136,31 +147,61 @@ impl ImageDataset {
     /// # Errors
     /// [`Error::CountMismatch`] when the counts disagree; [`Error::InvalidArgument`] for zero
     /// sizes, a pixel above `max_value`, or no samples.
-    pub fn new(pixels: Vec<u8>, labels: Vec<u8>, height: usize, width: usize, max_value: u8) -> Result<Self> {
+    pub fn new(
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        height: usize,
+        width: usize,
+        max_value: u8,
+    ) -> Result<Self> {
         const W: &str = "ImageDataset";
         if height == 0 || width == 0 {
-            return Err(invalid(W, "height/width", "> 0", format!("{height}x{width}")));
+            return Err(invalid(
+                W,
+                "height/width",
+                "> 0",
+                format!("{height}x{width}"),
+            ));
         }
         if max_value == 0 {
             return Err(invalid(W, "max_value", "> 0", 0));
         }
-        if pixels.len() != labels.len() * height * width {
+        let expected = labels
+            .len()
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(width));
+        if expected != Some(pixels.len()) {
             return Err(Error::CountMismatch {
                 what: W.to_string(),
                 left_name: format!("pixels ({} bytes of {height}x{width})", pixels.len()),
-                left: pixels.len() / (height * width),
+                left: pixels.len() / height.saturating_mul(width),
                 right_name: "labels".to_string(),
                 right: labels.len(),
             });
         }
         if labels.is_empty() {
-            return Err(Error::Empty { what: W.to_string(), reason: "no images".to_string() });
+            return Err(Error::Empty {
+                what: W.to_string(),
+                reason: "no images".to_string(),
+            });
         }
         if let Some(&p) = pixels.iter().find(|&&p| p > max_value) {
-            return Err(invalid(W, "pixels", &format!("<= max_value {max_value}"), p));
+            return Err(invalid(
+                W,
+                "pixels",
+                &format!("<= max_value {max_value}"),
+                p,
+            ));
         }
         let num_classes = usize::from(labels.iter().copied().max().unwrap_or(0)) + 1;
-        Ok(Self { pixels, labels, height, width, max_value, num_classes })
+        Ok(Self {
+            pixels,
+            labels,
+            height,
+            width,
+            max_value,
+            num_classes,
+        })
     }
 
     /// Reads an images file (IDX rank 3) and a labels file (IDX rank 1), plain or gzip.
@@ -168,7 +209,11 @@ impl ImageDataset {
     /// # Errors
     /// [`Error::Io`]/[`Error::Idx`] from the reader; [`Error::Idx`] for the wrong rank;
     /// [`Error::CountMismatch`] when the files disagree in count.
-    pub fn from_idx(images: impl AsRef<Path>, labels: impl AsRef<Path>, max_value: u8) -> Result<Self> {
+    pub fn from_idx(
+        images: impl AsRef<Path>,
+        labels: impl AsRef<Path>,
+        max_value: u8,
+    ) -> Result<Self> {
         let (images, labels) = (images.as_ref(), labels.as_ref());
         let image_array = read_idx(images)?;
         let label_array = read_idx(labels)?;
@@ -179,10 +224,18 @@ impl ImageDataset {
             got: format!("rank {} ({dims:?})", dims.len()),
         };
         let [n, height, width] = image_array.dims[..] else {
-            return Err(rank_error(images, "rank 3 ([N, rows, cols]) for images", &image_array.dims));
+            return Err(rank_error(
+                images,
+                "rank 3 ([N, rows, cols]) for images",
+                &image_array.dims,
+            ));
         };
         let [m] = label_array.dims[..] else {
-            return Err(rank_error(labels, "rank 1 ([N]) for labels", &label_array.dims));
+            return Err(rank_error(
+                labels,
+                "rank 1 ([N]) for labels",
+                &label_array.dims,
+            ));
         };
         if n != m {
             return Err(Error::CountMismatch {
@@ -241,10 +294,18 @@ impl ImageDataset {
     /// [`Error::InvalidArgument`] for an index past the end; [`Error::Empty`] for no indices.
     pub fn select(&self, indices: &[usize]) -> Result<Self> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
-            return Err(invalid("ImageDataset::select", "indices", &format!("< {}", self.len()), bad));
+            return Err(invalid(
+                "ImageDataset::select",
+                "indices",
+                &format!("< {}", self.len()),
+                bad,
+            ));
         }
         let size = self.height * self.width;
-        let pixels = indices.iter().flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied()).collect();
+        let pixels = indices
+            .iter()
+            .flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied())
+            .collect();
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
         let mut selected = Self::new(pixels, labels, self.height, self.width, self.max_value)?;
         selected.num_classes = self.num_classes;
@@ -268,7 +329,11 @@ impl Dataset for ImageDataset {
     fn get(&self, index: usize) -> Option<ImageSample> {
         let scale = 1.0 / f32::from(self.max_value);
         Some(ImageSample {
-            pixels: self.raw_pixels(index)?.iter().map(|&p| f32::from(p) * scale).collect(),
+            pixels: self
+                .raw_pixels(index)?
+                .iter()
+                .map(|&p| f32::from(p) * scale)
+                .collect(),
             label: usize::from(*self.labels.get(index)?),
         })
     }
@@ -353,9 +418,19 @@ impl TabularDataset {
         if let Targets::Classes { ids, names } = &targets
             && let Some(&bad) = ids.iter().find(|&&id| id >= names.len())
         {
-            return Err(invalid("TabularDataset::new", "targets", &format!("class ids < {}", names.len()), bad));
+            return Err(invalid(
+                "TabularDataset::new",
+                "targets",
+                &format!("class ids < {}", names.len()),
+                bad,
+            ));
         }
-        Ok(Self { features, feature_names, targets, categories: Vec::new() })
+        Ok(Self {
+            features,
+            feature_names,
+            targets,
+            categories: Vec::new(),
+        })
     }
 
     pub(crate) fn with_categories(mut self, categories: Vec<(usize, Vec<String>)>) -> Self {
@@ -424,7 +499,10 @@ impl TabularDataset {
 
     /// Category names of categorical feature column `column`, if it is one.
     pub fn categories(&self, column: usize) -> Option<&[String]> {
-        self.categories.iter().find(|(c, _)| *c == column).map(|(_, names)| names.as_slice())
+        self.categories
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, names)| names.as_slice())
     }
 
     /// Feature value at `(row, column)`.
@@ -438,15 +516,24 @@ impl TabularDataset {
     /// [`Error::InvalidArgument`] for an index past the end; [`Error::Empty`] for no indices.
     pub fn select(&self, indices: &[usize]) -> Result<Self> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
-            return Err(invalid("TabularDataset::select", "indices", &format!("< {}", self.len()), bad));
+            return Err(invalid(
+                "TabularDataset::select",
+                "indices",
+                &format!("< {}", self.len()),
+                bad,
+            ));
         }
         let cols = self.num_features();
         let features = indices
             .iter()
             .flat_map(|&i| self.features[i * cols..(i + 1) * cols].iter().copied())
             .collect();
-        Ok(Self::new(features, self.feature_names.clone(), self.targets.select(indices))?
-            .with_categories(self.categories.clone()))
+        Ok(Self::new(
+            features,
+            self.feature_names.clone(),
+            self.targets.select(indices),
+        )?
+        .with_categories(self.categories.clone()))
     }
 }
 
@@ -459,11 +546,18 @@ impl Dataset for TabularDataset {
 
     fn get(&self, index: usize) -> Option<TabularSample> {
         let cols = self.num_features();
-        let features = self.features.get(index * cols..(index + 1) * cols)?.to_vec();
+        let features = self
+            .features
+            .get(index * cols..(index + 1) * cols)?
+            .to_vec();
         let (class, value) = match &self.targets {
             Targets::Classes { ids, .. } => (Some(*ids.get(index)?), None),
             Targets::Values(v) => (None, Some(*v.get(index)?)),
         };
-        Some(TabularSample { features, class, value })
+        Some(TabularSample {
+            features,
+            class,
+            value,
+        })
     }
 }

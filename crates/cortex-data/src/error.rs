@@ -77,7 +77,9 @@ pub enum Error {
         available: Vec<String>,
     },
     /// A value still missing (NaN) where a transform needs numbers: impute or drop first.
-    #[error("{what}: column `{column}` has a missing value at row {row}; impute or drop missing values first")]
+    #[error(
+        "{what}: column `{column}` has a missing value at row {row}; impute or drop missing values first"
+    )]
     MissingValue {
         /// The transform.
         what: &'static str,

@@ -55,13 +55,25 @@ pub fn parse_idx(raw: &[u8], path: &Path) -> Result<IdxArray> {
         raw
     };
     if bytes.len() < 4 {
-        return Err(bad(0, "a 4-byte magic number", format!("{} bytes", bytes.len())));
+        return Err(bad(
+            0,
+            "a 4-byte magic number",
+            format!("{} bytes", bytes.len()),
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(bad(0, "magic starting with 0x00 0x00", format!("{:#04x} {:#04x}", bytes[0], bytes[1])));
+        return Err(bad(
+            0,
+            "magic starting with 0x00 0x00",
+            format!("{:#04x} {:#04x}", bytes[0], bytes[1]),
+        ));
     }
     if bytes[2] != 0x08 {
-        return Err(bad(2, "element type 0x08 (unsigned byte)", format!("{:#04x}", bytes[2])));
+        return Err(bad(
+            2,
+            "element type 0x08 (unsigned byte)",
+            format!("{:#04x}", bytes[2]),
+        ));
     }
     let rank = usize::from(bytes[3]);
     if rank == 0 {
@@ -69,7 +81,11 @@ pub fn parse_idx(raw: &[u8], path: &Path) -> Result<IdxArray> {
     }
     let header = 4 + 4 * rank;
     if bytes.len() < header {
-        return Err(bad(bytes.len(), &format!("{rank} dimensions of 4 bytes each"), "end of file".to_string()));
+        return Err(bad(
+            bytes.len(),
+            &format!("{rank} dimensions of 4 bytes each"),
+            "end of file".to_string(),
+        ));
     }
     let dims: Vec<usize> = (0..rank)
         .map(|k| {
@@ -81,10 +97,20 @@ pub fn parse_idx(raw: &[u8], path: &Path) -> Result<IdxArray> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&c| c as u64 <= MAX_BYTES)
-        .ok_or_else(|| bad(4, "dimensions whose product fits in memory", format!("{dims:?}")))?;
+        .ok_or_else(|| {
+            bad(
+                4,
+                "dimensions whose product fits in memory",
+                format!("{dims:?}"),
+            )
+        })?;
     let body = bytes.len() - header;
     if body != count {
-        let what = if body < count { "truncated" } else { "trailing bytes" };
+        let what = if body < count {
+            "truncated"
+        } else {
+            "trailing bytes"
+        };
         return Err(bad(
             header + body.min(count),
             &format!("{count} data bytes for dimensions {dims:?}"),

@@ -29,18 +29,23 @@ impl Series {
     pub fn read_csv(path: impl AsRef<Path>, value_column: &str) -> Result<Self> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(file);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| io(path, e))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let column = header.iter().position(|h| h == value_column).ok_or_else(|| Error::MissingColumn {
-            path: path.to_path_buf(),
-            column: value_column.to_string(),
-            available: header.clone(),
-        })?;
+        let column = header
+            .iter()
+            .position(|h| h == value_column)
+            .ok_or_else(|| Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: value_column.to_string(),
+                available: header.clone(),
+            })?;
         let (mut labels, mut values) = (Vec::new(), Vec::new());
         for record in reader.records() {
             let record = record.map_err(|e| Error::Csv {
@@ -67,7 +72,10 @@ impl Series {
             labels.push(record[0].trim().to_string());
         }
         if values.is_empty() {
-            return Err(Error::Empty { what: path.display().to_string(), reason: "no data rows".to_string() });
+            return Err(Error::Empty {
+                what: path.display().to_string(),
+                reason: "no data rows".to_string(),
+            });
         }
         Ok(Self { labels, values })
     }
@@ -85,7 +93,10 @@ impl Series {
     /// The points `range` (e.g. a chronological train/test split).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Series {
         let range = range.start.min(self.len())..range.end.min(self.len());
-        Series { labels: self.labels[range.clone()].to_vec(), values: self.values[range].to_vec() }
+        Series {
+            labels: self.labels[range.clone()].to_vec(),
+            values: self.values[range].to_vec(),
+        }
     }
 }
 
@@ -115,7 +126,11 @@ pub struct WindowDataset {
 /// [`Error::InvalidArgument`] for zero sizes; [`Error::Empty`] when the series is shorter
 /// than one window plus its horizon.
 pub fn windows(values: &[f64], config: WindowConfig) -> Result<WindowDataset> {
-    for (field, v) in [("window", config.window), ("horizon", config.horizon), ("stride", config.stride)] {
+    for (field, v) in [
+        ("window", config.window),
+        ("horizon", config.horizon),
+        ("stride", config.stride),
+    ] {
         if v == 0 {
             return Err(invalid("windows", field, "> 0", 0));
         }
@@ -124,11 +139,18 @@ pub fn windows(values: &[f64], config: WindowConfig) -> Result<WindowDataset> {
     if values.len() < span {
         return Err(Error::Empty {
             what: "windows".to_string(),
-            reason: format!("{} points, fewer than window + horizon = {span}", values.len()),
+            reason: format!(
+                "{} points, fewer than window + horizon = {span}",
+                values.len()
+            ),
         });
     }
     let count = (values.len() - span) / config.stride + 1;
-    Ok(WindowDataset { values: values.to_vec(), config, count })
+    Ok(WindowDataset {
+        values: values.to_vec(),
+        config,
+        count,
+    })
 }
 
 impl Dataset for WindowDataset {
@@ -166,7 +188,12 @@ impl ToBatch for WindowDataset {
 
     fn batch(&self, indices: &[usize], device: &Device) -> Result<SequenceBatch> {
         if indices.is_empty() || indices.iter().any(|&i| i >= self.count) {
-            return Err(invalid("WindowDataset::batch", "indices", &format!("non-empty, each < {}", self.count), format!("{indices:?}")));
+            return Err(invalid(
+                "WindowDataset::batch",
+                "indices",
+                &format!("non-empty, each < {}", self.count),
+                format!("{indices:?}"),
+            ));
         }
         let (w, h) = (self.config.window, self.config.horizon);
         let (mut inputs, mut targets) = (Vec::new(), Vec::new());

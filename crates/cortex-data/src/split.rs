@@ -26,7 +26,13 @@ pub struct SplitConfig {
 impl SplitConfig {
     /// `train`/`validation`/`test` fractions, seed 0, not stratified.
     pub fn new(train: f64, validation: f64, test: f64) -> Self {
-        Self { train, validation, test, seed: 0, stratify: false }
+        Self {
+            train,
+            validation,
+            test,
+            seed: 0,
+            stratify: false,
+        }
     }
 
     /// Sets the seed.
@@ -69,7 +75,11 @@ fn sizes(n: usize, config: &SplitConfig) -> (usize, usize) {
 /// without labels; [`Error::ShapeMismatch`] for labels of another length.
 pub fn split(n: usize, config: &SplitConfig, labels: Option<&[usize]>) -> Result<Split> {
     const W: &str = "split";
-    for (field, f) in [("train", config.train), ("validation", config.validation), ("test", config.test)] {
+    for (field, f) in [
+        ("train", config.train),
+        ("validation", config.validation),
+        ("test", config.test),
+    ] {
         if !(0.0..=1.0).contains(&f) {
             return Err(invalid(W, field, "in [0, 1]", f));
         }
@@ -79,13 +89,30 @@ pub fn split(n: usize, config: &SplitConfig, labels: Option<&[usize]>) -> Result
         return Err(invalid(W, "train + validation + test", "1", total));
     }
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut parts = Split { train: Vec::new(), validation: Vec::new(), test: Vec::new() };
+    let mut parts = Split {
+        train: Vec::new(),
+        validation: Vec::new(),
+        test: Vec::new(),
+    };
     let groups: Vec<Vec<usize>> = if config.stratify {
-        let labels = labels.ok_or_else(|| invalid(W, "labels", "given when stratifying", "none"))?;
+        let labels =
+            labels.ok_or_else(|| invalid(W, "labels", "given when stratifying", "none"))?;
         if labels.len() != n {
-            return Err(Error::ShapeMismatch { what: "split", expected: format!("{n} labels"), got: labels.len().to_string() });
+            return Err(Error::ShapeMismatch {
+                what: "split",
+                expected: format!("{n} labels"),
+                got: labels.len().to_string(),
+            });
         }
-        let classes = labels.iter().max().map_or(0, |m| m + 1);
+        let classes = labels.iter().max().map_or(0, |m| m.saturating_add(1));
+        if classes > n.max(1) * 64 {
+            return Err(invalid(
+                W,
+                "labels",
+                &format!("class ids below {} (dense ids 0..classes)", n.max(1) * 64),
+                classes - 1,
+            ));
+        }
         let mut groups = vec![Vec::new(); classes];
         for (i, &l) in labels.iter().enumerate() {
             groups[l].push(i);
@@ -98,7 +125,9 @@ pub fn split(n: usize, config: &SplitConfig, labels: Option<&[usize]>) -> Result
         group.shuffle(&mut rng);
         let (train, validation) = sizes(group.len(), config);
         parts.test.extend_from_slice(&group[train + validation..]);
-        parts.validation.extend_from_slice(&group[train..train + validation]);
+        parts
+            .validation
+            .extend_from_slice(&group[train..train + validation]);
         parts.train.extend_from_slice(&group[..train]);
     }
     // Mix the classes within each part.

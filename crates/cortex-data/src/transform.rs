@@ -15,10 +15,17 @@ use crate::error::{Error, Result, invalid};
 pub fn drop_missing(data: &TabularDataset) -> Result<(TabularDataset, usize)> {
     let cols = data.num_features();
     let keep: Vec<usize> = (0..data.len())
-        .filter(|&r| data.features()[r * cols..(r + 1) * cols].iter().all(|v| !v.is_nan()))
+        .filter(|&r| {
+            data.features()[r * cols..(r + 1) * cols]
+                .iter()
+                .all(|v| !v.is_nan())
+        })
         .collect();
     if keep.is_empty() {
-        return Err(Error::Empty { what: "drop_missing".to_string(), reason: "every row has a missing value".to_string() });
+        return Err(Error::Empty {
+            what: "drop_missing".to_string(),
+            reason: "every row has a missing value".to_string(),
+        });
     }
     Ok((data.select(&keep)?, data.len() - keep.len()))
 }
@@ -39,7 +46,11 @@ fn check_columns(what: &'static str, data: &TabularDataset, fitted: usize) -> Re
 fn column(what: &'static str, data: &TabularDataset, c: usize) -> Result<Vec<f64>> {
     let values: Vec<f64> = (0..data.len()).map(|r| data.value(r, c)).collect();
     if let Some(row) = values.iter().position(|v| v.is_nan()) {
-        return Err(Error::MissingValue { what, column: data.feature_names()[c].clone(), row });
+        return Err(Error::MissingValue {
+            what,
+            column: data.feature_names()[c].clone(),
+            row,
+        });
     }
     Ok(values)
 }
@@ -85,19 +96,31 @@ impl Imputer {
     pub fn fit(data: &TabularDataset, strategy: ImputeStrategy) -> Result<Self> {
         let fill = (0..data.num_features())
             .map(|c| {
-                let mut present: Vec<f64> = (0..data.len()).map(|r| data.value(r, c)).filter(|v| !v.is_nan()).collect();
+                let mut present: Vec<f64> = (0..data.len())
+                    .map(|r| data.value(r, c))
+                    .filter(|v| !v.is_nan())
+                    .collect();
                 let name = &data.feature_names()[c];
-                let empty = || Error::Empty { what: format!("Imputer column `{name}`"), reason: "no value to compute a statistic from".to_string() };
+                let empty = || Error::Empty {
+                    what: format!("Imputer column `{name}`"),
+                    reason: "no value to compute a statistic from".to_string(),
+                };
                 match strategy {
                     ImputeStrategy::Constant { value } if value.is_finite() => Ok(value),
-                    ImputeStrategy::Constant { value } => Err(invalid("Imputer", "value", "finite", value)),
+                    ImputeStrategy::Constant { value } => {
+                        Err(invalid("Imputer", "value", "finite", value))
+                    }
                     ImputeStrategy::Mean if present.is_empty() => Err(empty()),
                     ImputeStrategy::Mean => Ok(present.iter().sum::<f64>() / present.len() as f64),
                     ImputeStrategy::Median if present.is_empty() => Err(empty()),
                     ImputeStrategy::Median => {
                         present.sort_by(f64::total_cmp);
                         let n = present.len();
-                        Ok(if n % 2 == 1 { present[n / 2] } else { (present[n / 2 - 1] + present[n / 2]) / 2.0 })
+                        Ok(if n % 2 == 1 {
+                            present[n / 2]
+                        } else {
+                            (present[n / 2 - 1] + present[n / 2]) / 2.0
+                        })
                     }
                 }
             })
@@ -139,7 +162,11 @@ impl Standardizer {
             let m = values.iter().sum::<f64>() / n;
             let var = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n;
             mean.push(m);
-            scale.push(if var.sqrt() > f64::EPSILON * m.abs().max(1.0) { var.sqrt() } else { 1.0 });
+            scale.push(if var.sqrt() > f64::EPSILON * m.abs().max(1.0) {
+                var.sqrt()
+            } else {
+                1.0
+            });
         }
         Ok(Self { mean, scale })
     }
@@ -179,7 +206,12 @@ impl MinMaxScaler {
     /// [`Error::InvalidArgument`] unless `low < high` (both finite); [`Error::MissingValue`].
     pub fn fit(data: &TabularDataset, range: [f64; 2]) -> Result<Self> {
         if !(range[0].is_finite() && range[1].is_finite() && range[0] < range[1]) {
-            return Err(invalid("MinMaxScaler", "range", "finite with low < high", format!("{range:?}")));
+            return Err(invalid(
+                "MinMaxScaler",
+                "range",
+                "finite with low < high",
+                format!("{range:?}"),
+            ));
         }
         let (mut min, mut max) = (Vec::new(), Vec::new());
         for c in 0..data.num_features() {
@@ -199,7 +231,11 @@ impl MinMaxScaler {
         let [low, high] = self.range;
         apply(data, |c, v| {
             let span = self.max[c] - self.min[c];
-            if span > 0.0 { low + (v - self.min[c]) / span * (high - low) } else { low }
+            if span > 0.0 {
+                low + (v - self.min[c]) / span * (high - low)
+            } else {
+                low
+            }
         });
         Ok(())
     }
@@ -222,12 +258,23 @@ impl OneHotEncoder {
     /// [`Error::InvalidArgument`] when `data` has no categorical column.
     pub fn fit(data: &TabularDataset) -> Result<Self> {
         let encoded: Vec<_> = (0..data.num_features())
-            .filter_map(|c| data.categories(c).map(|names| (c, data.feature_names()[c].clone(), names.to_vec())))
+            .filter_map(|c| {
+                data.categories(c)
+                    .map(|names| (c, data.feature_names()[c].clone(), names.to_vec()))
+            })
             .collect();
         if encoded.is_empty() {
-            return Err(invalid("OneHotEncoder", "data", "at least one categorical column (CsvOptions::with_categorical)", "none"));
+            return Err(invalid(
+                "OneHotEncoder",
+                "data",
+                "at least one categorical column (CsvOptions::with_categorical)",
+                "none",
+            ));
         }
-        Ok(Self { input_columns: data.num_features(), encoded })
+        Ok(Self {
+            input_columns: data.num_features(),
+            encoded,
+        })
     }
 
     /// Expands the encoded columns of `data` into indicator columns.
@@ -240,7 +287,9 @@ impl OneHotEncoder {
         let mut names = Vec::new();
         for (c, name) in data.feature_names().iter().enumerate() {
             match self.encoded.iter().find(|(e, _, _)| *e == c) {
-                Some((_, column, categories)) => names.extend(categories.iter().map(|k| format!("{column}={k}"))),
+                Some((_, column, categories)) => {
+                    names.extend(categories.iter().map(|k| format!("{column}={k}")))
+                }
                 None => names.push(name.clone()),
             }
         }
@@ -252,9 +301,15 @@ impl OneHotEncoder {
                     Some((_, column, categories)) => {
                         let code = v as usize;
                         if v.is_nan() || v < 0.0 || v.fract() != 0.0 || code >= categories.len() {
-                            return Err(invalid("OneHotEncoder", "code", &format!("a category code of `{column}` < {}", categories.len()), v));
+                            return Err(invalid(
+                                "OneHotEncoder",
+                                "code",
+                                &format!("a category code of `{column}` < {}", categories.len()),
+                                v,
+                            ));
                         }
-                        features.extend((0..categories.len()).map(|k| f64::from(u8::from(k == code))));
+                        features
+                            .extend((0..categories.len()).map(|k| f64::from(u8::from(k == code))));
                     }
                     None => features.push(v),
                 }

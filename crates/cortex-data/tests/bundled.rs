@@ -13,13 +13,17 @@ fn bundled_files_match_the_readme_checksums() {
         .lines()
         .filter_map(|l| {
             let (hash, file) = l.split_once("  ")?;
-            (hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit())).then_some((hash, file.trim()))
+            (hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+                .then_some((hash, file.trim()))
         })
         .collect();
     assert_eq!(listed.len(), 14, "the README lists 14 files");
     for (hash, file) in listed {
         let bytes = std::fs::read(Path::new(&dir).join(file)).unwrap();
-        let got: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let got: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(got, hash, "{file}");
     }
 }
@@ -29,8 +33,14 @@ fn image_sets_have_the_documented_shapes_and_class_counts() {
     let mnist = bundled::mnist_subset().unwrap();
     assert_eq!((mnist.train.len(), mnist.test.len()), (7996, 2004));
     assert_eq!((mnist.train.height(), mnist.train.width()), (28, 28));
-    assert_eq!(mnist.train.class_counts(), [800, 901, 792, 825, 784, 690, 811, 856, 755, 782]);
-    assert_eq!(mnist.test.class_counts(), [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]);
+    assert_eq!(
+        mnist.train.class_counts(),
+        [800, 901, 792, 825, 784, 690, 811, 856, 755, 782]
+    );
+    assert_eq!(
+        mnist.test.class_counts(),
+        [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]
+    );
     let sample = mnist.train.get(0).unwrap();
     assert_eq!(sample.pixels.len(), 784);
     assert!(sample.pixels.iter().all(|p| (0.0..=1.0).contains(p)));
@@ -38,14 +48,24 @@ fn image_sets_have_the_documented_shapes_and_class_counts() {
     let digits = bundled::digits8x8().unwrap();
     assert_eq!((digits.train.len(), digits.test.len()), (1437, 360));
     assert_eq!((digits.train.height(), digits.train.width()), (8, 8));
-    assert_eq!(digits.train.class_counts(), [143, 146, 142, 146, 144, 145, 144, 143, 141, 143]);
-    assert_eq!(digits.test.class_counts(), [35, 36, 35, 37, 37, 37, 37, 36, 33, 37]);
+    assert_eq!(
+        digits.train.class_counts(),
+        [143, 146, 142, 146, 144, 145, 144, 143, 141, 143]
+    );
+    assert_eq!(
+        digits.test.class_counts(),
+        [35, 36, 35, 37, 37, 37, 37, 36, 33, 37]
+    );
     assert_eq!(digits.train.max_value(), 16);
 }
 
 #[test]
 fn tables_and_series_have_the_documented_shapes() {
-    let counts = |ids: &[usize], k: usize| (0..k).map(|c| ids.iter().filter(|&&i| i == c).count()).collect::<Vec<_>>();
+    let counts = |ids: &[usize], k: usize| {
+        (0..k)
+            .map(|c| ids.iter().filter(|&&i| i == c).count())
+            .collect::<Vec<_>>()
+    };
     let iris = bundled::iris().unwrap();
     assert_eq!((iris.len(), iris.num_features()), (150, 4));
     assert_eq!(counts(iris.class_ids().unwrap(), 3), [50, 50, 50]);
@@ -57,12 +77,17 @@ fn tables_and_series_have_the_documented_shapes() {
     assert_eq!(counts(cancer.class_ids().unwrap(), 2), [212, 357]);
     let diabetes = bundled::diabetes().unwrap();
     assert_eq!((diabetes.len(), diabetes.num_features()), (442, 10));
-    let cortex_data::Targets::Values(y) = diabetes.targets() else { panic!("regression") };
+    let cortex_data::Targets::Values(y) = diabetes.targets() else {
+        panic!("regression")
+    };
     assert_eq!(y.iter().copied().fold(f64::INFINITY, f64::min), 25.0);
     assert_eq!(y.iter().copied().fold(0.0, f64::max), 346.0);
     let monthly = bundled::sunspots_monthly().unwrap();
     assert_eq!(monthly.len(), 3120);
-    assert_eq!((monthly.labels[0].as_str(), monthly.labels[3119].as_str()), ("1749-01", "2008-12"));
+    assert_eq!(
+        (monthly.labels[0].as_str(), monthly.labels[3119].as_str()),
+        ("1749-01", "2008-12")
+    );
     let mean = monthly.values.iter().sum::<f64>() / 3120.0;
     assert!((mean - 52.24).abs() < 0.005, "{mean}");
     let yearly = bundled::sunspots_yearly().unwrap();
@@ -77,7 +102,9 @@ fn tables_and_series_have_the_documented_shapes() {
 fn fashion_mnist_is_loaded_or_named_as_a_missing_package() {
     match bundled::fashion_mnist() {
         Ok(parts) => assert_eq!((parts.train.len(), parts.test.len()), (60000, 10000)),
-        Err(cortex_data::Error::Unavailable { hint, .. }) => assert!(hint.contains("dataset-fashion-mnist")),
+        Err(cortex_data::Error::Unavailable { hint, .. }) => {
+            assert!(hint.contains("dataset-fashion-mnist"))
+        }
         Err(other) => panic!("unexpected error: {other}"),
     }
 }

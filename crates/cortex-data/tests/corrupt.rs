@@ -33,26 +33,53 @@ fn idx_errors() {
     let good = idx(&[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8]);
     let path = scratch("good.idx", &good);
     assert_eq!(read_idx(&path).unwrap().dims, [2, 2, 2]);
-    assert_eq!(read_idx(scratch("good.idx.gz", &gzip(&good))).unwrap().data, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(
+        read_idx(scratch("good.idx.gz", &gzip(&good))).unwrap().data,
+        [1, 2, 3, 4, 5, 6, 7, 8]
+    );
     // Truncated body: the offset is where the data ends.
     let err = read_idx(scratch("short.idx", &good[..good.len() - 3])).unwrap_err();
     assert!(matches!(err, Error::Idx { offset: 21, .. }), "{err}");
     // Trailing bytes.
     let mut long = good.clone();
     long.push(9);
-    assert!(matches!(read_idx(scratch("long.idx", &long)), Err(Error::Idx { .. })));
+    assert!(matches!(
+        read_idx(scratch("long.idx", &long)),
+        Err(Error::Idx { .. })
+    ));
     // Wrong magic, wrong type, header cut short, empty file.
-    assert!(matches!(read_idx(scratch("magic.idx", &[1, 0, 8, 1, 0, 0, 0, 0])), Err(Error::Idx { offset: 0, .. })));
-    assert!(matches!(read_idx(scratch("type.idx", &[0, 0, 0x0d, 1, 0, 0, 0, 0])), Err(Error::Idx { offset: 2, .. })));
-    assert!(matches!(read_idx(scratch("header.idx", &[0, 0, 8, 3, 0, 0])), Err(Error::Idx { .. })));
-    assert!(matches!(read_idx(scratch("empty.idx", &[])), Err(Error::Idx { offset: 0, .. })));
+    assert!(matches!(
+        read_idx(scratch("magic.idx", &[1, 0, 8, 1, 0, 0, 0, 0])),
+        Err(Error::Idx { offset: 0, .. })
+    ));
+    assert!(matches!(
+        read_idx(scratch("type.idx", &[0, 0, 0x0d, 1, 0, 0, 0, 0])),
+        Err(Error::Idx { offset: 2, .. })
+    ));
+    assert!(matches!(
+        read_idx(scratch("header.idx", &[0, 0, 8, 3, 0, 0])),
+        Err(Error::Idx { .. })
+    ));
+    assert!(matches!(
+        read_idx(scratch("empty.idx", &[])),
+        Err(Error::Idx { offset: 0, .. })
+    ));
     // Corrupt gzip stream.
     let mut broken = gzip(&good);
     broken.truncate(broken.len() / 2);
-    assert!(matches!(read_idx(scratch("broken.gz", &broken)), Err(Error::Idx { .. })));
+    assert!(matches!(
+        read_idx(scratch("broken.gz", &broken)),
+        Err(Error::Idx { .. })
+    ));
     // Absurd dimensions are refused before allocating.
-    assert!(matches!(read_idx(scratch("huge.idx", &idx(&[u32::MAX, u32::MAX, 4], &[]))), Err(Error::Idx { .. })));
-    assert!(matches!(read_idx(scratch("absent.idx", &[]).with_extension("none")), Err(Error::Io { .. })));
+    assert!(matches!(
+        read_idx(scratch("huge.idx", &idx(&[u32::MAX, u32::MAX, 4], &[]))),
+        Err(Error::Idx { .. })
+    ));
+    assert!(matches!(
+        read_idx(scratch("absent.idx", &[]).with_extension("none")),
+        Err(Error::Io { .. })
+    ));
 }
 
 #[test]
@@ -61,27 +88,44 @@ fn image_label_pairs_are_checked() {
     let labels = scratch("l.idx", &idx(&[2], &[0, 1]));
     assert!(matches!(
         ImageDataset::from_idx(&images, &labels, 255),
-        Err(Error::CountMismatch { left: 3, right: 2, .. })
+        Err(Error::CountMismatch {
+            left: 3,
+            right: 2,
+            ..
+        })
     ));
     // Images given where labels are expected: the rank is wrong.
-    assert!(matches!(ImageDataset::from_idx(&images, &images, 255), Err(Error::Idx { offset: 3, .. })));
+    assert!(matches!(
+        ImageDataset::from_idx(&images, &images, 255),
+        Err(Error::Idx { offset: 3, .. })
+    ));
     let labels = scratch("l3.idx", &idx(&[3], &[0, 1, 2]));
     let data = ImageDataset::from_idx(&images, &labels, 255).unwrap();
     assert_eq!(data.class_counts(), [1, 1, 1]);
     // A pixel above the declared maximum.
     let hot = scratch("hot.idx", &idx(&[3, 2, 2], &[17; 12]));
-    assert!(matches!(ImageDataset::from_idx(&hot, &labels, 16), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        ImageDataset::from_idx(&hot, &labels, 16),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 fn csv(text: &str) -> Result<TabularDataset> {
-    parse_csv(text.as_bytes(), std::path::Path::new("mem.csv"), &CsvOptions::new("y"))
+    parse_csv(
+        text.as_bytes(),
+        std::path::Path::new("mem.csv"),
+        &CsvOptions::new("y"),
+    )
 }
 
 #[test]
 fn csv_errors_name_line_and_column() {
     assert!(matches!(csv(""), Err(Error::Empty { .. })));
     assert!(matches!(csv("a,y\n"), Err(Error::Empty { .. })));
-    assert!(matches!(csv("a,b\n1,2\n"), Err(Error::MissingColumn { .. })));
+    assert!(matches!(
+        csv("a,b\n1,2\n"),
+        Err(Error::MissingColumn { .. })
+    ));
     assert_eq!(
         csv("a,b,y\n1,2,3\n4,5\n").unwrap_err(),
         Error::Csv {
@@ -93,12 +137,21 @@ fn csv_errors_name_line_and_column() {
         }
     );
     let err = csv("a,b,y\n1,2,3\n4,x5,6\n").unwrap_err();
-    assert!(matches!(&err, Error::Csv { line: 3, column, got, .. } if column == "b" && got == "x5"), "{err}");
+    assert!(
+        matches!(&err, Error::Csv { line: 3, column, got, .. } if column == "b" && got == "x5"),
+        "{err}"
+    );
     let err = csv("a,y\n1,2\nNaN,3\n").unwrap_err();
-    assert!(matches!(&err, Error::Csv { line: 3, column, .. } if column == "a"), "{err}");
+    assert!(
+        matches!(&err, Error::Csv { line: 3, column, .. } if column == "a"),
+        "{err}"
+    );
     let err = csv("a,y\n1,2\n,3\n").unwrap_err();
     assert!(matches!(&err, Error::Csv { line: 3, .. }), "{err}");
-    assert!(matches!(csv("a,y\ninf,2\n"), Err(Error::Csv { line: 2, .. })));
+    assert!(matches!(
+        csv("a,y\ninf,2\n"),
+        Err(Error::Csv { line: 2, .. })
+    ));
     assert!(matches!(csv("a,y\n1,\n"), Err(Error::Csv { line: 2, .. })));
     // Kept as NaN when asked, for imputation.
     let kept = parse_csv(
@@ -112,26 +165,70 @@ fn csv_errors_name_line_and_column() {
     let animals = csv("w,y\n1,dog\n2,cat\n3,dog\n").unwrap();
     assert_eq!(animals.class_ids().unwrap(), [1, 0, 1]);
     assert_eq!(animals.num_classes(), 2);
-    assert!(matches!(read_csv("/nonexistent/file.csv", &CsvOptions::new("y")), Err(Error::Io { .. })));
+    assert!(matches!(
+        read_csv("/nonexistent/file.csv", &CsvOptions::new("y")),
+        Err(Error::Io { .. })
+    ));
     // Invalid UTF-8 is an error, not a panic.
     let bytes: &[u8] = b"a,y\n\xff\xfe,1\n";
-    assert!(parse_csv(bytes, std::path::Path::new("mem.csv"), &CsvOptions::new("y")).is_err());
+    assert!(
+        parse_csv(
+            bytes,
+            std::path::Path::new("mem.csv"),
+            &CsvOptions::new("y")
+        )
+        .is_err()
+    );
 }
 
 #[test]
 fn batch_and_window_arguments_are_checked() {
-    assert!(matches!(Batcher::new(vec![0, 1], BatcherConfig::new(0)), Err(Error::InvalidArgument { .. })));
-    assert!(matches!(Batcher::new(vec![], BatcherConfig::new(2)), Err(Error::Empty { .. })));
-    let config = WindowConfig { window: 3, horizon: 2, stride: 1 };
-    assert!(matches!(windows(&[1.0; 4], config), Err(Error::Empty { .. })));
-    assert!(matches!(windows(&[1.0; 9], WindowConfig { stride: 0, ..config }), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        Batcher::new(vec![0, 1], BatcherConfig::new(0)),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        Batcher::new(vec![], BatcherConfig::new(2)),
+        Err(Error::Empty { .. })
+    ));
+    let config = WindowConfig {
+        window: 3,
+        horizon: 2,
+        stride: 1,
+    };
+    assert!(matches!(
+        windows(&[1.0; 4], config),
+        Err(Error::Empty { .. })
+    ));
+    assert!(matches!(
+        windows(
+            &[1.0; 9],
+            WindowConfig {
+                stride: 0,
+                ..config
+            }
+        ),
+        Err(Error::InvalidArgument { .. })
+    ));
     let iris = bundled::iris().unwrap();
     let device = burn::tensor::Device::flex();
-    assert!(matches!(iris.batch(&[150], &device), Err(Error::InvalidArgument { .. })));
-    assert!(matches!(iris.select(&[0, 999]), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        iris.batch(&[150], &device),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        iris.select(&[0, 999]),
+        Err(Error::InvalidArgument { .. })
+    ));
     assert!(matches!(
         split(10, &SplitConfig::new(0.5, 0.3, 0.3), None),
-        Err(Error::InvalidArgument { field: "train + validation + test", .. })
+        Err(Error::InvalidArgument {
+            field: "train + validation + test",
+            ..
+        })
     ));
-    assert!(matches!(split(10, &SplitConfig::new(0.5, 0.5, 0.0).stratified(), None), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        split(10, &SplitConfig::new(0.5, 0.5, 0.0).stratified(), None),
+        Err(Error::InvalidArgument { .. })
+    ));
 }

@@ -27,7 +27,11 @@ const VALID_CSV: &str = "a,b,kind,y\n1.5,2,red,0\n-3,4e2,blue,1\n,7,red,2\n";
 /// Applies byte edits (position, value, operation) to `bytes`.
 fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     for &(at, value, op) in edits {
-        let at = if bytes.is_empty() { 0 } else { at % (bytes.len() + 1) };
+        let at = if bytes.is_empty() {
+            0
+        } else {
+            at % (bytes.len() + 1)
+        };
         match op % 3 {
             0 if at < bytes.len() => bytes[at] = value,
             1 => bytes.insert(at, value),
@@ -41,7 +45,9 @@ fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 }
 
 fn csv_options() -> CsvOptions {
-    CsvOptions::new("y").with_categorical(vec!["kind".into()]).with_missing(MissingPolicy::Keep)
+    CsvOptions::new("y")
+        .with_categorical(vec!["kind".into()])
+        .with_missing(MissingPolicy::Keep)
 }
 
 proptest! {
@@ -138,19 +144,38 @@ fn epochs_are_reshuffled_and_windows_slide() {
     let fixed = Batcher::new((0..5).collect(), BatcherConfig::new(2).with_shuffle(false)).unwrap();
     assert_eq!(fixed.epoch(4), vec![vec![0, 1], vec![2, 3], vec![4]]);
     let series: Vec<f64> = (0..10).map(f64::from).collect();
-    let w = windows(&series, WindowConfig { window: 3, horizon: 2, stride: 2 }).unwrap();
+    let w = windows(
+        &series,
+        WindowConfig {
+            window: 3,
+            horizon: 2,
+            stride: 2,
+        },
+    )
+    .unwrap();
     assert_eq!(w.len(), 3);
     assert_eq!(w.get(1).unwrap(), (vec![2.0, 3.0, 4.0], vec![5.0, 6.0]));
     let batch = w.batch(&[2, 0], &burn::tensor::Device::flex()).unwrap();
     assert_eq!(batch.inputs.dims(), [2, 3, 1]);
-    assert_eq!(batch.targets.into_data().iter::<f32>().collect::<Vec<_>>(), vec![7.0, 8.0, 3.0, 4.0]);
+    assert_eq!(
+        batch.targets.into_data().iter::<f32>().collect::<Vec<_>>(),
+        vec![7.0, 8.0, 3.0, 4.0]
+    );
 }
 
 #[test]
 fn fitted_transforms_use_training_statistics_only() {
     let data = bundled::wine().unwrap();
-    let parts = split(data.len(), &SplitConfig::new(0.7, 0.0, 0.3).with_seed(1).stratified(), data.class_ids()).unwrap();
-    let (mut train, mut test) = (data.select(&parts.train).unwrap(), data.select(&parts.test).unwrap());
+    let parts = split(
+        data.len(),
+        &SplitConfig::new(0.7, 0.0, 0.3).with_seed(1).stratified(),
+        data.class_ids(),
+    )
+    .unwrap();
+    let (mut train, mut test) = (
+        data.select(&parts.train).unwrap(),
+        data.select(&parts.test).unwrap(),
+    );
     let raw_test = test.clone();
     let standardizer = Standardizer::fit(&train).unwrap();
     standardizer.transform(&mut train).unwrap();
@@ -158,14 +183,21 @@ fn fitted_transforms_use_training_statistics_only() {
     for c in 0..train.num_features() {
         let column: Vec<f64> = (0..train.len()).map(|r| train.value(r, c)).collect();
         let mean = column.iter().sum::<f64>() / column.len() as f64;
-        let std = (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / column.len() as f64).sqrt();
-        assert!(mean.abs() < 1e-6 && (std - 1.0).abs() < 1e-6, "column {c}: mean {mean}, std {std}");
+        let std =
+            (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / column.len() as f64).sqrt();
+        assert!(
+            mean.abs() < 1e-6 && (std - 1.0).abs() < 1e-6,
+            "column {c}: mean {mean}, std {std}"
+        );
         // The test split is shifted and scaled by the training statistics.
         let expected = (raw_test.value(0, c) - standardizer.mean[c]) / standardizer.scale[c];
         assert!((test.value(0, c) - expected).abs() < 1e-12);
     }
     // Serde round trip: a model can ship with its preprocessing.
-    let json = serde_json::to_string(&Pipeline { steps: vec![Preprocessor::Standardize(standardizer.clone())] }).unwrap();
+    let json = serde_json::to_string(&Pipeline {
+        steps: vec![Preprocessor::Standardize(standardizer.clone())],
+    })
+    .unwrap();
     let back: Pipeline = serde_json::from_str(&json).unwrap();
     assert_eq!(back.steps, vec![Preprocessor::Standardize(standardizer)]);
 }
@@ -173,22 +205,36 @@ fn fitted_transforms_use_training_statistics_only() {
 #[test]
 fn constant_columns_missing_values_and_one_hot() {
     let text = "c,x,kind,y\n5,1,red,0\n5,NA,blue,1\n5,3,red,0\n5,5,green,1\n";
-    let options = CsvOptions::new("y").with_categorical(vec!["kind".into()]).with_missing(MissingPolicy::Keep);
+    let options = CsvOptions::new("y")
+        .with_categorical(vec!["kind".into()])
+        .with_missing(MissingPolicy::Keep);
     let mut data = parse_csv(text.as_bytes(), Path::new("mem.csv"), &options).unwrap();
-    assert!(matches!(Standardizer::fit(&data), Err(Error::MissingValue { row: 1, .. })));
+    assert!(matches!(
+        Standardizer::fit(&data),
+        Err(Error::MissingValue { row: 1, .. })
+    ));
     let (dropped, count) = drop_missing(&data).unwrap();
     assert_eq!((dropped.len(), count), (3, 1));
     let median = Imputer::fit(&data, ImputeStrategy::Median).unwrap();
     assert_eq!(median.fill[1], 3.0);
     let pipeline = Pipeline::fit_standard(&mut data).unwrap();
     assert_eq!(pipeline.steps.len(), 3, "impute, one-hot, standardize");
-    assert_eq!(data.feature_names(), ["c", "x", "kind=blue", "kind=green", "kind=red"]);
+    assert_eq!(
+        data.feature_names(),
+        ["c", "x", "kind=blue", "kind=green", "kind=red"]
+    );
     // The constant column is centred, not divided by zero.
     assert!((0..4).all(|r| data.value(r, 0) == 0.0));
     assert!(data.features().iter().all(|v| v.is_finite()));
     let scaler = MinMaxScaler::fit(&data, [-1.0, 1.0]).unwrap();
     scaler.transform(&mut data).unwrap();
-    assert!((0..4).all(|r| data.value(r, 0) == -1.0), "constant column maps to the low end");
+    assert!(
+        (0..4).all(|r| data.value(r, 0) == -1.0),
+        "constant column maps to the low end"
+    );
     assert!(data.features().iter().all(|v| (-1.0..=1.0).contains(v)));
-    assert!(matches!(MinMaxScaler::fit(&data, [1.0, 1.0]), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        MinMaxScaler::fit(&data, [1.0, 1.0]),
+        Err(Error::InvalidArgument { .. })
+    ));
 }

@@ -8,10 +8,11 @@ use cortex_autodiff::sample::{distinct, standard, uniform};
 use cortex_autodiff::{Args, Flatten, GradCase, Result};
 
 use crate::{
-    Activation, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig, BatchNorm, BatchNormConfig, CellTensors,
-    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, DropoutConfig, Embedding, Flatten as FlattenLayer,
-    Gru, GruCell, GruConfig, LayerNorm, LayerNormConfig, Linear, Lstm, LstmCell, LstmConfig,
-    LstmState, MaxPool1dConfig, MaxPool2dConfig, Mlp, Padding, Rnn, RnnActivation, RnnCell, RnnConfig,
+    Activation, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig, BatchNorm,
+    BatchNormConfig, CellTensors, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, DropoutConfig,
+    Embedding, Flatten as FlattenLayer, Gru, GruCell, GruConfig, LayerNorm, LayerNormConfig,
+    Linear, Lstm, LstmCell, LstmConfig, LstmState, MaxPool1dConfig, MaxPool2dConfig, Mlp, Padding,
+    Rnn, RnnActivation, RnnCell, RnnConfig,
 };
 
 /// The cells' tensors from four consecutive arguments starting at `first`.
@@ -222,7 +223,9 @@ fn conv_cases(cases: &mut Vec<GradCase>) {
         "AvgPool2d",
         vec![standard("x", &[1, 2, 5, 4], 532)],
         |args| {
-            let layer = AvgPool2dConfig::new([2, 2]).with_padding(Some([1, 1])).init()?;
+            let layer = AvgPool2dConfig::new([2, 2])
+                .with_padding(Some([1, 1]))
+                .init()?;
             Ok(layer.forward(args.get::<4>(0)?)?)
         },
     ));

@@ -46,7 +46,12 @@ pub fn state_file(dir: &Path) -> PathBuf {
 /// # Errors
 /// [`crate::Error::File`]/[`crate::Error::Nn`]/[`crate::Error::Optim`] when a file cannot be
 /// written; the previous checkpoint is then still the one `state.json` names.
-pub fn save<M: Module + Clone>(dir: &Path, model: &M, optim: &Optim, state: &RunState) -> Result<()> {
+pub fn save<M: Module + Clone>(
+    dir: &Path,
+    model: &M,
+    optim: &Optim,
+    state: &RunState,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| file(dir, e))?;
     cortex_nn::save(model, model_file(dir, state.epoch))?;
     optim.save(optim_file(dir, state.epoch))?;
@@ -70,7 +75,8 @@ pub fn load<M: Module>(dir: &Path, model: M, optim: Optim) -> Result<Option<(M, 
         return Ok(None);
     }
     let bytes = std::fs::read(&path).map_err(|e| file(&path, e))?;
-    let state: RunState = serde_json::from_slice(&bytes).map_err(|e| file(&path, format!("not a run state: {e}")))?;
+    let state: RunState =
+        serde_json::from_slice(&bytes).map_err(|e| file(&path, format!("not a run state: {e}")))?;
     let model = cortex_nn::load(model, model_file(dir, state.epoch))?;
     let optim = optim.load(optim_file(dir, state.epoch))?;
     Ok(Some((model, optim, state)))

@@ -58,9 +58,20 @@ impl EarlyStopping {
             return Err(invalid("EarlyStopping", "patience", "> 0", 0));
         }
         if !(min_delta.is_finite() && min_delta >= 0.0) {
-            return Err(invalid("EarlyStopping", "min_delta", "finite and >= 0", min_delta));
+            return Err(invalid(
+                "EarlyStopping",
+                "min_delta",
+                "finite and >= 0",
+                min_delta,
+            ));
         }
-        Ok(Self { patience, min_delta, goal, best: None, bad_epochs: 0 })
+        Ok(Self {
+            patience,
+            min_delta,
+            goal,
+            best: None,
+            bad_epochs: 0,
+        })
     }
 
     /// The best value seen.
@@ -77,6 +88,9 @@ impl EarlyStopping {
         } else {
             self.bad_epochs += 1;
         }
-        Verdict { improved, stop: self.bad_epochs >= self.patience }
+        Verdict {
+            improved,
+            stop: self.bad_epochs >= self.patience,
+        }
     }
 }

@@ -57,10 +57,23 @@ pub enum Error {
     },
 }
 
-pub(crate) fn invalid(what: &'static str, field: &'static str, expected: &str, got: impl std::fmt::Display) -> Error {
-    Error::InvalidConfig { what, field, expected: expected.to_string(), got: got.to_string() }
+pub(crate) fn invalid(
+    what: &'static str,
+    field: &'static str,
+    expected: &str,
+    got: impl std::fmt::Display,
+) -> Error {
+    Error::InvalidConfig {
+        what,
+        field,
+        expected: expected.to_string(),
+        got: got.to_string(),
+    }
 }
 
 pub(crate) fn file(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
-    Error::File { path: path.to_path_buf(), reason: reason.to_string() }
+    Error::File {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }

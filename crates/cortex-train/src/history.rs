@@ -68,7 +68,11 @@ impl History {
                 out.push_str(&r.train.get(k).map_or(",".to_string(), |v| format!(",{v}")));
             }
             for k in &validation {
-                out.push_str(&r.validation.get(k).map_or(",".to_string(), |v| format!(",{v}")));
+                out.push_str(
+                    &r.validation
+                        .get(k)
+                        .map_or(",".to_string(), |v| format!(",{v}")),
+                );
             }
             out.push('\n');
         }
@@ -86,7 +90,8 @@ impl History {
             cortex_ops::write_atomically(&path, bytes).map_err(|e| file(&path, e))
         };
         write("history.csv", self.to_csv().as_bytes())?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| file(&dir.join("history.json"), e))?;
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| file(&dir.join("history.json"), e))?;
         write("history.json", json.as_bytes())?;
         write("curves.svg", self.plot()?.as_bytes())
     }
@@ -98,7 +103,11 @@ impl History {
     /// [`crate::Error::File`] when plotting fails.
     pub fn plot(&self) -> Result<String> {
         let mut svg = String::new();
-        let second = if self.epochs.iter().any(|r| r.validation.contains_key("accuracy") || r.train.contains_key("accuracy")) {
+        let second = if self
+            .epochs
+            .iter()
+            .any(|r| r.validation.contains_key("accuracy") || r.train.contains_key("accuracy"))
+        {
             "accuracy"
         } else {
             "rmse"
@@ -116,14 +125,28 @@ impl History {
         Ok(svg)
     }
 
-    fn panel(&self, area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, metric: &str) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    fn panel(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+        metric: &str,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
         let series = |pick: fn(&EpochRecord) -> &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
-            self.epochs.iter().filter_map(|r| pick(r).get(metric).filter(|v| v.is_finite()).map(|v| (r.epoch as f64, *v))).collect()
+            self.epochs
+                .iter()
+                .filter_map(|r| {
+                    pick(r)
+                        .get(metric)
+                        .filter(|v| v.is_finite())
+                        .map(|v| (r.epoch as f64, *v))
+                })
+                .collect()
         };
         let train = series(|r| &r.train);
         let validation = series(|r| &r.validation);
         let values = train.iter().chain(&validation).map(|p| p.1);
-        let (mut low, mut high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        let (mut low, mut high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
         if !low.is_finite() {
             (low, high) = (0.0, 1.0);
         }
@@ -136,9 +159,19 @@ impl History {
             .y_label_area_size(50)
             .build_cartesian_2d(1.0..epochs, (low - pad)..(high + pad))?;
         chart.configure_mesh().x_desc("epoch").draw()?;
-        chart.draw_series(LineSeries::new(train, &BLUE))?.label("train").legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE));
-        chart.draw_series(LineSeries::new(validation, &RED))?.label("validation").legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], RED));
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw()?;
+        chart
+            .draw_series(LineSeries::new(train, &BLUE))?
+            .label("train")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE));
+        chart
+            .draw_series(LineSeries::new(validation, &RED))?
+            .label("validation")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], RED));
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
         Ok(())
     }
 }

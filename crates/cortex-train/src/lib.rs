@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod checkpoint;
 mod early_stopping;
 mod error;

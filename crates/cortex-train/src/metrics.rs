@@ -15,7 +15,9 @@ pub struct ConfusionMatrix {
 impl ConfusionMatrix {
     /// An empty matrix for `classes` classes.
     pub fn new(classes: usize) -> Self {
-        Self { counts: vec![vec![0; classes]; classes] }
+        Self {
+            counts: vec![vec![0; classes]; classes],
+        }
     }
 
     /// Number of classes.
@@ -37,13 +39,21 @@ impl ConfusionMatrix {
     /// Precision of class `c`: correct / predicted as `c` (0 when never predicted).
     pub fn precision(&self, c: usize) -> f64 {
         let predicted: u64 = self.counts.iter().map(|row| row[c]).sum();
-        if predicted == 0 { 0.0 } else { self.counts[c][c] as f64 / predicted as f64 }
+        if predicted == 0 {
+            0.0
+        } else {
+            self.counts[c][c] as f64 / predicted as f64
+        }
     }
 
     /// Recall of class `c`: correct / truly `c` (0 when absent).
     pub fn recall(&self, c: usize) -> f64 {
         let actual: u64 = self.counts[c].iter().sum();
-        if actual == 0 { 0.0 } else { self.counts[c][c] as f64 / actual as f64 }
+        if actual == 0 {
+            0.0
+        } else {
+            self.counts[c][c] as f64 / actual as f64
+        }
     }
 }
 
@@ -63,7 +73,12 @@ pub struct ClassificationMetrics {
 impl ClassificationMetrics {
     /// Empty metrics for `classes` classes, with top-`k` accuracy.
     pub fn new(classes: usize, k: usize) -> Self {
-        Self { loss_sum: 0.0, top_k_hits: 0, k: k.max(1), confusion: ConfusionMatrix::new(classes) }
+        Self {
+            loss_sum: 0.0,
+            top_k_hits: 0,
+            k: k.max(1),
+            confusion: ConfusionMatrix::new(classes),
+        }
     }
 
     /// Adds a batch: row-major scores `[B, classes]`, targets, and the batch's mean loss.
@@ -75,7 +90,9 @@ impl ClassificationMetrics {
             if target >= classes {
                 continue;
             }
-            let predicted = (0..classes).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
+            let predicted = (0..classes)
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0);
             self.confusion.counts[target][predicted] += 1;
             let above = row.iter().filter(|&&s| s > row[target]).count();
             if above < self.k {
@@ -162,7 +179,11 @@ impl RegressionMetrics {
     pub fn r2(&self) -> f64 {
         let n = self.n.max(1) as f64;
         let sst = self.target_squares - self.target_sum * self.target_sum / n;
-        if sst <= 0.0 { 0.0 } else { 1.0 - self.squared_error / sst }
+        if sst <= 0.0 {
+            0.0
+        } else {
+            1.0 - self.squared_error / sst
+        }
     }
 
     /// The scalar metrics by name (`loss`, `mse`, `mae`, `rmse`, `r2`).

@@ -40,12 +40,24 @@ impl Output {
     /// # Errors
     /// Shape errors and targets outside `0..C` (typed, from the loss).
     pub fn classification(logits: Tensor<2>, targets: Tensor<1, Int>) -> Result<Self> {
-        let loss = cortex_autodiff::fused_cross_entropy(logits.clone(), targets.clone(), &CrossEntropyOptions::new())
-            .map_err(|e| match e {
-                cortex_autodiff::Error::Ops(op) => crate::Error::Ops(op),
-                other => crate::error::invalid("Output::classification", "logits", "valid cross-entropy inputs", other),
-            })?;
-        Ok(Self { loss, prediction: Prediction::Classes { logits, targets } })
+        let loss = cortex_autodiff::fused_cross_entropy(
+            logits.clone(),
+            targets.clone(),
+            &CrossEntropyOptions::new(),
+        )
+        .map_err(|e| match e {
+            cortex_autodiff::Error::Ops(op) => crate::Error::Ops(op),
+            other => crate::error::invalid(
+                "Output::classification",
+                "logits",
+                "valid cross-entropy inputs",
+                other,
+            ),
+        })?;
+        Ok(Self {
+            loss,
+            prediction: Prediction::Classes { logits, targets },
+        })
     }
 
     /// Mean squared error of `predictions` against `targets` (same shape `[B, K]`).
@@ -53,7 +65,14 @@ impl Output {
     /// # Errors
     /// A shape mismatch (typed, from the loss).
     pub fn regression(predictions: Tensor<2>, targets: Tensor<2>) -> Result<Self> {
-        let loss = cortex_ops::mse_loss(predictions.clone(), targets.clone(), Reduction::Mean)?.reshape([1]);
-        Ok(Self { loss, prediction: Prediction::Values { predictions, targets } })
+        let loss = cortex_ops::mse_loss(predictions.clone(), targets.clone(), Reduction::Mean)?
+            .reshape([1]);
+        Ok(Self {
+            loss,
+            prediction: Prediction::Values {
+                predictions,
+                targets,
+            },
+        })
     }
 }

@@ -28,7 +28,15 @@ impl Progress {
             bar.set_prefix(format!("{epoch}/{epochs}"));
             bar
         });
-        Self { bar, epoch, epochs, steps, started: Instant::now(), samples: 0, quiet }
+        Self {
+            bar,
+            epoch,
+            epochs,
+            steps,
+            started: Instant::now(),
+            samples: 0,
+            quiet,
+        }
     }
 
     /// After each training step.
@@ -38,8 +46,15 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
             bar.set_message(format!("loss {loss:.4} {rate:.0} samples/s"));
-        } else if !self.quiet && self.steps >= 4 && step % (self.steps / 4) == 0 && step < self.steps {
-            eprintln!("epoch {}/{} step {step}/{} loss {loss:.4} {rate:.0} samples/s", self.epoch, self.epochs, self.steps);
+        } else if !self.quiet
+            && self.steps >= 4
+            && step.is_multiple_of(self.steps / 4)
+            && step < self.steps
+        {
+            eprintln!(
+                "epoch {}/{} step {step}/{} loss {loss:.4} {rate:.0} samples/s",
+                self.epoch, self.epochs, self.steps
+            );
         }
     }
 
@@ -49,7 +64,12 @@ impl Progress {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            eprintln!("epoch {}/{} {summary} ({:.1} s)", self.epoch, self.epochs, self.started.elapsed().as_secs_f64());
+            eprintln!(
+                "epoch {}/{} {summary} ({:.1} s)",
+                self.epoch,
+                self.epochs,
+                self.started.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -26,15 +26,22 @@ pub fn grid(space: &[(&str, Vec<f64>)]) -> Result<Vec<Params>> {
     let mut trials = vec![Params::new()];
     for (name, values) in space {
         if values.is_empty() {
-            return Err(invalid("grid", "values", "at least one value per parameter", name));
+            return Err(invalid(
+                "grid",
+                "values",
+                "at least one value per parameter",
+                name,
+            ));
         }
         trials = trials
             .into_iter()
-            .flat_map(|t| values.iter().map(move |v| {
-                let mut t = t.clone();
-                t.insert(name.to_string(), *v);
-                t
-            }))
+            .flat_map(|t| {
+                values.iter().map(move |v| {
+                    let mut t = t.clone();
+                    t.insert(name.to_string(), *v);
+                    t
+                })
+            })
             .collect();
     }
     Ok(trials)
@@ -57,11 +64,21 @@ pub struct Range {
 /// [`crate::Error::InvalidConfig`] for an empty range, a log range not above 0, or 0 trials.
 pub fn random(space: &[(&str, Range)], trials: usize, seed: u64) -> Result<Vec<Params>> {
     if trials == 0 || space.is_empty() {
-        return Err(invalid("random", "trials", "> 0 over at least one parameter", trials));
+        return Err(invalid(
+            "random",
+            "trials",
+            "> 0 over at least one parameter",
+            trials,
+        ));
     }
     for (name, r) in space {
         if !(r.low < r.high && r.low.is_finite() && r.high.is_finite()) || (r.log && r.low <= 0.0) {
-            return Err(invalid("random", "range", "finite with low < high (and low > 0 in log space)", name));
+            return Err(invalid(
+                "random",
+                "range",
+                "finite with low < high (and low > 0 in log space)",
+                name,
+            ));
         }
     }
     let mut rng = StdRng::seed_from_u64(seed);
@@ -71,7 +88,11 @@ pub fn random(space: &[(&str, Range)], trials: usize, seed: u64) -> Result<Vec<P
                 .iter()
                 .map(|(name, r)| {
                     let u: f64 = rng.random();
-                    let v = if r.log { (r.low.ln() + u * (r.high.ln() - r.low.ln())).exp() } else { r.low + u * (r.high - r.low) };
+                    let v = if r.log {
+                        (r.low.ln() + u * (r.high.ln() - r.low.ln())).exp()
+                    } else {
+                        r.low + u * (r.high - r.low)
+                    };
                     (name.to_string(), v)
                 })
                 .collect()
@@ -109,13 +130,22 @@ impl SearchReport {
 impl fmt::Display for SearchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (k, t) in self.trials.iter().enumerate() {
-            let params: Vec<String> = t.params.iter().map(|(n, v)| format!("{n}={v:.4e}")).collect();
+            let params: Vec<String> = t
+                .params
+                .iter()
+                .map(|(n, v)| format!("{n}={v:.4e}"))
+                .collect();
             let outcome = match (&t.metric, &t.error) {
                 (Some(m), _) => format!("{m:.6}"),
                 (None, Some(e)) => format!("failed: {e}"),
                 (None, None) => "failed".to_string(),
             };
-            writeln!(f, "{} trial {k}: {} -> {outcome}", if k == self.best { "*" } else { " " }, params.join(" "))?;
+            writeln!(
+                f,
+                "{} trial {k}: {} -> {outcome}",
+                if k == self.best { "*" } else { " " },
+                params.join(" ")
+            )?;
         }
         Ok(())
     }
@@ -137,12 +167,34 @@ where
                 if best.is_none_or(|(_, b)| goal.improves(metric, Some(b), 0.0)) {
                     best = Some((k, metric));
                 }
-                report.push(Trial { params, metric: Some(metric), error: None });
+                report.push(Trial {
+                    params,
+                    metric: Some(metric),
+                    error: None,
+                });
             }
-            Ok(metric) => report.push(Trial { params, metric: None, error: Some(format!("non-finite metric {metric}")) }),
-            Err(e) => report.push(Trial { params, metric: None, error: Some(e.to_string()) }),
+            Ok(metric) => report.push(Trial {
+                params,
+                metric: None,
+                error: Some(format!("non-finite metric {metric}")),
+            }),
+            Err(e) => report.push(Trial {
+                params,
+                metric: None,
+                error: Some(e.to_string()),
+            }),
         }
     }
-    let (best, _) = best.ok_or_else(|| invalid("search", "trials", "at least one successful trial", report.len()))?;
-    Ok(SearchReport { trials: report, best })
+    let (best, _) = best.ok_or_else(|| {
+        invalid(
+            "search",
+            "trials",
+            "at least one successful trial",
+            report.len(),
+        )
+    })?;
+    Ok(SearchReport {
+        trials: report,
+        best,
+    })
 }

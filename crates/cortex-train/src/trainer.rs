@@ -168,13 +168,22 @@ fn measure(metrics: &mut Option<Metrics>, output: &Output, loss: f64, top_k: usi
         Prediction::Classes { logits, targets } => {
             let classes = logits.dims()[1];
             let scores: Vec<f64> = logits.to_data().iter::<f64>().collect();
-            let ids: Vec<usize> = targets.to_data().iter::<i64>().map(|t| usize::try_from(t).unwrap_or(usize::MAX)).collect();
-            let m = metrics.get_or_insert_with(|| Metrics::Classification(ClassificationMetrics::new(classes, top_k)));
+            let ids: Vec<usize> = targets
+                .to_data()
+                .iter::<i64>()
+                .map(|t| usize::try_from(t).unwrap_or(usize::MAX))
+                .collect();
+            let m = metrics.get_or_insert_with(|| {
+                Metrics::Classification(ClassificationMetrics::new(classes, top_k))
+            });
             if let Metrics::Classification(m) = m {
                 m.update(&scores, &ids, loss);
             }
         }
-        Prediction::Values { predictions, targets } => {
+        Prediction::Values {
+            predictions,
+            targets,
+        } => {
             let p: Vec<f64> = predictions.to_data().iter::<f64>().collect();
             let t: Vec<f64> = targets.to_data().iter::<f64>().collect();
             let m = metrics.get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
@@ -199,7 +208,12 @@ impl Trainer {
             return Err(invalid("Trainer", "batch_size", "> 0", 0));
         }
         if config.schedule.is_some() && config.plateau.is_some() {
-            return Err(invalid("Trainer", "schedule", "not combined with a plateau rule", "both"));
+            return Err(invalid(
+                "Trainer",
+                "schedule",
+                "not combined with a plateau rule",
+                "both",
+            ));
         }
         config.optimizer.init()?;
         if let Some(s) = &config.schedule {
@@ -251,7 +265,13 @@ impl Trainer {
     ///
     /// # Errors
     /// As [`Trainer::fit`], and the checkpoint's load errors.
-    pub fn resume<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F) -> Result<Fitted<M>>
+    pub fn resume<M, D, F>(
+        &self,
+        model: M,
+        train: &D,
+        validation: &D,
+        forward: F,
+    ) -> Result<Fitted<M>>
     where
         M: Module + Clone,
         D: Dataset + ToBatch,
@@ -260,7 +280,14 @@ impl Trainer {
         self.run(model, train, validation, forward, true)
     }
 
-    fn run<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F, resume: bool) -> Result<Fitted<M>>
+    fn run<M, D, F>(
+        &self,
+        model: M,
+        train: &D,
+        validation: &D,
+        forward: F,
+        resume: bool,
+    ) -> Result<Fitted<M>>
     where
         M: Module + Clone,
         D: Dataset + ToBatch,
@@ -280,7 +307,10 @@ impl Trainer {
         let mut state = RunState {
             epoch: 0,
             history: History::default(),
-            early_stopping: c.patience.map(|p| EarlyStopping::new(p, c.min_delta, c.goal)).transpose()?,
+            early_stopping: c
+                .patience
+                .map(|p| EarlyStopping::new(p, c.min_delta, c.goal))
+                .transpose()?,
             plateau: c.plateau.as_ref().map(PlateauConfig::init).transpose()?,
             best: None,
         };
@@ -290,7 +320,8 @@ impl Trainer {
         }
         if resume
             && let Some(dir) = &c.out_dir
-            && let Some((loaded, loaded_optim, loaded_state)) = checkpoint::load(dir, model.clone(), optim.clone())?
+            && let Some((loaded, loaded_optim, loaded_state)) =
+                checkpoint::load(dir, model.clone(), optim.clone())?
         {
             (model, optim, state) = (loaded.train(), loaded_optim, loaded_state);
             let best_path = dir.join("best.bpk");
@@ -298,7 +329,10 @@ impl Trainer {
                 best_model = Some(cortex_nn::load(model.clone(), &best_path)?.valid());
             }
         }
-        let batcher = Batcher::new((0..train.len()).collect(), BatcherConfig::new(c.batch_size).with_seed(c.seed))?;
+        let batcher = Batcher::new(
+            (0..train.len()).collect(),
+            BatcherConfig::new(c.batch_size).with_seed(c.seed),
+        )?;
         let mut stopped_early = false;
         for epoch in state.epoch + 1..=c.epochs {
             let started = Instant::now();
@@ -316,7 +350,11 @@ impl Trainer {
                 let output = forward(&model, &batch)?;
                 let loss = output.loss.clone().into_scalar::<f64>();
                 if !loss.is_finite() {
-                    return Err(Error::NonFiniteLoss { epoch, step: step + 1, loss });
+                    return Err(Error::NonFiniteLoss {
+                        epoch,
+                        step: step + 1,
+                        loss,
+                    });
                 }
                 measure(&mut train_metrics, &output, loss, c.top_k);
                 let grads = GradientsParams::from_grads(output.loss.backward(), &model);
@@ -326,7 +364,15 @@ impl Trainer {
             let validation_metrics = self.evaluate(&model, validation, &forward)?;
             let summary = validation_metrics.summary();
             let monitored = *summary.get(&c.monitor).ok_or_else(|| {
-                invalid("Trainer", "monitor", &format!("one of the validation metrics {:?}", summary.keys().collect::<Vec<_>>()), &c.monitor)
+                invalid(
+                    "Trainer",
+                    "monitor",
+                    &format!(
+                        "one of the validation metrics {:?}",
+                        summary.keys().collect::<Vec<_>>()
+                    ),
+                    &c.monitor,
+                )
             })?;
             let record = EpochRecord {
                 epoch,
@@ -335,9 +381,16 @@ impl Trainer {
                 train: train_metrics.map(|m| m.summary()).unwrap_or_default(),
                 validation: summary,
             };
-            let line: Vec<String> = record.validation.iter().map(|(k, v)| format!("val_{k} {v:.4}")).collect();
+            let line: Vec<String> = record
+                .validation
+                .iter()
+                .map(|(k, v)| format!("val_{k} {v:.4}"))
+                .collect();
             let train_loss = record.train.get("loss").copied().unwrap_or(f64::NAN);
-            progress.finish(&format!("loss {train_loss:.4} {} lr {lr:.2e}", line.join(" ")));
+            progress.finish(&format!(
+                "loss {train_loss:.4} {} lr {lr:.2e}",
+                line.join(" ")
+            ));
             state.history.epochs.push(record);
             if let Some(p) = &mut state.plateau {
                 p.step(monitored)?;
@@ -349,7 +402,10 @@ impl Trainer {
                 // with the model that keeps training.
                 best_model = Some(model.valid());
             }
-            let stop = state.early_stopping.as_mut().is_some_and(|e| e.update(monitored).stop);
+            let stop = state
+                .early_stopping
+                .as_mut()
+                .is_some_and(|e| e.update(monitored).stop);
             state.epoch = epoch;
             if let Some(dir) = &c.out_dir {
                 if improved {

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use burn::tensor::Tensor;
-use cortex_data::{Dataset, SplitConfig, Standardizer, TabularBatch, TabularDataset, bundled, split};
+use cortex_data::{
+    Dataset, SplitConfig, Standardizer, TabularBatch, TabularDataset, bundled, split,
+};
 use cortex_nn::{Mlp, MlpConfig};
 use cortex_ops::Backend;
 use cortex_optim::{AdamConfig, OptimizerConfig};
@@ -19,8 +21,16 @@ fn scratch(name: &str) -> PathBuf {
 
 fn iris() -> (TabularDataset, TabularDataset) {
     let data = bundled::iris().unwrap();
-    let parts = split(data.len(), &SplitConfig::new(0.7, 0.3, 0.0).with_seed(3).stratified(), data.class_ids()).unwrap();
-    let (mut train, mut valid) = (data.select(&parts.train).unwrap(), data.select(&parts.validation).unwrap());
+    let parts = split(
+        data.len(),
+        &SplitConfig::new(0.7, 0.3, 0.0).with_seed(3).stratified(),
+        data.class_ids(),
+    )
+    .unwrap();
+    let (mut train, mut valid) = (
+        data.select(&parts.train).unwrap(),
+        data.select(&parts.validation).unwrap(),
+    );
     let s = Standardizer::fit(&train).unwrap();
     s.transform(&mut train).unwrap();
     s.transform(&mut valid).unwrap();
@@ -28,7 +38,10 @@ fn iris() -> (TabularDataset, TabularDataset) {
 }
 
 fn forward(model: &Mlp, batch: &TabularBatch) -> Result<Output> {
-    Output::classification(model.forward(batch.features.clone())?, batch.classes.clone().unwrap())
+    Output::classification(
+        model.forward(batch.features.clone())?,
+        batch.classes.clone().unwrap(),
+    )
 }
 
 fn config(epochs: usize) -> TrainerConfig {
@@ -58,13 +71,25 @@ fn early_stopping_stops_at_the_right_epoch() {
     let script = [1.0, 0.9, 0.895, 0.95, 0.85, 0.86, 0.845];
     let verdicts: Vec<Verdict> = script.iter().map(|v| rule.update(*v)).collect();
     // 0.895 is within min_delta of 0.9: not an improvement. Epoch 4 is the second bad epoch.
-    assert_eq!(verdicts.iter().map(|v| v.improved).collect::<Vec<_>>(), [true, true, false, false, true, false, false]);
+    assert_eq!(
+        verdicts.iter().map(|v| v.improved).collect::<Vec<_>>(),
+        [true, true, false, false, true, false, false]
+    );
     assert_eq!(verdicts.iter().position(|v| v.stop), Some(3));
     assert!(EarlyStopping::new(0, 0.0, Goal::Maximize).is_err());
     // In the trainer: validation accuracy can't beat 1.0 + 1.0, so patience 2 stops at epoch 3.
     let (train, valid) = iris();
-    let trainer = Trainer::new(config(20).with_monitor("accuracy", Goal::Maximize).with_early_stopping(2, 1.0), Backend::Flex).unwrap();
-    let model = MlpConfig::new(4, vec![8], 3).with_seed(1).init(&trainer.device()).unwrap();
+    let trainer = Trainer::new(
+        config(20)
+            .with_monitor("accuracy", Goal::Maximize)
+            .with_early_stopping(2, 1.0),
+        Backend::Flex,
+    )
+    .unwrap();
+    let model = MlpConfig::new(4, vec![8], 3)
+        .with_seed(1)
+        .init(&trainer.device())
+        .unwrap();
     let fitted = trainer.fit(model, &train, &valid, forward).unwrap();
     assert!(fitted.stopped_early);
     assert_eq!(fitted.history.epochs.len(), 3);
@@ -73,30 +98,66 @@ fn early_stopping_stops_at_the_right_epoch() {
 #[test]
 fn resume_continues_exactly_and_files_are_written() {
     let (train, valid) = iris();
-    let init = |trainer: &Trainer| MlpConfig::new(4, vec![8], 3).with_seed(2).init(&trainer.device()).unwrap();
+    let init = |trainer: &Trainer| {
+        MlpConfig::new(4, vec![8], 3)
+            .with_seed(2)
+            .init(&trainer.device())
+            .unwrap()
+    };
     let straight_dir = scratch("straight");
     let trainer = Trainer::new(config(4).with_out_dir(&straight_dir), Backend::Flex).unwrap();
-    let straight = trainer.fit(init(&trainer), &train, &valid, forward).unwrap();
+    let straight = trainer
+        .fit(init(&trainer), &train, &valid, forward)
+        .unwrap();
     // Stop after two epochs, then resume to four in a new trainer.
     let dir = scratch("resumed");
     let first = Trainer::new(config(2).with_out_dir(&dir), Backend::Flex).unwrap();
     first.fit(init(&first), &train, &valid, forward).unwrap();
     let second = Trainer::new(config(4).with_out_dir(&dir), Backend::Flex).unwrap();
-    let fresh = MlpConfig::new(4, vec![8], 3).with_seed(99).init(&second.device()).unwrap();
+    let fresh = MlpConfig::new(4, vec![8], 3)
+        .with_seed(99)
+        .init(&second.device())
+        .unwrap();
     let resumed = second.resume(fresh, &train, &valid, forward).unwrap();
-    assert_eq!(params(&resumed.last), params(&straight.last), "bit-identical parameters");
-    let losses = |h: &History| h.epochs.iter().map(|e| e.train["loss"].to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        params(&resumed.last),
+        params(&straight.last),
+        "bit-identical parameters"
+    );
+    let losses = |h: &History| {
+        h.epochs
+            .iter()
+            .map(|e| e.train["loss"].to_bits())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(losses(&resumed.history), losses(&straight.history));
     assert!(resumed.history.epochs[3].validation["accuracy"] > 0.8);
-    for name in ["history.csv", "history.json", "curves.svg", "state.json", "best.bpk", "model-0004.bpk", "optim-0004.bpk"] {
-        let len = std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
+    for name in [
+        "history.csv",
+        "history.json",
+        "curves.svg",
+        "state.json",
+        "best.bpk",
+        "model-0004.bpk",
+        "optim-0004.bpk",
+    ] {
+        let len = std::fs::metadata(dir.join(name))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(len > 0, "{name} missing or empty");
     }
-    assert!(!dir.join("model-0003.bpk").exists(), "older checkpoints are removed");
+    assert!(
+        !dir.join("model-0003.bpk").exists(),
+        "older checkpoints are removed"
+    );
     let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5);
     assert!(csv.starts_with("epoch,lr,seconds,train_accuracy,train_loss"));
-    assert!(std::fs::read_to_string(dir.join("curves.svg")).unwrap().contains("<svg"));
+    assert!(
+        std::fs::read_to_string(dir.join("curves.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
 }
 
 #[test]
@@ -104,16 +165,27 @@ fn a_failed_checkpoint_write_keeps_the_previous_checkpoint() {
     let (train, valid) = iris();
     let dir = scratch("failed");
     let trainer = Trainer::new(config(1).with_out_dir(&dir), Backend::Flex).unwrap();
-    let model = MlpConfig::new(4, vec![8], 3).init(&trainer.device()).unwrap();
+    let model = MlpConfig::new(4, vec![8], 3)
+        .init(&trainer.device())
+        .unwrap();
     trainer.fit(model, &train, &valid, forward).unwrap();
     let state_before = std::fs::read(checkpoint::state_file(&dir)).unwrap();
     // Epoch 2's model file cannot be created (a directory is in the way): the run fails...
     std::fs::create_dir_all(dir.join("model-0002.bpk").join("blocker")).unwrap();
     let trainer = Trainer::new(config(2).with_out_dir(&dir), Backend::Flex).unwrap();
-    let template = MlpConfig::new(4, vec![8], 3).init(&trainer.device()).unwrap();
-    assert!(trainer.resume(template.clone(), &train, &valid, forward).is_err());
+    let template = MlpConfig::new(4, vec![8], 3)
+        .init(&trainer.device())
+        .unwrap();
+    assert!(
+        trainer
+            .resume(template.clone(), &train, &valid, forward)
+            .is_err()
+    );
     // ...and the epoch-1 checkpoint is untouched and loadable.
-    assert_eq!(std::fs::read(checkpoint::state_file(&dir)).unwrap(), state_before);
+    assert_eq!(
+        std::fs::read(checkpoint::state_file(&dir)).unwrap(),
+        state_before
+    );
     let optim = OptimizerConfig::Adam(AdamConfig::new()).init().unwrap();
     let (_, _, state) = checkpoint::load(&dir, template, optim).unwrap().unwrap();
     assert_eq!(state.epoch, 1);
@@ -123,13 +195,18 @@ fn a_failed_checkpoint_write_keeps_the_previous_checkpoint() {
 fn a_nan_loss_stops_with_epoch_and_step() {
     let (train, valid) = iris();
     let trainer = Trainer::new(config(3), Backend::Flex).unwrap();
-    let model = MlpConfig::new(4, vec![8], 3).init(&trainer.device()).unwrap();
+    let model = MlpConfig::new(4, vec![8], 3)
+        .init(&trainer.device())
+        .unwrap();
     let poisoned = |m: &Mlp, b: &TabularBatch| {
         let logits: Tensor<2> = m.forward(b.features.clone())?;
         Output::classification(logits.mul_scalar(f64::NAN), b.classes.clone().unwrap())
     };
     let err = trainer.fit(model, &train, &valid, poisoned).unwrap_err();
-    assert!(matches!(err, Error::NonFiniteLoss { epoch: 1, step: 1, loss } if loss.is_nan()), "{err}");
+    assert!(
+        matches!(err, Error::NonFiniteLoss { epoch: 1, step: 1, loss } if loss.is_nan()),
+        "{err}"
+    );
     assert!(err.to_string().contains("epoch 1, step 1"));
 }
 
@@ -139,10 +216,16 @@ fn metrics_on_known_values() {
     // Rows: scores for classes 0..3. Predictions 0, 1, 1, 2; targets 0, 1, 2, 2.
     let scores = [0.9, 0.1, 0.0, 0.2, 0.7, 0.1, 0.1, 0.6, 0.3, 0.0, 0.2, 0.8];
     m.update(&scores, &[0, 1, 2, 2], 0.5);
-    assert_eq!(m.confusion.counts, vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 1, 1]]);
+    assert_eq!(
+        m.confusion.counts,
+        vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 1, 1]]
+    );
     assert_eq!(m.accuracy(), 0.75);
     assert_eq!(m.top_k_accuracy(), 1.0, "the miss has its target second");
-    assert_eq!((m.confusion.precision(1), m.confusion.recall(2)), (0.5, 0.5));
+    assert_eq!(
+        (m.confusion.precision(1), m.confusion.recall(2)),
+        (0.5, 0.5)
+    );
     assert_eq!(m.loss(), 0.5);
     let mut r = RegressionMetrics::new();
     r.update(&[1.0, 2.0, 4.0], &[1.0, 3.0, 3.0], 0.0);
@@ -155,12 +238,44 @@ fn metrics_on_known_values() {
 fn search_reports_every_trial_and_picks_the_best() {
     let trials = grid(&[("lr", vec![0.1, 0.01]), ("width", vec![4.0, 8.0, 16.0])]).unwrap();
     assert_eq!(trials.len(), 6);
-    let sampled = random(&[("lr", Range { low: 1e-4, high: 1e-1, log: true })], 5, 7).unwrap();
-    assert_eq!(sampled, random(&[("lr", Range { low: 1e-4, high: 1e-1, log: true })], 5, 7).unwrap());
+    let sampled = random(
+        &[(
+            "lr",
+            Range {
+                low: 1e-4,
+                high: 1e-1,
+                log: true,
+            },
+        )],
+        5,
+        7,
+    )
+    .unwrap();
+    assert_eq!(
+        sampled,
+        random(
+            &[(
+                "lr",
+                Range {
+                    low: 1e-4,
+                    high: 1e-1,
+                    log: true
+                }
+            )],
+            5,
+            7
+        )
+        .unwrap()
+    );
     assert!(sampled.iter().all(|p| (1e-4..1e-1).contains(&p["lr"])));
     let report = search(trials, Goal::Maximize, |p| {
         if p["width"] == 16.0 && p["lr"] == 0.1 {
-            return Err(Error::InvalidConfig { what: "t", field: "lr", expected: "".into(), got: "".into() });
+            return Err(Error::InvalidConfig {
+                what: "t",
+                field: "lr",
+                expected: "".into(),
+                got: "".into(),
+            });
         }
         Ok(p["width"] - 100.0 * p["lr"])
     })
@@ -172,14 +287,38 @@ fn search_reports_every_trial_and_picks_the_best() {
     assert!(report.to_string().contains("* trial"));
     // A real search: two learning rates of a short iris run, picked by validation accuracy.
     let (train, valid) = iris();
-    let report = search(grid(&[("lr", vec![1e-5, 0.05])]).unwrap(), Goal::Maximize, |p| {
-        let config = TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(p["lr"]))).with_epochs(3).with_batch_size(16).with_quiet(true);
-        let trainer = Trainer::new(config, Backend::Flex)?;
-        let model = MlpConfig::new(4, vec![8], 3).with_seed(4).init(&trainer.device())?;
-        let fitted = trainer.fit(model, &train, &valid, forward)?;
-        Ok(fitted.history.epochs.last().unwrap().validation["accuracy"])
-    })
+    let report = search(
+        grid(&[("lr", vec![1e-5, 0.05])]).unwrap(),
+        Goal::Maximize,
+        |p| {
+            let config =
+                TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(p["lr"])))
+                    .with_epochs(3)
+                    .with_batch_size(16)
+                    .with_quiet(true);
+            let trainer = Trainer::new(config, Backend::Flex)?;
+            let model = MlpConfig::new(4, vec![8], 3)
+                .with_seed(4)
+                .init(&trainer.device())?;
+            let fitted = trainer.fit(model, &train, &valid, forward)?;
+            Ok(fitted.history.epochs.last().unwrap().validation["accuracy"])
+        },
+    )
     .unwrap();
     assert_eq!(report.best().params["lr"], 0.05);
     let _ = valid.len();
+}
+
+#[test]
+fn least_squares_recovers_an_exact_linear_map() {
+    // y = 2 x₁ − 3 x₂ + 1 on five points.
+    let x = [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 3.0, 5.0, -1.0, 2.0];
+    let y: Vec<f64> = x.chunks(2).map(|r| 2.0 * r[0] - 3.0 * r[1] + 1.0).collect();
+    let beta = baseline::least_squares(&x, 2, &y).unwrap();
+    for (b, e) in beta.iter().zip([2.0, -3.0, 1.0]) {
+        assert!((b - e).abs() < 1e-12, "{beta:?}");
+    }
+    let dependent = [1.0, 2.0, 2.0, 4.0, 3.0, 6.0];
+    assert!(baseline::least_squares(&dependent, 2, &[1.0, 2.0, 3.0]).is_err());
+    assert!(baseline::least_squares(&x, 3, &y).is_err());
 }

@@ -12,72 +12,67 @@ use cortex::optim::{
     AdagradConfig, AdamConfig, AdamWConfig, OptimizerConfig, RmsPropConfig, SgdConfig,
 };
 
-/// Solves `A x = b` (dense, partial pivoting).
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs())).unwrap();
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
-            }
-            b[row] -= f * b[col];
-        }
-    }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    x
-}
-
 #[test]
 fn every_optimizer_reaches_the_least_squares_optimum() {
     let mut data = bundled::diabetes().unwrap();
-    Standardizer::fit(&data).unwrap().transform(&mut data).unwrap();
-    let Targets::Values(y) = data.targets().clone() else { panic!("regression data") };
+    Standardizer::fit(&data)
+        .unwrap()
+        .transform(&mut data)
+        .unwrap();
+    let Targets::Values(y) = data.targets().clone() else {
+        panic!("regression data")
+    };
     let (n, f) = (data.len(), data.num_features());
     let (mean, std) = {
         let m = y.iter().sum::<f64>() / n as f64;
-        (m, (y.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt())
+        (
+            m,
+            (y.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt(),
+        )
     };
     let y: Vec<f64> = y.iter().map(|v| (v - mean) / std).collect();
     // Closed form: normal equations over [x, 1].
+    let beta = cortex::train::baseline::least_squares(data.features(), f, &y).unwrap();
     let row = |r: usize| -> Vec<f64> { (0..f).map(|c| data.value(r, c)).chain([1.0]).collect() };
-    let mut gram = vec![vec![0.0; f + 1]; f + 1];
-    let mut rhs = vec![0.0; f + 1];
-    for r in 0..n {
-        let x = row(r);
-        for i in 0..=f {
-            rhs[i] += x[i] * y[r];
-            for j in 0..=f {
-                gram[i][j] += x[i] * x[j];
-            }
-        }
-    }
-    let beta = solve(gram, rhs);
     let optimum = (0..n)
         .map(|r| (row(r).iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>() - y[r]).powi(2))
         .sum::<f64>()
         / n as f64;
-    assert!((0.4..0.6).contains(&optimum), "R² ≈ 0.5 on diabetes: loss {optimum}");
+    assert!(
+        (0.4..0.6).contains(&optimum),
+        "R² ≈ 0.5 on diabetes: loss {optimum}"
+    );
 
     let device = Backend::Flex.autodiff_device();
-    let x = Tensor::<2>::from_data(TensorData::new(data.features().to_vec(), [n, f]), (&device, DType::F64));
+    let x = Tensor::<2>::from_data(
+        TensorData::new(data.features().to_vec(), [n, f]),
+        (&device, DType::F64),
+    );
     let target = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), (&device, DType::F64));
     let optimizers = [
-        (OptimizerConfig::Sgd(SgdConfig::new().with_lr(0.05).with_momentum(0.9)), 400),
+        (
+            OptimizerConfig::Sgd(SgdConfig::new().with_lr(0.05).with_momentum(0.9)),
+            400,
+        ),
         (OptimizerConfig::Adam(AdamConfig::new().with_lr(0.05)), 600),
-        (OptimizerConfig::AdamW(AdamWConfig::new().with_lr(0.05).with_weight_decay(1e-4)), 600),
-        (OptimizerConfig::RmsProp(RmsPropConfig::new().with_lr(0.01)), 600),
-        (OptimizerConfig::Adagrad(AdagradConfig::new().with_lr(0.5)), 600),
+        (
+            OptimizerConfig::AdamW(AdamWConfig::new().with_lr(0.05).with_weight_decay(1e-4)),
+            600,
+        ),
+        (
+            OptimizerConfig::RmsProp(RmsPropConfig::new().with_lr(0.01)),
+            600,
+        ),
+        (
+            OptimizerConfig::Adagrad(AdagradConfig::new().with_lr(0.5)),
+            600,
+        ),
     ];
     for (config, steps) in optimizers {
-        let mut model = LinearConfig::new(f, 1).with_seed(1).init_with_dtype(&device, DType::F64).unwrap();
+        let mut model = LinearConfig::new(f, 1)
+            .with_seed(1)
+            .init_with_dtype(&device, DType::F64)
+            .unwrap();
         let mut optim = config.init().unwrap();
         let mut loss = f64::INFINITY;
         for _ in 0..steps {
@@ -88,6 +83,9 @@ fn every_optimizer_reaches_the_least_squares_optimum() {
             model = optim.step(model, grads).unwrap();
         }
         println!("{config:?}: loss {loss:.6} after {steps} steps, optimum {optimum:.6}");
-        assert!(loss <= optimum * 1.01, "{config:?}: loss {loss} vs optimum {optimum}");
+        assert!(
+            loss <= optimum * 1.01,
+            "{config:?}: loss {loss} vs optimum {optimum}"
+        );
     }
 }

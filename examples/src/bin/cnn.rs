@@ -9,10 +9,16 @@ use cortex::burn;
 use cortex::burn::module::Module;
 use cortex::burn::tensor::{Device, Tensor};
 use cortex::data::ImageBatch;
-use cortex::nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, DropoutConfig, Flatten, Linear, LinearConfig, MaxPool2d, MaxPool2dConfig, Padding};
+use cortex::nn::{
+    BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, DropoutConfig, Flatten, Linear,
+    LinearConfig, MaxPool2d, MaxPool2dConfig, Padding,
+};
 use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Output};
-use cortex_examples::{BoxError, Recipe, ShiftedImages, common, fit_and_test, image_train_validation, load_images, report_classification, run, with_common_args};
+use cortex_examples::{
+    BoxError, Recipe, ShiftedImages, common, fit_and_test, image_train_validation, load_images,
+    report_classification, run, with_common_args,
+};
 
 #[derive(Module, Debug)]
 struct Cnn {
@@ -28,29 +34,51 @@ struct Cnn {
 }
 
 impl Cnn {
-    fn new(height: usize, width: usize, classes: usize, seed: u64, device: &Device) -> Result<Self, BoxError> {
+    fn new(
+        height: usize,
+        width: usize,
+        classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, BoxError> {
         let pooled = (height / 4) * (width / 4);
         if pooled == 0 {
-            return Err(format!("images of {height}x{width} are too small for two 2x2 poolings").into());
+            return Err(
+                format!("images of {height}x{width} are too small for two 2x2 poolings").into(),
+            );
         }
         Ok(Self {
-            conv1: Conv2dConfig::new(1, 16, [5, 5]).with_padding(Padding::Same).with_seed(seed).init(device)?,
+            conv1: Conv2dConfig::new(1, 16, [5, 5])
+                .with_padding(Padding::Same)
+                .with_seed(seed)
+                .init(device)?,
             norm1: BatchNormConfig::new(16).init(device)?,
             norm2: BatchNormConfig::new(32).init(device)?,
-            conv2: Conv2dConfig::new(16, 32, [5, 5]).with_padding(Padding::Same).with_seed(seed + 1).init(device)?,
+            conv2: Conv2dConfig::new(16, 32, [5, 5])
+                .with_padding(Padding::Same)
+                .with_seed(seed + 1)
+                .init(device)?,
             pool: MaxPool2dConfig::new([2, 2]).init()?,
             flatten: Flatten::new(),
             dropout: DropoutConfig::new(0.5).with_seed(seed).init()?,
-            hidden: LinearConfig::new(32 * pooled, 128).with_seed(seed + 2).init(device)?,
-            output: LinearConfig::new(128, classes).with_seed(seed + 3).init(device)?,
+            hidden: LinearConfig::new(32 * pooled, 128)
+                .with_seed(seed + 2)
+                .init(device)?,
+            output: LinearConfig::new(128, classes)
+                .with_seed(seed + 3)
+                .init(device)?,
         })
     }
 
     fn forward(&self, images: Tensor<4>) -> cortex::nn::Result<Tensor<2>> {
         // Pixels in [0, 1], centred and scaled with MNIST's mean and standard deviation.
         let images = images.sub_scalar(0.1307).mul_scalar(1.0 / 0.3081);
-        let x = self.pool.forward(cortex::ops::relu(self.norm1.forward(self.conv1.forward(images)?)?))?;
-        let x = self.pool.forward(cortex::ops::relu(self.norm2.forward(self.conv2.forward(x)?)?))?;
+        let x = self.pool.forward(cortex::ops::relu(
+            self.norm1.forward(self.conv1.forward(images)?)?,
+        ))?;
+        let x = self.pool.forward(cortex::ops::relu(
+            self.norm2.forward(self.conv2.forward(x)?)?,
+        ))?;
         let x = cortex::ops::relu(self.hidden.forward(self.flatten.forward(x)?)?);
         self.output.forward(self.dropout.forward(x)?)
     }
@@ -60,11 +88,27 @@ fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
         let matches = with_common_args(Command::new("cnn").about("a CNN on MNIST-style images"))
-            .arg(Arg::new("dataset").long("dataset").default_value("mnist_subset").help("mnist_subset, digits8x8 or fashion_mnist"))
-            .arg(Arg::new("data").long("data").value_name("DIR").value_parser(value_parser!(PathBuf)).help("an IDX folder (train-images-idx3-ubyte[.gz], ...)"))
+            .arg(
+                Arg::new("dataset")
+                    .long("dataset")
+                    .default_value("mnist_subset")
+                    .help("mnist_subset, digits8x8 or fashion_mnist"),
+            )
+            .arg(
+                Arg::new("data")
+                    .long("data")
+                    .value_name("DIR")
+                    .value_parser(value_parser!(PathBuf))
+                    .help("an IDX folder (train-images-idx3-ubyte[.gz], ...)"),
+            )
             .get_matches();
         let common = common(&matches)?;
-        let data = load_images(matches.get_one::<String>("dataset").map_or("mnist_subset", String::as_str), matches.get_one::<PathBuf>("data"))?;
+        let data = load_images(
+            matches
+                .get_one::<String>("dataset")
+                .map_or("mnist_subset", String::as_str),
+            matches.get_one::<PathBuf>("data"),
+        )?;
         let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
         // Training images move by up to 2 pixels each time they are drawn; the others do not.
         let (train, validation, test) = (
@@ -72,13 +116,25 @@ fn main() -> std::process::ExitCode {
             ShiftedImages::new(validation, 0, 0),
             ShiftedImages::new(data.test, 0, 0),
         );
-        let (height, width, classes) = (train.images().height(), train.images().width(), train.images().num_classes().max(validation.images().num_classes()));
+        let (height, width, classes) = (
+            train.images().height(),
+            train.images().width(),
+            train
+                .images()
+                .num_classes()
+                .max(validation.images().num_classes()),
+        );
         let epochs = common.epochs.unwrap_or(8);
         let recipe = Recipe {
             default_epochs: 8,
             batch_size: 32,
             optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(1e-3)),
-            schedule: Some(LrSchedule::CosineAnnealing { lr: 1e-3, t_max: epochs, eta_min: 2e-5, restart_mult: None }),
+            schedule: Some(LrSchedule::CosineAnnealing {
+                lr: 1e-3,
+                t_max: epochs,
+                eta_min: 2e-5,
+                restart_mult: None,
+            }),
             clipping: None,
             monitor: ("loss", Goal::Minimize),
         };
@@ -87,7 +143,9 @@ fn main() -> std::process::ExitCode {
             &recipe,
             |device| Cnn::new(height, width, classes, common.seed, device),
             (&train, &validation, &test),
-            |model: &Cnn, batch: &ImageBatch| Output::classification(model.forward(batch.images.clone())?, batch.labels.clone()),
+            |model: &Cnn, batch: &ImageBatch| {
+                Output::classification(model.forward(batch.images.clone())?, batch.labels.clone())
+            },
         )?;
         report_classification(&metrics, fitted.history.epochs.len(), started);
         Ok(())

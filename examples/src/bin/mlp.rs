@@ -11,11 +11,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Arg, Command, value_parser};
-use cortex::data::{CsvOptions, Dataset, ImageBatch, MissingPolicy, Pipeline, SplitConfig, TabularBatch, TargetKind, read_csv, split};
+use cortex::data::{
+    CsvOptions, Dataset, ImageBatch, MissingPolicy, Pipeline, SplitConfig, TabularBatch,
+    TargetKind, read_csv, split,
+};
 use cortex::nn::{Activation, Mlp, MlpConfig};
 use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Output};
-use cortex_examples::{BoxError, Recipe, common, fit_and_test, image_train_validation, load_images, report_classification, run, with_common_args};
+use cortex_examples::{
+    BoxError, Recipe, ShiftedImages, common, fit_and_test, image_train_validation, load_images,
+    report_classification, run, with_common_args,
+};
 
 fn activation(name: &str) -> Result<Activation, BoxError> {
     Ok(match name {
@@ -23,59 +29,150 @@ fn activation(name: &str) -> Result<Activation, BoxError> {
         "sigmoid" => Activation::Sigmoid,
         "tanh" => Activation::Tanh,
         "gelu" => Activation::Gelu,
-        other => return Err(format!("--activation must be relu, sigmoid, tanh or gelu, got `{other}`").into()),
+        other => {
+            return Err(
+                format!("--activation must be relu, sigmoid, tanh or gelu, got `{other}`").into(),
+            );
+        }
     })
 }
 
 fn hidden_sizes(text: &str) -> Result<Vec<usize>, BoxError> {
     text.split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<usize>().map_err(|_| format!("--hidden must be sizes like 256,128, got `{text}`").into()))
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("--hidden must be sizes like 256,128, got `{text}`").into())
+        })
         .collect()
 }
 
 fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
-        let matches = with_common_args(Command::new("mlp").about("the seed's MLP on images or a CSV"))
-            .arg(Arg::new("dataset").long("dataset").default_value("mnist_subset").help("mnist_subset, digits8x8 or fashion_mnist"))
-            .arg(Arg::new("data").long("data").value_name("DIR").value_parser(value_parser!(PathBuf)).help("an IDX folder"))
-            .arg(Arg::new("csv").long("csv").value_name("PATH").value_parser(value_parser!(PathBuf)).help("a tabular classification CSV"))
-            .arg(Arg::new("target").long("target").value_name("COLUMN").default_value("target"))
-            .arg(Arg::new("categorical").long("categorical").value_name("A,B").help("text feature columns to one-hot encode"))
-            .arg(Arg::new("activation").long("activation").default_value("relu").help("relu, sigmoid, tanh or gelu"))
-            .arg(Arg::new("hidden").long("hidden").default_value("256,128").help("hidden layer sizes"))
-            .arg(Arg::new("lr").long("lr").value_parser(value_parser!(f64)).help("learning rate (Adam)"))
-            .get_matches();
+        let matches =
+            with_common_args(Command::new("mlp").about("the seed's MLP on images or a CSV"))
+                .arg(
+                    Arg::new("dataset")
+                        .long("dataset")
+                        .default_value("mnist_subset")
+                        .help("mnist_subset, digits8x8 or fashion_mnist"),
+                )
+                .arg(
+                    Arg::new("data")
+                        .long("data")
+                        .value_name("DIR")
+                        .value_parser(value_parser!(PathBuf))
+                        .help("an IDX folder"),
+                )
+                .arg(
+                    Arg::new("csv")
+                        .long("csv")
+                        .value_name("PATH")
+                        .value_parser(value_parser!(PathBuf))
+                        .help("a tabular classification CSV"),
+                )
+                .arg(
+                    Arg::new("target")
+                        .long("target")
+                        .value_name("COLUMN")
+                        .default_value("target"),
+                )
+                .arg(
+                    Arg::new("categorical")
+                        .long("categorical")
+                        .value_name("A,B")
+                        .help("text feature columns to one-hot encode"),
+                )
+                .arg(
+                    Arg::new("activation")
+                        .long("activation")
+                        .default_value("relu")
+                        .help("relu, sigmoid, tanh or gelu"),
+                )
+                .arg(
+                    Arg::new("hidden")
+                        .long("hidden")
+                        .default_value("256,128")
+                        .help("hidden layer sizes"),
+                )
+                .arg(
+                    Arg::new("lr")
+                        .long("lr")
+                        .value_parser(value_parser!(f64))
+                        .help("learning rate (Adam)"),
+                )
+                .get_matches();
         let common = common(&matches)?;
-        let activation = activation(matches.get_one::<String>("activation").map_or("relu", String::as_str))?;
-        let hidden = hidden_sizes(matches.get_one::<String>("hidden").map_or("", String::as_str))?;
-        let lr = matches.get_one::<f64>("lr").copied().unwrap_or(if activation == Activation::Sigmoid { 3e-3 } else { 1e-3 });
-        let epochs = common.epochs.unwrap_or(12);
+        let activation = activation(
+            matches
+                .get_one::<String>("activation")
+                .map_or("relu", String::as_str),
+        )?;
+        let hidden = hidden_sizes(
+            matches
+                .get_one::<String>("hidden")
+                .map_or("", String::as_str),
+        )?;
+        let lr =
+            matches
+                .get_one::<f64>("lr")
+                .copied()
+                .unwrap_or(if activation == Activation::Sigmoid {
+                    3e-3
+                } else {
+                    1e-3
+                });
+        let epochs = common.epochs.unwrap_or(30);
         let recipe = Recipe {
-            default_epochs: 12,
+            default_epochs: 30,
             batch_size: 64,
             optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(lr)),
-            schedule: Some(LrSchedule::CosineAnnealing { lr, t_max: epochs, eta_min: lr / 20.0, restart_mult: None }),
+            schedule: Some(LrSchedule::CosineAnnealing {
+                lr,
+                t_max: epochs,
+                eta_min: lr / 20.0,
+                restart_mult: None,
+            }),
             clipping: None,
             monitor: ("accuracy", Goal::Maximize),
         };
         let mlp = |inputs: usize, classes: usize, seed: u64| {
-            MlpConfig::new(inputs, hidden.clone(), classes).with_activation(activation).with_seed(seed)
+            MlpConfig::new(inputs, hidden.clone(), classes)
+                .with_activation(activation)
+                .with_seed(seed)
         };
         let (fitted, metrics) = if let Some(path) = matches.get_one::<PathBuf>("csv") {
-            let target = matches.get_one::<String>("target").map_or("target", String::as_str);
+            let target = matches
+                .get_one::<String>("target")
+                .map_or("target", String::as_str);
             let categorical: Vec<String> = matches
                 .get_one::<String>("categorical")
-                .map(|s| s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|c| c.trim().to_string())
+                        .filter(|c| !c.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
             let options = CsvOptions::new(target)
                 .with_target_kind(TargetKind::Classes)
                 .with_missing(MissingPolicy::Keep)
                 .with_categorical(categorical);
             let data = read_csv(path, &options)?;
-            let parts = split(data.len(), &SplitConfig::new(0.7, 0.15, 0.15).with_seed(common.seed).stratified(), data.class_ids())?;
-            let (mut train, mut valid, mut test) = (data.select(&parts.train)?, data.select(&parts.validation)?, data.select(&parts.test)?);
+            let parts = split(
+                data.len(),
+                &SplitConfig::new(0.7, 0.15, 0.15)
+                    .with_seed(common.seed)
+                    .stratified(),
+                data.class_ids(),
+            )?;
+            let (mut train, mut valid, mut test) = (
+                data.select(&parts.train)?,
+                data.select(&parts.validation)?,
+                data.select(&parts.test)?,
+            );
             let pipeline = Pipeline::fit_standard(&mut train)?;
             pipeline.transform(&mut valid)?;
             pipeline.transform(&mut test)?;
@@ -86,27 +183,50 @@ fn main() -> std::process::ExitCode {
                 |device| Ok(mlp(inputs, classes, common.seed).init(device)?),
                 (&train, &valid, &test),
                 |model: &Mlp, batch: &TabularBatch| {
-                    let labels = batch.classes.clone().ok_or_else(|| cortex::train::Error::InvalidConfig {
-                        what: "mlp",
-                        field: "target",
-                        expected: "class labels".into(),
-                        got: "values".into(),
+                    let labels = batch.classes.clone().ok_or_else(|| {
+                        cortex::train::Error::InvalidConfig {
+                            what: "mlp",
+                            field: "target",
+                            expected: "class labels".into(),
+                            got: "values".into(),
+                        }
                     })?;
                     Output::classification(model.forward(batch.features.clone())?, labels)
                 },
             )?
         } else {
-            let data = load_images(matches.get_one::<String>("dataset").map_or("mnist_subset", String::as_str), matches.get_one::<PathBuf>("data"))?;
-            let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
+            let data = load_images(
+                matches
+                    .get_one::<String>("dataset")
+                    .map_or("mnist_subset", String::as_str),
+                matches.get_one::<PathBuf>("data"),
+            )?;
+            let (train, validation) =
+                image_train_validation(&data.train, common.limit, common.seed)?;
             let (inputs, classes) = (train.height() * train.width(), data.train.num_classes());
+            // Training images of MNIST size move by up to 2 pixels each time they are drawn
+            // (augmentation); 8x8 digits are too coarse to shift.
+            let shift = if train.height() >= 16 { 2 } else { 0 };
+            let (train, validation, test) = (
+                ShiftedImages::new(train, shift, common.seed),
+                ShiftedImages::new(validation, 0, 0),
+                ShiftedImages::new(data.test, 0, 0),
+            );
             fit_and_test(
                 &common,
                 &recipe,
-                |device| Ok(mlp(inputs, classes, common.seed).init(device)?),
-                (&train, &validation, &data.test),
+                |device| {
+                    Ok(mlp(inputs, classes, common.seed)
+                        .with_dropout(0.2)
+                        .init(device)?)
+                },
+                (&train, &validation, &test),
                 |model: &Mlp, batch: &ImageBatch| {
                     let [b, _, h, w] = batch.images.dims();
-                    Output::classification(model.forward(batch.images.clone().reshape([b, h * w]))?, batch.labels.clone())
+                    Output::classification(
+                        model.forward(batch.images.clone().reshape([b, h * w]))?,
+                        batch.labels.clone(),
+                    )
                 },
             )?
         };

@@ -15,7 +15,10 @@ use cortex::data::{Dataset, ImageBatch, SequenceBatch, WindowConfig, bundled, wi
 use cortex::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig};
 use cortex::optim::{AdamConfig, GradClipping, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Metrics, Output};
-use cortex_examples::{BoxError, Common, Recipe, common, fit_and_test, image_train_validation, print_final, report_classification, run, with_common_args};
+use cortex_examples::{
+    BoxError, Common, Recipe, ShiftedImages, common, fit_and_test, image_train_validation,
+    print_final, report_classification, run, with_common_args,
+};
 
 /// An LSTM or GRU stack with a linear head on the last layer's final hidden state.
 #[derive(Module, Debug)]
@@ -26,13 +29,40 @@ struct Recurrent {
 }
 
 impl Recurrent {
-    fn new(cell: &str, inputs: usize, hidden: usize, outputs: usize, seed: u64, device: &Device) -> Result<Self, BoxError> {
+    fn new(
+        cell: &str,
+        inputs: usize,
+        hidden: usize,
+        outputs: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, BoxError> {
         let (lstm, gru) = match cell {
-            "lstm" => (Some(LstmConfig::new(inputs, hidden).with_seed(seed).init(device)?), None),
-            "gru" => (None, Some(GruConfig::new(inputs, hidden).with_seed(seed).init(device)?)),
+            "lstm" => (
+                Some(
+                    LstmConfig::new(inputs, hidden)
+                        .with_seed(seed)
+                        .init(device)?,
+                ),
+                None,
+            ),
+            "gru" => (
+                None,
+                Some(
+                    GruConfig::new(inputs, hidden)
+                        .with_seed(seed)
+                        .init(device)?,
+                ),
+            ),
             other => return Err(format!("--cell must be lstm or gru, got `{other}`").into()),
         };
-        Ok(Self { lstm, gru, head: LinearConfig::new(hidden, outputs).with_seed(seed + 1).init(device)? })
+        Ok(Self {
+            lstm,
+            gru,
+            head: LinearConfig::new(hidden, outputs)
+                .with_seed(seed + 1)
+                .init(device)?,
+        })
     }
 
     /// `x` `[B, T, F]` → `[B, outputs]`.
@@ -50,31 +80,50 @@ impl Recurrent {
             }
         };
         let [layers, batch, hidden] = h_n.dims();
-        self.head.forward(h_n.narrow(0, layers - 1, 1).reshape([batch, hidden]))
+        self.head
+            .forward(h_n.narrow(0, layers - 1, 1).reshape([batch, hidden]))
     }
 }
 
 fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> {
     let data = bundled::mnist_subset()?;
     let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
-    let epochs = common.epochs.unwrap_or(8);
+    let (rows, cols) = (train.height(), train.width());
+    // Training images move by up to 2 pixels each time they are drawn (augmentation).
+    let (train, validation, test) = (
+        ShiftedImages::new(train, 2, common.seed),
+        ShiftedImages::new(validation, 0, 0),
+        ShiftedImages::new(data.test, 0, 0),
+    );
+    let epochs = common.epochs.unwrap_or(10);
     let recipe = Recipe {
-        default_epochs: 8,
+        default_epochs: 10,
         batch_size: 64,
         optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(2e-3)),
-        schedule: Some(LrSchedule::CosineAnnealing { lr: 2e-3, t_max: epochs, eta_min: 1e-4, restart_mult: None }),
+        schedule: Some(LrSchedule::CosineAnnealing {
+            lr: 2e-3,
+            t_max: epochs,
+            eta_min: 1e-4,
+            restart_mult: None,
+        }),
         clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
         monitor: ("accuracy", Goal::Maximize),
     };
-    let (rows, cols) = (train.height(), train.width());
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,
         |device| Recurrent::new(cell, cols, 128, 10, common.seed, device),
-        (&train, &validation, &data.test),
+        (&train, &validation, &test),
         |model: &Recurrent, batch: &ImageBatch| {
             let b = batch.images.dims()[0];
-            Output::classification(model.forward(batch.images.clone().reshape([b, rows, cols]))?, batch.labels.clone())
+            // Rows as steps; pixels centred and scaled with MNIST's mean and deviation.
+            let rows_as_steps = batch
+                .images
+                .clone()
+                .reshape([b, rows, cols])
+                .sub_scalar(0.1307)
+                .mul_scalar(1.0 / 0.3081);
+            Output::classification(model.forward(rows_as_steps)?, batch.labels.clone())
         },
     )?;
     report_classification(&metrics, fitted.history.epochs.len(), started);
@@ -87,9 +136,14 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
     let series = bundled::sunspots_monthly()?;
     let train_values = &series.values[..TRAIN_MONTHS];
     let mean = train_values.iter().sum::<f64>() / TRAIN_MONTHS as f64;
-    let std = (train_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / TRAIN_MONTHS as f64).sqrt();
+    let std =
+        (train_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / TRAIN_MONTHS as f64).sqrt();
     let scaled: Vec<f64> = series.values.iter().map(|v| (v - mean) / std).collect();
-    let config = WindowConfig { window: WINDOW, horizon: 1, stride: 1 };
+    let config = WindowConfig {
+        window: WINDOW,
+        horizon: 1,
+        stride: 1,
+    };
     let all_train = windows(&scaled[..TRAIN_MONTHS], config)?;
     // Validation: the last 10% of the training windows (the most recent years before 1970).
     let cut = all_train.len() * 9 / 10;
@@ -105,7 +159,11 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
         default_epochs: 12,
         batch_size: 64,
         optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(3e-3)),
-        schedule: Some(LrSchedule::Step { lr: 3e-3, step_size: 5, gamma: 0.5 }),
+        schedule: Some(LrSchedule::Step {
+            lr: 3e-3,
+            step_size: 5,
+            gamma: 0.5,
+        }),
         clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
         monitor: ("rmse", Goal::Minimize),
     };
@@ -114,7 +172,9 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
         &recipe,
         |device| Recurrent::new(cell, 1, 32, 1, common.seed, device),
         (&train, &validation, &test),
-        |model: &Recurrent, batch: &SequenceBatch| Output::regression(model.forward(batch.inputs.clone())?, batch.targets.clone()),
+        |model: &Recurrent, batch: &SequenceBatch| {
+            Output::regression(model.forward(batch.inputs.clone())?, batch.targets.clone())
+        },
     )?;
     let Metrics::Regression(m) = metrics else {
         return Err("expected regression metrics".into());
@@ -146,16 +206,34 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
 fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
-        let matches = with_common_args(Command::new("rnn").about("LSTM/GRU on MNIST rows or the sunspot series"))
-            .arg(Arg::new("task").long("task").default_value("mnist").help("mnist or sunspots"))
-            .arg(Arg::new("cell").long("cell").default_value("lstm").help("lstm or gru"))
-            .get_matches();
+        let matches = with_common_args(
+            Command::new("rnn").about("LSTM/GRU on MNIST rows or the sunspot series"),
+        )
+        .arg(
+            Arg::new("task")
+                .long("task")
+                .default_value("mnist")
+                .help("mnist or sunspots"),
+        )
+        .arg(
+            Arg::new("cell")
+                .long("cell")
+                .default_value("lstm")
+                .help("lstm or gru"),
+        )
+        .get_matches();
         let common = common(&matches)?;
-        let cell = matches.get_one::<String>("cell").map_or("lstm", String::as_str).to_string();
+        let cell = matches
+            .get_one::<String>("cell")
+            .map_or("lstm", String::as_str)
+            .to_string();
         if cell != "lstm" && cell != "gru" {
             return Err(format!("--cell must be lstm or gru, got `{cell}`").into());
         }
-        match matches.get_one::<String>("task").map_or("mnist", String::as_str) {
+        match matches
+            .get_one::<String>("task")
+            .map_or("mnist", String::as_str)
+        {
             "mnist" => mnist(&common, &cell, started),
             "sunspots" => sunspots(&common, &cell, started),
             other => Err(format!("--task must be mnist or sunspots, got `{other}`").into()),
