@@ -348,3 +348,45 @@ impl cortex::data::ToBatch for ShiftedImages {
         shifted.batch(&(0..indices.len()).collect::<Vec<_>>(), device)
     }
 }
+
+/// Adds `--dataset NAME` and `--data DIR` (the image examples' data flags) to `command`.
+pub fn with_image_args(command: Command) -> Command {
+    command
+        .arg(
+            Arg::new("dataset")
+                .long("dataset")
+                .default_value("mnist_subset")
+                .help("mnist_subset, digits8x8 or fashion_mnist"),
+        )
+        .arg(
+            Arg::new("data")
+                .long("data")
+                .value_name("DIR")
+                .value_parser(value_parser!(PathBuf))
+                .help("an IDX folder (train-images-idx3-ubyte[.gz], ...)"),
+        )
+}
+
+/// The images `--dataset`/`--data` name, split into training (shifted by up to `shift`
+/// pixels when drawn; not at all under 16 pixels tall, too coarse to shift), validation and
+/// test parts.
+///
+/// # Errors
+/// The loaders' and the split's errors.
+pub fn image_splits(
+    matches: &ArgMatches,
+    common: &Common,
+    shift: usize,
+) -> Result<(ShiftedImages, ShiftedImages, ShiftedImages), BoxError> {
+    let name = matches
+        .get_one::<String>("dataset")
+        .map_or("mnist_subset", String::as_str);
+    let data = load_images(name, matches.get_one::<PathBuf>("data"))?;
+    let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
+    let shift = if train.height() >= 16 { shift } else { 0 };
+    Ok((
+        ShiftedImages::new(train, shift, common.seed),
+        ShiftedImages::new(validation, 0, 0),
+        ShiftedImages::new(data.test, 0, 0),
+    ))
+}

@@ -1,10 +1,9 @@
 //! A convolutional network on the bundled MNIST subset (or any IDX folder with `--data DIR`):
 //! conv 5x5 → batch norm → relu → max-pool → conv 5x5 → batch norm → relu → max-pool → linear → relu → dropout → linear.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Arg, Command, value_parser};
+use clap::Command;
 use cortex::burn;
 use cortex::burn::module::Module;
 use cortex::burn::tensor::{Device, Tensor};
@@ -16,8 +15,8 @@ use cortex::nn::{
 use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Output};
 use cortex_examples::{
-    BoxError, Recipe, ShiftedImages, common, fit_and_test, image_train_validation, load_images,
-    report_classification, run, with_common_args,
+    BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
+    with_common_args, with_image_args,
 };
 
 #[derive(Module, Debug)]
@@ -87,35 +86,13 @@ impl Cnn {
 fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
-        let matches = with_common_args(Command::new("cnn").about("a CNN on MNIST-style images"))
-            .arg(
-                Arg::new("dataset")
-                    .long("dataset")
-                    .default_value("mnist_subset")
-                    .help("mnist_subset, digits8x8 or fashion_mnist"),
-            )
-            .arg(
-                Arg::new("data")
-                    .long("data")
-                    .value_name("DIR")
-                    .value_parser(value_parser!(PathBuf))
-                    .help("an IDX folder (train-images-idx3-ubyte[.gz], ...)"),
-            )
-            .get_matches();
+        let matches = with_image_args(with_common_args(
+            Command::new("cnn").about("a CNN on MNIST-style images"),
+        ))
+        .get_matches();
         let common = common(&matches)?;
-        let data = load_images(
-            matches
-                .get_one::<String>("dataset")
-                .map_or("mnist_subset", String::as_str),
-            matches.get_one::<PathBuf>("data"),
-        )?;
-        let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
         // Training images move by up to 2 pixels each time they are drawn; the others do not.
-        let (train, validation, test) = (
-            ShiftedImages::new(train, 2, common.seed),
-            ShiftedImages::new(validation, 0, 0),
-            ShiftedImages::new(data.test, 0, 0),
-        );
+        let (train, validation, test) = image_splits(&matches, &common, 2)?;
         let (height, width, classes) = (
             train.images().height(),
             train.images().width(),

@@ -19,8 +19,8 @@ use cortex::nn::{Activation, Mlp, MlpConfig};
 use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Output};
 use cortex_examples::{
-    BoxError, Recipe, ShiftedImages, common, fit_and_test, image_train_validation, load_images,
-    report_classification, run, with_common_args,
+    BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
+    with_common_args, with_image_args,
 };
 
 fn activation(name: &str) -> Result<Activation, BoxError> {
@@ -51,59 +51,47 @@ fn hidden_sizes(text: &str) -> Result<Vec<usize>, BoxError> {
 fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
-        let matches =
-            with_common_args(Command::new("mlp").about("the seed's MLP on images or a CSV"))
-                .arg(
-                    Arg::new("dataset")
-                        .long("dataset")
-                        .default_value("mnist_subset")
-                        .help("mnist_subset, digits8x8 or fashion_mnist"),
-                )
-                .arg(
-                    Arg::new("data")
-                        .long("data")
-                        .value_name("DIR")
-                        .value_parser(value_parser!(PathBuf))
-                        .help("an IDX folder"),
-                )
-                .arg(
-                    Arg::new("csv")
-                        .long("csv")
-                        .value_name("PATH")
-                        .value_parser(value_parser!(PathBuf))
-                        .help("a tabular classification CSV"),
-                )
-                .arg(
-                    Arg::new("target")
-                        .long("target")
-                        .value_name("COLUMN")
-                        .default_value("target"),
-                )
-                .arg(
-                    Arg::new("categorical")
-                        .long("categorical")
-                        .value_name("A,B")
-                        .help("text feature columns to one-hot encode"),
-                )
-                .arg(
-                    Arg::new("activation")
-                        .long("activation")
-                        .default_value("relu")
-                        .help("relu, sigmoid, tanh or gelu"),
-                )
-                .arg(
-                    Arg::new("hidden")
-                        .long("hidden")
-                        .default_value("256,128")
-                        .help("hidden layer sizes"),
-                )
-                .arg(
-                    Arg::new("lr")
-                        .long("lr")
-                        .value_parser(value_parser!(f64))
-                        .help("learning rate (Adam)"),
-                )
-                .get_matches();
+        let matches = with_image_args(with_common_args(
+            Command::new("mlp").about("the seed's MLP on images or a CSV"),
+        ))
+        .arg(
+            Arg::new("csv")
+                .long("csv")
+                .value_name("PATH")
+                .value_parser(value_parser!(PathBuf))
+                .help("a tabular classification CSV"),
+        )
+        .arg(
+            Arg::new("target")
+                .long("target")
+                .value_name("COLUMN")
+                .default_value("target"),
+        )
+        .arg(
+            Arg::new("categorical")
+                .long("categorical")
+                .value_name("A,B")
+                .help("text feature columns to one-hot encode"),
+        )
+        .arg(
+            Arg::new("activation")
+                .long("activation")
+                .default_value("relu")
+                .help("relu, sigmoid, tanh or gelu"),
+        )
+        .arg(
+            Arg::new("hidden")
+                .long("hidden")
+                .default_value("256,128")
+                .help("hidden layer sizes"),
+        )
+        .arg(
+            Arg::new("lr")
+                .long("lr")
+                .value_parser(value_parser!(f64))
+                .help("learning rate (Adam)"),
+        )
+        .get_matches();
         let common = common(&matches)?;
         let activation = activation(
             matches
@@ -195,23 +183,10 @@ fn main() -> std::process::ExitCode {
                 },
             )?
         } else {
-            let data = load_images(
-                matches
-                    .get_one::<String>("dataset")
-                    .map_or("mnist_subset", String::as_str),
-                matches.get_one::<PathBuf>("data"),
-            )?;
-            let (train, validation) =
-                image_train_validation(&data.train, common.limit, common.seed)?;
-            let (inputs, classes) = (train.height() * train.width(), data.train.num_classes());
-            // Training images of MNIST size move by up to 2 pixels each time they are drawn
-            // (augmentation); 8x8 digits are too coarse to shift.
-            let shift = if train.height() >= 16 { 2 } else { 0 };
-            let (train, validation, test) = (
-                ShiftedImages::new(train, shift, common.seed),
-                ShiftedImages::new(validation, 0, 0),
-                ShiftedImages::new(data.test, 0, 0),
-            );
+            // Training images of MNIST size move by up to 2 pixels each time they are drawn.
+            let (train, validation, test) = image_splits(&matches, &common, 2)?;
+            let images = train.images();
+            let (inputs, classes) = (images.height() * images.width(), images.num_classes());
             fit_and_test(
                 &common,
                 &recipe,

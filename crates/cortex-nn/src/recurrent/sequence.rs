@@ -354,47 +354,25 @@ sequence_layer!(
     Gru, GruConfig, GruCell, "Gru", activation = tanh_activation, {}
 );
 
-impl Rnn {
-    /// Runs the stack over `x` `[B, T, input_size]` from `h0` `[L·D, B, H]` (zeros if `None`).
-    ///
-    /// # Errors
-    /// [`Error::InputShape`] for mis-shaped inputs.
-    pub fn forward(&self, x: Tensor<3>, h0: Option<Tensor<3>>) -> Result<SequenceOutput> {
-        let (output, mut states) = run(
-            Self::NAME,
-            &self.cells,
-            &self.dropout,
-            self.stack,
-            x,
-            h0.map(|h| vec![h]),
-        )?;
-        Ok(SequenceOutput {
-            output,
-            h_n: states.remove(0),
-        })
-    }
+/// `forward` of the stacks whose state is the hidden state alone.
+macro_rules! hidden_state_forward {
+    ($($layer:ident),*) => {$(
+        impl $layer {
+            /// Runs the stack over `x` `[B, T, input_size]` from `h0` `[L·D, B, H]` (zeros if
+            /// `None`).
+            ///
+            /// # Errors
+            /// [`Error::InputShape`] for mis-shaped inputs.
+            pub fn forward(&self, x: Tensor<3>, h0: Option<Tensor<3>>) -> Result<SequenceOutput> {
+                let initial = h0.map(|h| vec![h]);
+                let (output, mut states) = run(Self::NAME, &self.cells, &self.dropout, self.stack, x, initial)?;
+                Ok(SequenceOutput { output, h_n: states.remove(0) })
+            }
+        }
+    )*};
 }
 
-impl Gru {
-    /// Runs the stack over `x` `[B, T, input_size]` from `h0` `[L·D, B, H]` (zeros if `None`).
-    ///
-    /// # Errors
-    /// [`Error::InputShape`] for mis-shaped inputs.
-    pub fn forward(&self, x: Tensor<3>, h0: Option<Tensor<3>>) -> Result<SequenceOutput> {
-        let (output, mut states) = run(
-            Self::NAME,
-            &self.cells,
-            &self.dropout,
-            self.stack,
-            x,
-            h0.map(|h| vec![h]),
-        )?;
-        Ok(SequenceOutput {
-            output,
-            h_n: states.remove(0),
-        })
-    }
-}
+hidden_state_forward!(Rnn, Gru);
 
 impl Lstm {
     /// Runs the stack over `x` `[B, T, input_size]` from `(h0, c0)`, each `[L·D, B, H]`
