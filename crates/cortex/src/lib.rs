@@ -13,7 +13,40 @@
 //! | [`train`] | `cortex-train` | the training loop |
 //!
 //! Backends: burn's flex (default) and ndarray CPU backends are compiled in; pick one at run
-//! time with [`Backend`] (or `CORTEX_BACKEND=flex|ndarray`).
+//! time with [`Backend`] (or `CORTEX_BACKEND=flex|ndarray`). The `wgpu` and `cuda` features
+//! forward to burn's GPU backends.
+//!
+//! A complete run — data, preprocessing fitted on the training split, model, training with
+//! validation, test:
+//!
+//! ```
+//! use cortex::prelude::*;
+//!
+//! let iris = bundled::iris()?;
+//! let parts = split(iris.len(), &SplitConfig::new(0.6, 0.2, 0.2).stratified(), iris.class_ids())?;
+//! let mut train = iris.select(&parts.train)?;
+//! let mut valid = iris.select(&parts.validation)?;
+//! let mut test = iris.select(&parts.test)?;
+//! let scale = Standardizer::fit(&train)?;
+//! for part in [&mut train, &mut valid, &mut test] {
+//!     scale.transform(part)?;
+//! }
+//! let config = TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(0.02)))
+//!     .with_epochs(20)
+//!     .with_batch_size(16)
+//!     .with_quiet(true);
+//! let trainer = Trainer::new(config, Backend::Flex)?;
+//! let model = MlpConfig::new(4, vec![16], 3).init(&trainer.device())?;
+//! let forward = |m: &cortex::nn::Mlp, b: &TabularBatch| {
+//!     Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())
+//! };
+//! let fitted = trainer.fit(model, &train, &valid, forward)?;
+//! let accuracy = trainer.evaluate(&fitted.model, &test, forward)?.summary()["accuracy"];
+//! assert!(accuracy > 0.8, "{accuracy}");
+//! # Ok::<(), cortex::train::Error>(())
+//! ```
+//!
+//! The functional ops stand on their own too:
 //!
 //! ```
 //! use cortex::{Backend, ops};
