@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The examples use the facade only: what a user of `cortex` has.
     ("cortex-examples", &["cortex"]),
+    ("cortex-bench", &["cortex"]),
 ];
 
 /// Checks every workspace crate's normal dependencies against [`ALLOWED`].

@@ -3,6 +3,8 @@
 //! - `test`: layering invariant, `cargo fmt --check`, `cargo clippy -D warnings`, then the
 //!   whole test suite on both CPU backends.
 //! - `check-grads`: every registered gradient case against finite differences.
+//! - `bench`: the throughput benchmark (release build of `cortex-bench`), optionally beside
+//!   PyTorch.
 //! - `ci`: what `.ci/run` calls; today the same as `test`.
 
 mod check_grads;
@@ -17,6 +19,14 @@ fn main() -> Result<()> {
         Some("test") | Some("ci") => test::Test::from_args(&args[1..])?.run(),
         Some("layering") => layering::Layering.run(),
         Some("check-grads") => check_grads::CheckGrads::from_args(&args[1..]).run(),
+        Some("bench") => {
+            // A release build: these numbers are compared with PyTorch's. Two threads, as the
+            // peer (the machine has two cores); an explicit RAYON_NUM_THREADS wins.
+            let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".to_string());
+            let mut cargo = vec!["run", "--release", "--quiet", "-p", "cortex-bench", "--"];
+            cargo.extend(args[1..].iter().map(String::as_str));
+            run("cargo", &cargo, &[("RAYON_NUM_THREADS", &threads)])
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -24,6 +34,8 @@ fn main() -> Result<()> {
                  test [--backend flex|ndarray|all]  layering, fmt, clippy and every test\n  \
                  check-grads [--backend B] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \
+                 bench [--backend B] [--quick] [--filter S] [--json PATH] [--vs-torch PYTHON] [--rounds N]\n  \
+                                                     throughput, release build, beside PyTorch\n  \
                  ci                                  what .ci/run runs (= test)\n  \
                  layering                            check that crates depend only downwards"
             );

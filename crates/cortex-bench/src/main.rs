@@ -1,0 +1,310 @@
+//! `cortex-bench` (run by `cargo xtask bench`): training and inference throughput of the
+//! classic workloads on the CPU backends, fp32, two threads; warm-up, then the median of
+//! timed windows with their spread; windows disturbed by other processes are discarded.
+//! `--vs-torch PYTHON` runs the PyTorch peer (`peer/torch_workloads.py`) in the same
+//! invocation, alternating with Cortex, and prints the ratio per workload.
+
+mod load;
+mod workloads;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command as Process, ExitCode};
+use std::time::{Duration, Instant};
+
+use clap::{Arg, ArgAction, Command, value_parser};
+use cortex::Backend;
+use serde::Serialize;
+
+/// The machine's fp32 peak: 2 Zen3 cores × 2 FMA pipes × 8 lanes × 2 FLOP × ~3.0 GHz.
+const PEAK_GFLOPS: f64 = 190.0;
+/// Windows with more foreign load than this (cores) are re-run.
+const MAX_FOREIGN: f64 = 0.25;
+
+#[derive(Debug, Clone, Serialize)]
+struct Measurement {
+    name: String,
+    backend: String,
+    batch: usize,
+    median_samples_per_s: f64,
+    min_samples_per_s: f64,
+    max_samples_per_s: f64,
+    ms_per_step: f64,
+    gflops: f64,
+    percent_of_peak: f64,
+    windows: usize,
+    rejected_windows: usize,
+}
+
+struct Settings {
+    warmup: Duration,
+    window: Duration,
+    windows: usize,
+    wait_idle: bool,
+}
+
+fn measure(
+    workload: &workloads::Workload,
+    backend: Backend,
+    settings: &Settings,
+) -> Result<Measurement, String> {
+    let mut step = (workload.build)(backend)?;
+    if settings.wait_idle {
+        load::wait_for_idle(0.15, Duration::from_secs(300));
+    }
+    let (start, mut n) = (Instant::now(), 0usize);
+    while start.elapsed() < settings.warmup || n < 5 {
+        step(n).into_scalar::<f32>();
+        n += 1;
+    }
+    let per_step = start.elapsed().as_secs_f64() / n as f64;
+    let steps = ((settings.window.as_secs_f64() / per_step) as usize).max(3);
+    let (mut rates, mut rejected) = (Vec::new(), 0);
+    while rates.len() < settings.windows {
+        let probe = load::LoadProbe::new();
+        let t = Instant::now();
+        let mut last = None;
+        for i in 0..steps {
+            last = Some(step(i));
+        }
+        if let Some(last) = last {
+            last.into_scalar::<f32>();
+        }
+        let rate = (steps * workload.batch) as f64 / t.elapsed().as_secs_f64();
+        if settings.wait_idle && probe.foreign_cores() > MAX_FOREIGN && rejected < 20 {
+            rejected += 1;
+            continue;
+        }
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let flops = workload.forward_flops * if workload.train { 3.0 } else { 1.0 };
+    let gflops = median * flops / 1e9;
+    Ok(Measurement {
+        name: workload.name.to_string(),
+        backend: backend.name().to_string(),
+        batch: workload.batch,
+        median_samples_per_s: median,
+        min_samples_per_s: rates[0],
+        max_samples_per_s: rates[rates.len() - 1],
+        ms_per_step: 1000.0 * workload.batch as f64 / median,
+        gflops,
+        percent_of_peak: 100.0 * gflops / PEAK_GFLOPS,
+        windows: rates.len(),
+        rejected_windows: rejected,
+    })
+}
+
+fn print_row(m: &Measurement) {
+    println!(
+        "{:<30} {:<8} b={:<4} {:>12.0} samples/s [{:.0} .. {:.0}] {:>9.3} ms/step {:>7.2} GFLOP/s {:>5.1}% peak{}",
+        m.name,
+        m.backend,
+        m.batch,
+        m.median_samples_per_s,
+        m.min_samples_per_s,
+        m.max_samples_per_s,
+        m.ms_per_step,
+        m.gflops,
+        m.percent_of_peak,
+        if m.rejected_windows > 0 {
+            format!(" ({} disturbed windows re-run)", m.rejected_windows)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Runs the PyTorch peer; returns median samples/s by workload name.
+fn torch(python: &str, filter: Option<&str>, quick: bool) -> Result<BTreeMap<String, f64>, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer/torch_workloads.py");
+    let out = std::env::temp_dir().join(format!("cortex-bench-torch-{}.json", std::process::id()));
+    let mut command = Process::new(python);
+    command.arg(&script).arg("--out").arg(&out);
+    if quick {
+        command.arg("--smoke");
+    }
+    if let Some(f) = filter {
+        command.arg("--only").arg(f);
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    if !status.success() {
+        return Err(format!("the PyTorch peer failed ({status})"));
+    }
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let results = json["results"]
+        .as_array()
+        .ok_or("the peer wrote no results")?;
+    Ok(results
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r["name"].as_str()?.to_string(),
+                r["median_samples_per_s"].as_f64()?,
+            ))
+        })
+        .collect())
+}
+
+fn run() -> Result<(), String> {
+    let matches = Command::new("cortex-bench")
+        .about("throughput of the classic workloads, optionally beside PyTorch")
+        .arg(
+            Arg::new("backend")
+                .long("backend")
+                .default_value("all")
+                .help("ndarray, flex or all"),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .value_name("PATH")
+                .value_parser(value_parser!(PathBuf)),
+        )
+        .arg(
+            Arg::new("quick")
+                .long("quick")
+                .action(ArgAction::SetTrue)
+                .help("a short smoke run (no idle waiting)"),
+        )
+        .arg(
+            Arg::new("filter")
+                .long("filter")
+                .value_name("SUBSTRING")
+                .help("only workloads whose name contains it"),
+        )
+        .arg(
+            Arg::new("vs-torch")
+                .long("vs-torch")
+                .value_name("PYTHON")
+                .help("also run the PyTorch peer with this interpreter"),
+        )
+        .arg(
+            Arg::new("rounds")
+                .long("rounds")
+                .value_parser(value_parser!(usize))
+                .default_value("1")
+                .help("alternations of Cortex and PyTorch"),
+        )
+        .get_matches();
+    let backends = Backend::parse_selection(
+        matches
+            .get_one::<String>("backend")
+            .map_or("all", String::as_str),
+    )
+    .map_err(|e| e.to_string())?;
+    let quick = matches.get_flag("quick");
+    let settings = if quick {
+        Settings {
+            warmup: Duration::from_millis(50),
+            window: Duration::from_millis(40),
+            windows: 2,
+            wait_idle: false,
+        }
+    } else {
+        Settings {
+            warmup: Duration::from_secs(1),
+            window: Duration::from_millis(700),
+            windows: 7,
+            wait_idle: true,
+        }
+    };
+    let filter = matches.get_one::<String>("filter").cloned();
+    let selected: Vec<_> = workloads::all()
+        .into_iter()
+        .filter(|w| {
+            filter
+                .as_ref()
+                .is_none_or(|f| w.name.to_lowercase().contains(&f.to_lowercase()))
+        })
+        .collect();
+    let rounds = *matches.get_one::<usize>("rounds").unwrap_or(&1);
+    let python = matches.get_one::<String>("vs-torch").cloned();
+    let mut ours: Vec<Measurement> = Vec::new();
+    let mut theirs: Vec<BTreeMap<String, f64>> = Vec::new();
+    println!(
+        "cortex-bench: {} workloads, backends {:?}, {} threads (RAYON_NUM_THREADS={})",
+        selected.len(),
+        backends.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
+    );
+    for round in 0..rounds.max(1) {
+        for backend in &backends {
+            for workload in &selected {
+                let m = measure(workload, *backend, &settings)?;
+                print_row(&m);
+                ours.push(m);
+            }
+        }
+        if let Some(python) = &python {
+            println!("round {}: PyTorch peer", round + 1);
+            theirs.push(torch(python, filter.as_deref(), quick)?);
+        }
+    }
+    if !theirs.is_empty() {
+        println!(
+            "\n| workload | backend | Cortex samples/s | PyTorch samples/s | Cortex / PyTorch | GFLOP/s | % of peak |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for backend in &backends {
+            for workload in &selected {
+                let mine: Vec<&Measurement> = ours
+                    .iter()
+                    .filter(|m| m.name == workload.name && m.backend == backend.name())
+                    .collect();
+                let our_median = median(mine.iter().map(|m| m.median_samples_per_s).collect());
+                let torch_median = median(
+                    theirs
+                        .iter()
+                        .filter_map(|t| t.get(workload.name).copied())
+                        .collect(),
+                );
+                let gflops = median(mine.iter().map(|m| m.gflops).collect());
+                println!(
+                    "| {} | {} | {:.0} | {:.0} | {:.2}× | {:.2} | {:.1}% |",
+                    workload.name,
+                    backend.name(),
+                    our_median,
+                    torch_median,
+                    our_median / torch_median,
+                    gflops,
+                    100.0 * gflops / PEAK_GFLOPS
+                );
+            }
+        }
+    }
+    if let Some(path) = matches.get_one::<PathBuf>("json") {
+        let json =
+            serde_json::json!({ "cortex": ours, "pytorch": theirs, "peak_gflops": PEAK_GFLOPS });
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cortex-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
