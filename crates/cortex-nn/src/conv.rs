@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check;
 use crate::error::{Error, Result};
-use crate::param::{derive_seed, param, pytorch_uniform};
+use crate::param::{derive_seed, param, pytorch_uniform, wrap};
 
 /// Zero padding of a convolution (`T` is `usize` for 1-D, `[usize; 2]` for 2-D).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,36 +289,6 @@ impl Conv1dConfig {
             self.bias,
         )
     }
-
-    /// Validates the configuration and initializes the layer in f32.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for zero sizes, `groups` not dividing the channel counts,
-    /// `Same` padding with a stride other than 1, or an invalid initializer.
-    pub fn init(&self, device: &Device) -> Result<Conv1d> {
-        self.init_with_dtype(device, DType::F32)
-    }
-
-    /// As [`Conv1dConfig::init`], with parameters of `dtype`.
-    ///
-    /// # Errors
-    /// As [`Conv1dConfig::init`].
-    pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<Conv1d> {
-        let geometry = self.geometry()?;
-        let (weight, bias) = geometry.init(
-            "Conv1d",
-            self.weight_init.as_ref(),
-            self.bias_init.as_ref(),
-            self.seed,
-            device,
-            dtype,
-        )?;
-        Ok(Conv1d {
-            weight,
-            bias,
-            geometry,
-        })
-    }
 }
 
 impl Conv2dConfig {
@@ -340,61 +310,9 @@ impl Conv2dConfig {
             self.bias,
         )
     }
-
-    /// Validates the configuration and initializes the layer in f32.
-    ///
-    /// # Errors
-    /// As [`Conv1dConfig::init`].
-    pub fn init(&self, device: &Device) -> Result<Conv2d> {
-        self.init_with_dtype(device, DType::F32)
-    }
-
-    /// As [`Conv2dConfig::init`], with parameters of `dtype`.
-    ///
-    /// # Errors
-    /// As [`Conv1dConfig::init`].
-    pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<Conv2d> {
-        let geometry = self.geometry()?;
-        let (weight, bias) = geometry.init(
-            "Conv2d",
-            self.weight_init.as_ref(),
-            self.bias_init.as_ref(),
-            self.seed,
-            device,
-            dtype,
-        )?;
-        Ok(Conv2d {
-            weight,
-            bias,
-            geometry,
-        })
-    }
 }
 
 impl Conv1d {
-    /// Builds the layer from existing tensors (PyTorch's `weight` and `bias`, as they are).
-    ///
-    /// # Errors
-    /// Configuration errors as [`Conv1dConfig::init`]; [`Error::ParameterShape`] when a
-    /// tensor does not match `config`.
-    pub fn from_tensors(
-        config: &Conv1dConfig,
-        weight: Tensor<3>,
-        bias: Option<Tensor<1>>,
-    ) -> Result<Self> {
-        let geometry = config.geometry()?;
-        geometry.check_tensors(
-            "Conv1d",
-            &weight.dims(),
-            bias.as_ref().map(|b| b.dims()).as_ref().map(|d| &d[..]),
-        )?;
-        Ok(Self {
-            weight: crate::param::wrap(weight),
-            bias: bias.map(crate::param::wrap),
-            geometry,
-        })
-    }
-
     /// Applies the convolution: `[N, C_in, L]` → `[N, C_out, L_out]`.
     ///
     /// # Errors
@@ -420,28 +338,6 @@ impl Conv1d {
 }
 
 impl Conv2d {
-    /// Builds the layer from existing tensors (PyTorch's `weight` and `bias`, as they are).
-    ///
-    /// # Errors
-    /// As [`Conv1d::from_tensors`].
-    pub fn from_tensors(
-        config: &Conv2dConfig,
-        weight: Tensor<4>,
-        bias: Option<Tensor<1>>,
-    ) -> Result<Self> {
-        let geometry = config.geometry()?;
-        geometry.check_tensors(
-            "Conv2d",
-            &weight.dims(),
-            bias.as_ref().map(|b| b.dims()).as_ref().map(|d| &d[..]),
-        )?;
-        Ok(Self {
-            weight: crate::param::wrap(weight),
-            bias: bias.map(crate::param::wrap),
-            geometry,
-        })
-    }
-
     /// Applies the convolution: `[N, C_in, H, W]` → `[N, C_out, H_out, W_out]`.
     ///
     /// # Errors
@@ -464,3 +360,70 @@ impl Conv2d {
         .map_err(Error::op("Conv2d"))
     }
 }
+
+/// What both convolutions share: `init`, `init_with_dtype` and `from_tensors`.
+macro_rules! conv_constructors {
+    ($layer:ident, $config:ident, $name:literal, weight_rank = $rank:literal) => {
+        impl $config {
+            /// Validates the configuration and initializes the layer in f32.
+            ///
+            /// # Errors
+            /// [`Error::InvalidConfig`] for zero sizes, `groups` not dividing the channel
+            /// counts, `Same` padding with a stride other than 1, or an invalid initializer.
+            pub fn init(&self, device: &Device) -> Result<$layer> {
+                self.init_with_dtype(device, DType::F32)
+            }
+
+            #[doc = concat!("As [`", stringify!($config), "::init`], with parameters of `dtype`.")]
+            ///
+            /// # Errors
+            /// As `init`.
+            pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<$layer> {
+                let geometry = self.geometry()?;
+                let (weight, bias) = geometry.init(
+                    $name,
+                    self.weight_init.as_ref(),
+                    self.bias_init.as_ref(),
+                    self.seed,
+                    device,
+                    dtype,
+                )?;
+                Ok($layer {
+                    weight,
+                    bias,
+                    geometry,
+                })
+            }
+        }
+
+        impl $layer {
+            /// Builds the layer from existing tensors (PyTorch's `weight` and `bias`, as they
+            /// are); channels and kernel must match `config`.
+            ///
+            /// # Errors
+            /// Configuration errors as `init`; [`Error::ParameterShape`] when a tensor does
+            /// not match `config`.
+            pub fn from_tensors(
+                config: &$config,
+                weight: Tensor<$rank>,
+                bias: Option<Tensor<1>>,
+            ) -> Result<Self> {
+                let geometry = config.geometry()?;
+                let bias_dims = bias.as_ref().map(|b| b.dims());
+                geometry.check_tensors(
+                    $name,
+                    &weight.dims(),
+                    bias_dims.as_ref().map(|d| &d[..]),
+                )?;
+                Ok(Self {
+                    weight: wrap(weight),
+                    bias: bias.map(wrap),
+                    geometry,
+                })
+            }
+        }
+    };
+}
+
+conv_constructors!(Conv1d, Conv1dConfig, "Conv1d", weight_rank = 3);
+conv_constructors!(Conv2d, Conv2dConfig, "Conv2d", weight_rank = 4);
