@@ -48,6 +48,15 @@ impl LoadProbe {
         }
     }
 
+    /// Cores used by this process since `new`.
+    pub fn own_cores(&self) -> f64 {
+        let wall = self.start.elapsed().as_secs_f64().max(1e-6);
+        match (self.own, own_busy()) {
+            (Some(o0), Some(o1)) => (o1 - o0) / clock_ticks_per_second() / wall,
+            _ => f64::NAN,
+        }
+    }
+
     /// Cores used by other processes since `new` (0 where /proc is unavailable).
     pub fn foreign_cores(&self) -> f64 {
         let wall = self.start.elapsed().as_secs_f64().max(1e-6);

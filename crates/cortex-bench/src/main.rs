@@ -34,6 +34,10 @@ struct Measurement {
     percent_of_peak: f64,
     windows: usize,
     rejected_windows: usize,
+    /// Cores this process kept busy during the kept windows.
+    cores_used: f64,
+    /// Training only: milliseconds of forward + loss per step (the rest is backward + step).
+    forward_ms_per_step: Option<f64>,
 }
 
 struct Settings {
@@ -43,41 +47,59 @@ struct Settings {
     wait_idle: bool,
 }
 
-fn measure(
-    workload: &workloads::Workload,
-    backend: Backend,
+/// Timed windows of `step` (whole steps, or forward-only): samples/s per kept window
+/// (sorted), the number of disturbed windows re-run, and the cores this process used.
+fn windows(
+    step: &mut workloads::Step,
+    batch: usize,
+    full: bool,
     settings: &Settings,
-) -> Result<Measurement, String> {
-    let mut step = (workload.build)(backend)?;
-    if settings.wait_idle {
-        load::wait_for_idle(0.15, Duration::from_secs(300));
-    }
+) -> (Vec<f64>, usize, f64) {
     let (start, mut n) = (Instant::now(), 0usize);
     while start.elapsed() < settings.warmup || n < 5 {
-        step(n).into_scalar::<f32>();
+        step(n, full).into_scalar::<f32>();
         n += 1;
     }
     let per_step = start.elapsed().as_secs_f64() / n as f64;
     let steps = ((settings.window.as_secs_f64() / per_step) as usize).max(3);
-    let (mut rates, mut rejected) = (Vec::new(), 0);
+    let (mut rates, mut rejected, mut cores) = (Vec::new(), 0, Vec::new());
     while rates.len() < settings.windows {
         let probe = load::LoadProbe::new();
         let t = Instant::now();
         let mut last = None;
         for i in 0..steps {
-            last = Some(step(i));
+            last = Some(step(i, full));
         }
         if let Some(last) = last {
             last.into_scalar::<f32>();
         }
-        let rate = (steps * workload.batch) as f64 / t.elapsed().as_secs_f64();
+        let rate = (steps * batch) as f64 / t.elapsed().as_secs_f64();
         if settings.wait_idle && probe.foreign_cores() > MAX_FOREIGN && rejected < 20 {
             rejected += 1;
             continue;
         }
+        cores.push(probe.own_cores());
         rates.push(rate);
     }
     rates.sort_by(f64::total_cmp);
+    (rates, rejected, median(cores))
+}
+
+fn measure(
+    workload: &workloads::Workload,
+    backend: Backend,
+    settings: &Settings,
+    breakdown: bool,
+) -> Result<Measurement, String> {
+    let mut step = (workload.build)(backend)?;
+    if settings.wait_idle {
+        load::wait_for_idle(0.15, Duration::from_secs(300));
+    }
+    let (rates, rejected, cores_used) = windows(&mut step, workload.batch, true, settings);
+    let forward_ms_per_step = (breakdown && workload.train).then(|| {
+        let (forward, _, _) = windows(&mut step, workload.batch, false, settings);
+        1000.0 * workload.batch as f64 / median(forward)
+    });
     let median = rates[rates.len() / 2];
     let flops = workload.forward_flops * if workload.train { 3.0 } else { 1.0 };
     let gflops = median * flops / 1e9;
@@ -93,12 +115,14 @@ fn measure(
         percent_of_peak: 100.0 * gflops / PEAK_GFLOPS,
         windows: rates.len(),
         rejected_windows: rejected,
+        cores_used,
+        forward_ms_per_step,
     })
 }
 
 fn print_row(m: &Measurement) {
     println!(
-        "{:<30} {:<8} b={:<4} {:>12.0} samples/s [{:.0} .. {:.0}] {:>9.3} ms/step {:>7.2} GFLOP/s {:>5.1}% peak{}",
+        "{:<30} {:<8} b={:<4} {:>12.0} samples/s [{:.0} .. {:.0}] {:>9.3} ms/step {:>7.2} GFLOP/s {:>5.1}% peak {:.2} cores{}{}",
         m.name,
         m.backend,
         m.batch,
@@ -108,6 +132,11 @@ fn print_row(m: &Measurement) {
         m.ms_per_step,
         m.gflops,
         m.percent_of_peak,
+        m.cores_used,
+        m.forward_ms_per_step.map_or(String::new(), |f| format!(
+            " (forward+loss {f:.2} ms, backward+step {:.2} ms)",
+            m.ms_per_step - f
+        )),
         if m.rejected_windows > 0 {
             format!(" ({} disturbed windows re-run)", m.rejected_windows)
         } else {
@@ -184,6 +213,12 @@ fn run() -> Result<(), String> {
                 .help("also run the PyTorch peer with this interpreter"),
         )
         .arg(
+            Arg::new("breakdown")
+                .long("breakdown")
+                .action(ArgAction::SetTrue)
+                .help("also time forward+loss alone for training workloads"),
+        )
+        .arg(
             Arg::new("rounds")
                 .long("rounds")
                 .value_parser(value_parser!(usize))
@@ -236,7 +271,7 @@ fn run() -> Result<(), String> {
     for round in 0..rounds.max(1) {
         for backend in &backends {
             for workload in &selected {
-                let m = measure(workload, *backend, &settings)?;
+                let m = measure(workload, *backend, &settings, matches.get_flag("breakdown"))?;
                 print_row(&m);
                 ours.push(m);
             }

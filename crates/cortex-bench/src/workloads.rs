@@ -16,8 +16,9 @@ use cortex::optim::{AdamConfig, Optim, OptimizerConfig, SgdConfig};
 /// Distinct random batches, cycled (as the PyTorch peer).
 const BATCHES: usize = 8;
 
-/// A workload step: runs one step on batch `i` and returns a tensor to synchronize on.
-pub type Step = Box<dyn FnMut(usize) -> Tensor<1>>;
+/// A workload step on batch `i`: the whole step (`true`), or for training only the forward
+/// pass and loss (`false`, to split the time); returns a tensor to synchronize on.
+pub type Step = Box<dyn FnMut(usize, bool) -> Tensor<1>>;
 
 /// One workload.
 pub struct Workload {
@@ -63,11 +64,15 @@ fn train_step<M: Module + Clone + 'static>(
     loss: impl Fn(&M, usize) -> Result<Tensor<1>, String> + 'static,
 ) -> Step {
     let mut model = Some(model);
-    Box::new(move |i| {
+    Box::new(move |i, full| {
         let current = model
             .take()
             .expect("the model is put back after every step");
         let l = loss(&current, i).expect("the workload's shapes are fixed and valid");
+        if !full {
+            model = Some(current);
+            return l.detach();
+        }
         let grads = GradientsParams::from_grads(l.backward(), &current);
         model = Some(
             optim
@@ -225,7 +230,7 @@ fn infer_mlp(activation: Activation, backend: Backend) -> Result<Step, String> {
     let device = backend.device();
     let model = mlp(activation, &device)?.valid();
     let xs = normal([256, 784], &device);
-    Ok(Box::new(move |i| {
+    Ok(Box::new(move |i, _| {
         let out = model
             .forward(xs[i % BATCHES].clone())
             .expect("fixed, valid shapes");
@@ -237,7 +242,7 @@ fn infer_cnn(backend: Backend) -> Result<Step, String> {
     let device = backend.device();
     let model = LeNet::new(&device)?.valid();
     let xs = normal([256, 1, 28, 28], &device);
-    Ok(Box::new(move |i| {
+    Ok(Box::new(move |i, _| {
         model
             .forward(xs[i % BATCHES].clone())
             .expect("fixed, valid shapes")
