@@ -100,17 +100,17 @@ fn measure(
         let (forward, _, _) = windows(&mut step, workload.batch, false, settings);
         1000.0 * workload.batch as f64 / median(forward)
     });
-    let median = rates[rates.len() / 2];
+    let rate = median(rates.clone());
     let flops = workload.forward_flops * if workload.train { 3.0 } else { 1.0 };
-    let gflops = median * flops / 1e9;
+    let gflops = rate * flops / 1e9;
     Ok(Measurement {
         name: workload.name.to_string(),
         backend: backend.name().to_string(),
         batch: workload.batch,
-        median_samples_per_s: median,
+        median_samples_per_s: rate,
         min_samples_per_s: rates[0],
         max_samples_per_s: rates[rates.len() - 1],
-        ms_per_step: 1000.0 * workload.batch as f64 / median,
+        ms_per_step: 1000.0 * workload.batch as f64 / rate,
         gflops,
         percent_of_peak: 100.0 * gflops / PEAK_GFLOPS,
         windows: rates.len(),
@@ -326,12 +326,18 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// The median (the mean of the two middle values for an even count).
 fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 fn main() -> ExitCode {
