@@ -4,7 +4,7 @@
 //! directly; those with a parameter or a dimension validate it and return [`Result`].
 //! All are stable at |x| = 1000 in f32 and f64: no overflow in the forward or backward pass.
 
-use burn::tensor::{Tensor, activation};
+use burn::tensor::{DType, Tensor, activation};
 
 use crate::check;
 use crate::error::Result;
@@ -21,9 +21,16 @@ use crate::error::Result;
 /// assert_eq!(y, 0.5);
 /// ```
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    // Both branches exponentiate -|x| <= 0, so nothing overflows and every gradient is finite:
-    // σ(x) = 1 / (1 + e^(-|x|)) for x >= 0 and e^(-|x|) / (1 + e^(-|x|)) for x < 0.
-    // (burn's flex sigmoid rounds f64 inputs through f32, ~2e-8 off; this form is exact.)
+    // Below f64, burn's own sigmoid: one fused kernel whose backward is `s (1 - s)` from the
+    // saved output, stable at |x| = 1000 on both backends (measured: the composed form below
+    // cost a quarter of an LSTM training step in masks and exponentials).
+    if x.dtype() != DType::F64 {
+        return activation::sigmoid(x);
+    }
+    // In f64, both branches exponentiate -|x| <= 0, so nothing overflows and every gradient is
+    // finite: σ(x) = 1 / (1 + e^(-|x|)) for x >= 0 and e^(-|x|) / (1 + e^(-|x|)) for x < 0.
+    // (burn's generic sigmoid, which ndarray uses, rounds f64 through f32, ~2e-8 off; this
+    // form is exact, as the oracle checks.)
     let non_negative = x.clone().greater_equal_elem(0.0);
     let neg_abs = x.clone().mask_where(non_negative.clone(), x.neg());
     let z = neg_abs.exp();
