@@ -342,10 +342,23 @@ impl cortex::data::ToBatch for ShiftedImages {
                     });
                 }
             }
-            labels.push(self.images.label(i).unwrap_or_default() as u8);
+            labels.push(self.images.label(i).unwrap_or_default() as i64);
         }
-        let shifted = ImageDataset::new(pixels, labels, h, w, self.images.max_value())?;
-        shifted.batch(&(0..indices.len()).collect::<Vec<_>>(), device)
+        // The shifted pixels come from the (validated) dataset: scale them straight into the
+        // batch, as `ImageDataset::batch` does, without a second dataset and pass over them.
+        let scale = 1.0 / f32::from(self.images.max_value());
+        let pixels: Vec<f32> = pixels.into_iter().map(|p| f32::from(p) * scale).collect();
+        let n = indices.len();
+        Ok(cortex::data::ImageBatch {
+            images: cortex::burn::tensor::Tensor::from_data(
+                cortex::burn::tensor::TensorData::new(pixels, [n, 1, h, w]),
+                device,
+            ),
+            labels: cortex::burn::tensor::Tensor::from_data(
+                cortex::burn::tensor::TensorData::new(labels, [n]),
+                device,
+            ),
+        })
     }
 }
 

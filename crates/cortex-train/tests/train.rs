@@ -306,7 +306,6 @@ fn search_reports_every_trial_and_picks_the_best() {
     )
     .unwrap();
     assert_eq!(report.best().params["lr"], 0.05);
-    let _ = valid.len();
 }
 
 #[test]

@@ -199,7 +199,7 @@ pub(crate) trait Recurrent: Module + Sized {
                 for (tensor, name) in state.iter().zip(["h", "c"]) {
                     check::input(
                         Self::LAYER,
-                        if name == "h" { "h" } else { "c" },
+                        name,
                         &tensor.dims(),
                         &[Some(batch), Some(hidden)],
                     )?;
