@@ -34,6 +34,9 @@ mod error;
 mod fused;
 mod gradcheck;
 mod module_check;
+// The fused recurrences implement ndarray too (see `fused`).
+#[allow(deprecated)]
+mod recurrent;
 mod registry;
 mod value_and_grad;
 
@@ -42,5 +45,8 @@ pub use cases::op_cases;
 pub use error::{Error, Result};
 pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
+pub use recurrent::{
+    FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,
+};
 pub use registry::{CaseFn, GradCase, sample};
 pub use value_and_grad::value_and_grad;

@@ -1,5 +1,6 @@
 //! Cases of the fused losses.
 
+use burn::tensor::Tensor;
 use cortex_ops::Reduction;
 
 use super::{ce_options, float_like, int_tensor};
@@ -61,5 +62,68 @@ pub fn fused_cases() -> Vec<GradCase> {
             },
         ));
     }
+    recurrent_cases(&mut cases);
     cases
+}
+
+/// Cases of the fused LSTM and GRU sequences: every input (projected input, hidden weights,
+/// hidden bias, initial states) in both directions, through the whole output and final state.
+fn recurrent_cases(cases: &mut Vec<GradCase>) {
+    let (batch, steps, hidden) = (2, 4, 3);
+    for (variant, reverse, seed) in [("forward", false, 160u64), ("reverse", true, 170)] {
+        cases.push(GradCase::new(
+            format!("fused_lstm/{variant}"),
+            "fused_lstm",
+            vec![
+                sample::uniform("xw", &[batch, steps, 4 * hidden], seed, -2.0, 2.0),
+                sample::uniform("w_hh", &[4 * hidden, hidden], seed + 1, -1.0, 1.0),
+                sample::uniform("h0", &[batch, hidden], seed + 2, -1.0, 1.0),
+                sample::uniform("c0", &[batch, hidden], seed + 3, -1.0, 1.0),
+            ],
+            move |args| {
+                let seq = crate::recurrent::fused_lstm(
+                    args.get::<3>(0)?,
+                    args.get::<2>(1)?,
+                    args.get::<2>(2)?,
+                    args.get::<2>(3)?,
+                    reverse,
+                )?;
+                // Each output weighted differently, so a swapped gradient cannot cancel out.
+                Ok(Tensor::cat(
+                    vec![
+                        seq.output.reshape([batch * steps, hidden]),
+                        seq.h.mul_scalar(0.5),
+                        seq.c.mul_scalar(-1.5),
+                    ],
+                    0,
+                ))
+            },
+        ));
+        cases.push(GradCase::new(
+            format!("fused_gru/{variant}"),
+            "fused_gru",
+            vec![
+                sample::uniform("xw", &[batch, steps, 3 * hidden], seed + 4, -2.0, 2.0),
+                sample::uniform("w_hh", &[3 * hidden, hidden], seed + 5, -1.0, 1.0),
+                sample::uniform("b_hh", &[3 * hidden], seed + 6, -1.0, 1.0),
+                sample::uniform("h0", &[batch, hidden], seed + 7, -1.0, 1.0),
+            ],
+            move |args| {
+                let seq = crate::recurrent::fused_gru(
+                    args.get::<3>(0)?,
+                    args.get::<2>(1)?,
+                    Some(args.get::<1>(2)?),
+                    args.get::<2>(3)?,
+                    reverse,
+                )?;
+                Ok(Tensor::cat(
+                    vec![
+                        seq.output.reshape([batch * steps, hidden]),
+                        seq.h.mul_scalar(0.5),
+                    ],
+                    0,
+                ))
+            },
+        ));
+    }
 }

@@ -1,0 +1,372 @@
+//! The fused recurrences as a burn backend extension: the CPU backends run the kernels of
+//! [`super::kernel`] on the tensors' data; burn-autodiff records one node per sequence whose
+//! backward is the hand-written backward through time.
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Shape, TensorData, try_read_sync};
+
+use super::kernel::{self, Dims};
+use super::real::Real;
+
+/// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
+#[backend_extension(Flex, NdArray, Autodiff)]
+pub trait FusedRecurrentOps: Backend {
+    /// LSTM over `xw [B, T, 4H]` (input projection plus both biases), `w_hh [4H, H]`,
+    /// `h0`, `c0 [B, H]`; returns `[B, T+1, H]`: the hidden state of every step, then the final
+    /// cell state.
+    fn lstm_sequence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self>;
+
+    /// GRU over `xw [B, T, 3H]` (input projection plus `b_ih`), `w_hh [3H, H]`, `b_hh [3H]`,
+    /// `h0 [B, H]`; returns the hidden state of every step, `[B, T, H]`.
+    fn gru_sequence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self>;
+}
+
+/// What the backward pass of one sequence needs, in the precision the kernel ran in.
+#[derive(Debug)]
+pub(crate) struct Saved<T> {
+    dims: Dims,
+    out: Vec<T>,
+    cache: Vec<T>,
+    w_hh: Vec<T>,
+    h0: Vec<T>,
+    /// The LSTM's initial cell state (empty for the GRU).
+    c0: Vec<T>,
+}
+
+/// [`Saved`] in either kernel precision, with the dtype and device the gradients go back to.
+#[derive(Debug, Clone)]
+pub(crate) struct Tape<D> {
+    device: D,
+    dtype: DType,
+    saved: Precision,
+}
+
+#[derive(Debug, Clone)]
+enum Precision {
+    F32(Arc<Saved<f32>>),
+    F64(Arc<Saved<f64>>),
+}
+
+/// A kernel precision: f64 runs in f64, every other float dtype in f32.
+trait Kernel: Real {
+    fn wrap(saved: Saved<Self>) -> Precision;
+    fn unwrap(saved: &Precision) -> Option<&Saved<Self>>;
+}
+
+impl Kernel for f32 {
+    fn wrap(saved: Saved<Self>) -> Precision {
+        Precision::F32(Arc::new(saved))
+    }
+    fn unwrap(saved: &Precision) -> Option<&Saved<Self>> {
+        match saved {
+            Precision::F32(s) => Some(s),
+            Precision::F64(_) => None,
+        }
+    }
+}
+
+impl Kernel for f64 {
+    fn wrap(saved: Saved<Self>) -> Precision {
+        Precision::F64(Arc::new(saved))
+    }
+    fn unwrap(saved: &Precision) -> Option<&Saved<Self>> {
+        match saved {
+            Precision::F64(s) => Some(s),
+            Precision::F32(_) => None,
+        }
+    }
+}
+
+/// The values of a CPU tensor in the kernel precision `T`.
+fn values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Vec<T> {
+    // Flex and ndarray read synchronously and cannot fail; the public functions only route
+    // tensors of those backends here.
+    let data = try_read_sync(B::float_into_data(tensor))
+        .and_then(Result::ok)
+        .expect("fused recurrence: reading a CPU tensor cannot fail");
+    data.convert::<T>()
+        .try_into_vec::<T>()
+        .expect("fused recurrence: converted data has the kernel's dtype")
+}
+
+/// A tensor of `dtype` on `device` from kernel values.
+fn tensor<B: Backend, T: Real>(
+    values: Vec<T>,
+    shape: impl Into<Shape>,
+    dtype: DType,
+    device: &B::Device,
+) -> FloatTensor<B> {
+    B::float_from_data(TensorData::new(values, shape).convert_dtype(dtype), device)
+}
+
+fn lstm_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
+    let shape = xw.shape();
+    Dims {
+        batch: shape[0],
+        steps: shape[1],
+        hidden: shape[2] / 4,
+        reverse,
+    }
+}
+
+fn gru_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
+    let shape = xw.shape();
+    Dims {
+        batch: shape[0],
+        steps: shape[1],
+        hidden: shape[2] / 3,
+        reverse,
+    }
+}
+
+/// Runs the LSTM kernel; with `save`, also returns the tape of its backward.
+fn lstm_run<B: Backend, T: Kernel>(
+    [xw, w_hh, h0, c0]: [FloatTensor<B>; 4],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+    let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
+    let [xw, w_hh, h0, c0] = [xw, w_hh, h0, c0].map(values::<B, T>);
+    let run = kernel::lstm_forward(dims, &xw, &w_hh, &h0, &c0, save);
+    let shape = [dims.batch, dims.steps + 1, dims.hidden];
+    let out = tensor::<B, T>(run.out.clone(), shape, dtype, &device);
+    let tape = save.then(|| Tape {
+        device,
+        dtype,
+        saved: T::wrap(Saved {
+            dims,
+            out: run.out,
+            cache: run.cache,
+            w_hh,
+            h0,
+            c0,
+        }),
+    });
+    (out, tape)
+}
+
+/// Runs the GRU kernel; with `save`, also returns the tape of its backward.
+fn gru_run<B: Backend, T: Kernel>(
+    [xw, w_hh, b_hh, h0]: [FloatTensor<B>; 4],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+    let (dims, dtype, device) = (gru_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
+    let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
+    let run = kernel::gru_forward(dims, &xw, &w_hh, &b_hh, &h0, save);
+    let shape = [dims.batch, dims.steps, dims.hidden];
+    let out = tensor::<B, T>(run.out.clone(), shape, dtype, &device);
+    let tape = save.then(|| Tape {
+        device,
+        dtype,
+        saved: T::wrap(Saved {
+            dims,
+            out: run.out,
+            cache: run.cache,
+            w_hh,
+            h0,
+            c0: Vec::new(),
+        }),
+    });
+    (out, tape)
+}
+
+fn lstm<B: Backend>(
+    inputs: [FloatTensor<B>; 4],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+    match inputs[0].dtype() {
+        DType::F64 => lstm_run::<B, f64>(inputs, reverse, save),
+        _ => lstm_run::<B, f32>(inputs, reverse, save),
+    }
+}
+
+fn gru<B: Backend>(
+    inputs: [FloatTensor<B>; 4],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+    match inputs[0].dtype() {
+        DType::F64 => gru_run::<B, f64>(inputs, reverse, save),
+        _ => gru_run::<B, f32>(inputs, reverse, save),
+    }
+}
+
+/// The LSTM's input gradients `[d_xw, d_w_hh, d_h0, d_c0]` from the gradient of its output.
+fn lstm_grads<B: Backend, T: Kernel>(
+    tape: &Tape<B::Device>,
+    saved: &Saved<T>,
+    grad: FloatTensor<B>,
+) -> [FloatTensor<B>; 4] {
+    let d = saved.dims;
+    let (d_xw, d_w, d_h0, d_c0) = kernel::lstm_backward(
+        d,
+        &values::<B, T>(grad),
+        &saved.out,
+        &saved.cache,
+        &saved.w_hh,
+        &saved.h0,
+        &saved.c0,
+    );
+    let (dt, dev) = (tape.dtype, &tape.device);
+    [
+        tensor::<B, T>(d_xw, [d.batch, d.steps, 4 * d.hidden], dt, dev),
+        tensor::<B, T>(d_w, [4 * d.hidden, d.hidden], dt, dev),
+        tensor::<B, T>(d_h0, [d.batch, d.hidden], dt, dev),
+        tensor::<B, T>(d_c0, [d.batch, d.hidden], dt, dev),
+    ]
+}
+
+/// The GRU's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0]` from the gradient of its output.
+fn gru_grads<B: Backend, T: Kernel>(
+    tape: &Tape<B::Device>,
+    saved: &Saved<T>,
+    grad: FloatTensor<B>,
+) -> [FloatTensor<B>; 4] {
+    let d = saved.dims;
+    let (d_xw, d_w, d_b, d_h0) = kernel::gru_backward(
+        d,
+        &values::<B, T>(grad),
+        &saved.out,
+        &saved.cache,
+        &saved.w_hh,
+        &saved.h0,
+    );
+    let (dt, dev) = (tape.dtype, &tape.device);
+    [
+        tensor::<B, T>(d_xw, [d.batch, d.steps, 3 * d.hidden], dt, dev),
+        tensor::<B, T>(d_w, [3 * d.hidden, d.hidden], dt, dev),
+        tensor::<B, T>(d_b, [3 * d.hidden], dt, dev),
+        tensor::<B, T>(d_h0, [d.batch, d.hidden], dt, dev),
+    ]
+}
+
+macro_rules! plain_backend {
+    ($backend:ty) => {
+        impl FusedRecurrentOps for $backend {
+            fn lstm_sequence(
+                xw: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+                reverse: bool,
+            ) -> FloatTensor<Self> {
+                lstm::<Self>([xw, w_hh, h0, c0], reverse, false).0
+            }
+
+            fn gru_sequence(
+                xw: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                b_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                reverse: bool,
+            ) -> FloatTensor<Self> {
+                gru::<Self>([xw, w_hh, b_hh, h0], reverse, false).0
+            }
+        }
+    };
+}
+plain_backend!(Flex);
+plain_backend!(NdArray);
+
+/// Registers each gradient with its parent, when that parent needs one.
+fn register<B: Backend>(
+    parents: [Option<burn::backend::autodiff::NodeId>; 4],
+    grads: &mut Gradients,
+    values: [FloatTensor<B>; 4],
+) {
+    for (parent, value) in parents.into_iter().zip(values) {
+        if let Some(id) = parent {
+            grads.register::<B>(id, value);
+        }
+    }
+}
+
+/// The sequence's backward step: gradients from the tape, in the tape's precision.
+macro_rules! sequence_backward {
+    ($name:ident, $grads:ident) => {
+        #[derive(Debug)]
+        struct $name;
+
+        impl<B: Backend> Backward<B, 4> for $name {
+            type State = Tape<B::Device>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 4>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let grad = grads.consume::<B>(&ops.node);
+                let tape = ops.state;
+                let values = match (f32::unwrap(&tape.saved), f64::unwrap(&tape.saved)) {
+                    (Some(saved), _) => $grads::<B, f32>(&tape, saved, grad),
+                    (_, Some(saved)) => $grads::<B, f64>(&tape, saved, grad),
+                    (None, None) => unreachable!("a tape holds one precision"),
+                };
+                register::<B>(ops.parents.map(|p| p.map(|node| node.id)), grads, values);
+            }
+        }
+    };
+}
+sequence_backward!(LstmBackward, lstm_grads);
+sequence_backward!(GruBackward, gru_grads);
+
+impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps for Autodiff<B, C> {
+    fn lstm_sequence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self> {
+        let guards = [xw.node(), w_hh.node(), h0.node(), c0.node()];
+        let inputs = [xw, w_hh, h0, c0].map(|t| t.into_primitive());
+        match LstmBackward.prepare::<C>(guards).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, tape) = lstm::<B>(inputs, reverse, true);
+                prep.finish(tape.expect("saved when asked"), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(lstm::<B>(inputs, reverse, false).0),
+        }
+    }
+
+    fn gru_sequence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self> {
+        let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node()];
+        let inputs = [xw, w_hh, b_hh, h0].map(|t| t.into_primitive());
+        match GruBackward.prepare::<C>(guards).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, tape) = gru::<B>(inputs, reverse, true);
+                prep.finish(tape.expect("saved when asked"), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(gru::<B>(inputs, reverse, false).0),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The fused LSTM/GRU sequences against the same recurrences composed from tensor ops: values
+//! and every gradient, both directions, both CPU backends, f64 and f32, a batch large enough
+//! to be split across threads (uneven chunks); and the errors of bad inputs.
+
+use burn::tensor::{DType, Device, Distribution, Tensor};
+use cortex_autodiff::{Error, fused_gru, fused_lstm, fused_recurrence_supported};
+use cortex_ops::{Backend, sigmoid, tanh};
+
+const B: usize = 21;
+const T: usize = 6;
+const H: usize = 5;
+
+fn random<const D: usize>(shape: [usize; D], device: &Device, dtype: DType) -> Tensor<D> {
+    Tensor::<D>::random(shape, Distribution::Uniform(-1.5, 1.5), device)
+        .cast(dtype)
+        .require_grad()
+}
+
+fn values<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
+    t.clone()
+        .cast(DType::F64)
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec()
+        .unwrap()
+}
+
+fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+        .fold(0.0, f64::max);
+    assert!(worst < tol, "{what}: worst relative difference {worst:e}");
+}
+
+fn steps(reverse: bool) -> Vec<usize> {
+    if reverse {
+        (0..T).rev().collect()
+    } else {
+        (0..T).collect()
+    }
+}
+
+fn block(x: &Tensor<2>, k: usize) -> Tensor<2> {
+    x.clone().narrow(1, k * H, H)
+}
+
+fn composed_lstm(
+    xw: &Tensor<3>,
+    w: &Tensor<2>,
+    h0: &Tensor<2>,
+    c0: &Tensor<2>,
+    reverse: bool,
+) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let (mut h, mut c) = (h0.clone(), c0.clone());
+    let mut hs = vec![None; T];
+    for t in steps(reverse) {
+        let gates =
+            xw.clone().narrow(1, t, 1).reshape([B, 4 * H]) + h.matmul(w.clone().transpose());
+        let (i, f) = (sigmoid(block(&gates, 0)), sigmoid(block(&gates, 1)));
+        let (g, o) = (tanh(block(&gates, 2)), sigmoid(block(&gates, 3)));
+        c = f * c + i * g;
+        h = o * tanh(c.clone());
+        hs[t] = Some(h.clone().reshape([B, 1, H]));
+    }
+    (Tensor::cat(hs.into_iter().flatten().collect(), 1), h, c)
+}
+
+fn composed_gru(
+    xw: &Tensor<3>,
+    w: &Tensor<2>,
+    b: &Tensor<1>,
+    h0: &Tensor<2>,
+    reverse: bool,
+) -> (Tensor<3>, Tensor<2>) {
+    let mut h = h0.clone();
+    let mut hs = vec![None; T];
+    for t in steps(reverse) {
+        let x = xw.clone().narrow(1, t, 1).reshape([B, 3 * H]);
+        let gh = h.clone().matmul(w.clone().transpose()) + b.clone().reshape([1, 3 * H]);
+        let r = sigmoid(block(&x, 0) + block(&gh, 0));
+        let z = sigmoid(block(&x, 1) + block(&gh, 1));
+        let n = tanh(block(&x, 2) + r * block(&gh, 2));
+        h = n.clone() + z * (h - n);
+        hs[t] = Some(h.clone().reshape([B, 1, H]));
+    }
+    (Tensor::cat(hs.into_iter().flatten().collect(), 1), h)
+}
+
+/// A scalar that weights every output element differently.
+fn loss(parts: &[Tensor<2>], weights: &[Tensor<2>]) -> Tensor<1> {
+    parts
+        .iter()
+        .zip(weights)
+        .map(|(p, w)| (p.clone() * w.clone()).sum())
+        .reduce(|a, b| a + b)
+        .unwrap()
+}
+
+fn devices() -> Vec<Device> {
+    Backend::ALL.iter().map(|b| b.autodiff_device()).collect()
+}
+
+#[test]
+fn lstm_matches_the_composed_recurrence_with_all_gradients() {
+    for device in devices() {
+        for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+            for reverse in [false, true] {
+                let xw = random([B, T, 4 * H], &device, dtype);
+                let w = random([4 * H, H], &device, dtype);
+                let (h0, c0) = (
+                    random([B, H], &device, dtype),
+                    random([B, H], &device, dtype),
+                );
+                let weights: Vec<Tensor<2>> = [[B * T, H], [B, H], [B, H]]
+                    .map(|s| {
+                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
+                    })
+                    .into();
+                let fused =
+                    fused_lstm(xw.clone(), w.clone(), h0.clone(), c0.clone(), reverse).unwrap();
+                let (out, h, c) = composed_lstm(&xw, &w, &h0, &c0, reverse);
+                let what = format!("{device:?} {dtype:?} reverse={reverse}");
+                assert_close(
+                    &format!("{what} output"),
+                    &values(&fused.output),
+                    &values(&out),
+                    tol,
+                );
+                assert_close(&format!("{what} h"), &values(&fused.h), &values(&h), tol);
+                assert_close(&format!("{what} c"), &values(&fused.c), &values(&c), tol);
+                let g_fused = loss(
+                    &[fused.output.reshape([B * T, H]), fused.h, fused.c],
+                    &weights,
+                )
+                .backward();
+                let g_composed = loss(&[out.reshape([B * T, H]), h, c], &weights).backward();
+                let pairs = [
+                    (
+                        "xw",
+                        values(&xw.grad(&g_fused).unwrap()),
+                        values(&xw.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "w_hh",
+                        values(&w.grad(&g_fused).unwrap()),
+                        values(&w.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "h0",
+                        values(&h0.grad(&g_fused).unwrap()),
+                        values(&h0.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "c0",
+                        values(&c0.grad(&g_fused).unwrap()),
+                        values(&c0.grad(&g_composed).unwrap()),
+                    ),
+                ];
+                for (name, a, b) in pairs {
+                    assert_close(&format!("{what} d{name}"), &a, &b, tol * 10.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gru_matches_the_composed_recurrence_with_all_gradients() {
+    for device in devices() {
+        for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+            for reverse in [false, true] {
+                let xw = random([B, T, 3 * H], &device, dtype);
+                let w = random([3 * H, H], &device, dtype);
+                let b = random([3 * H], &device, dtype);
+                let h0 = random([B, H], &device, dtype);
+                let weights: Vec<Tensor<2>> = [[B * T, H], [B, H]]
+                    .map(|s| {
+                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
+                    })
+                    .into();
+                let fused =
+                    fused_gru(xw.clone(), w.clone(), Some(b.clone()), h0.clone(), reverse).unwrap();
+                let (out, h) = composed_gru(&xw, &w, &b, &h0, reverse);
+                let what = format!("{device:?} {dtype:?} reverse={reverse}");
+                assert_close(
+                    &format!("{what} output"),
+                    &values(&fused.output),
+                    &values(&out),
+                    tol,
+                );
+                assert_close(&format!("{what} h"), &values(&fused.h), &values(&h), tol);
+                let g_fused =
+                    loss(&[fused.output.reshape([B * T, H]), fused.h], &weights).backward();
+                let g_composed = loss(&[out.reshape([B * T, H]), h], &weights).backward();
+                for (name, a, b) in [
+                    (
+                        "xw",
+                        values(&xw.grad(&g_fused).unwrap()),
+                        values(&xw.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "w_hh",
+                        values(&w.grad(&g_fused).unwrap()),
+                        values(&w.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "b_hh",
+                        values(&b.grad(&g_fused).unwrap()),
+                        values(&b.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "h0",
+                        values(&h0.grad(&g_fused).unwrap()),
+                        values(&h0.grad(&g_composed).unwrap()),
+                    ),
+                ] {
+                    assert_close(&format!("{what} d{name}"), &a, &b, tol * 10.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inference_devices_run_the_same_forward() {
+    for backend in Backend::ALL {
+        let (plain, tracked) = (backend.device(), backend.autodiff_device());
+        assert!(fused_recurrence_supported(&plain) && fused_recurrence_supported(&tracked));
+        let xw = random([B, T, 4 * H], &tracked, DType::F32);
+        let w = random([4 * H, H], &tracked, DType::F32);
+        let zeros = Tensor::<2>::zeros([B, H], &tracked);
+        let trained = fused_lstm(xw.clone(), w.clone(), zeros.clone(), zeros, false).unwrap();
+        let zeros = Tensor::<2>::zeros([B, H], &plain);
+        let inferred = fused_lstm(
+            xw.inner().to_device(&plain),
+            w.inner().to_device(&plain),
+            zeros.clone(),
+            zeros,
+            false,
+        )
+        .unwrap();
+        assert_close(
+            "inference",
+            &values(&inferred.output),
+            &values(&trained.output),
+            0.0 + 1e-7,
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let device = Device::flex();
+    let zeros = |shape: [usize; 2]| Tensor::<2>::zeros(shape, &device);
+    let xw = Tensor::<3>::zeros([2, 3, 8], &device);
+    let shape_error = |result: Result<cortex_autodiff::LstmSequence, Error>| match result {
+        Err(Error::Ops(cortex_ops::Error::ShapeMismatch { arg, .. })) => arg,
+        other => panic!("expected a shape mismatch, got {other:?}"),
+    };
+    // w_hh must be [4H, H].
+    assert_eq!(
+        shape_error(fused_lstm(
+            xw.clone(),
+            zeros([6, 2]),
+            zeros([2, 2]),
+            zeros([2, 2]),
+            false
+        )),
+        "w_hh"
+    );
+    // xw's width must be 4H.
+    assert_eq!(
+        shape_error(fused_lstm(
+            Tensor::zeros([2, 3, 6], &device),
+            zeros([8, 2]),
+            zeros([2, 2]),
+            zeros([2, 2]),
+            false
+        )),
+        "xw"
+    );
+    // An empty sequence.
+    assert_eq!(
+        shape_error(fused_lstm(
+            Tensor::zeros([2, 0, 8], &device),
+            zeros([8, 2]),
+            zeros([2, 2]),
+            zeros([2, 2]),
+            false
+        )),
+        "xw"
+    );
+    // States sized for another batch.
+    assert_eq!(
+        shape_error(fused_lstm(
+            xw.clone(),
+            zeros([8, 2]),
+            zeros([3, 2]),
+            zeros([2, 2]),
+            false
+        )),
+        "h0"
+    );
+    assert_eq!(
+        shape_error(fused_lstm(
+            xw.clone(),
+            zeros([8, 2]),
+            zeros([2, 2]),
+            zeros([2, 1]),
+            false
+        )),
+        "c0"
+    );
+    // Mixed precision.
+    match fused_lstm(
+        xw.clone(),
+        zeros([8, 2]).cast(DType::F64),
+        zeros([2, 2]),
+        zeros([2, 2]),
+        false,
+    ) {
+        Err(Error::Ops(cortex_ops::Error::DTypeMismatch { arg: "w_hh", .. })) => {}
+        other => panic!("expected a dtype mismatch, got {other:?}"),
+    }
+    // A tracked state with an untracked input.
+    let tracked = Tensor::<2>::zeros([2, 2], &device.clone().autodiff());
+    match fused_lstm(xw.clone(), zeros([8, 2]), tracked, zeros([2, 2]), false) {
+        Err(Error::Ops(cortex_ops::Error::InvalidArgument { arg: "h0", .. })) => {}
+        other => panic!("expected a device error, got {other:?}"),
+    }
+    // The GRU's hidden bias must be [3H].
+    let xw = Tensor::<3>::zeros([2, 3, 6], &device);
+    match fused_gru(
+        xw,
+        zeros([6, 2]),
+        Some(Tensor::zeros([5], &device)),
+        zeros([2, 2]),
+        false,
+    ) {
+        Err(Error::Ops(cortex_ops::Error::ShapeMismatch { arg: "b_hh", .. })) => {}
+        other => panic!("expected a shape mismatch, got {other:?}"),
+    }
+}
