@@ -3,8 +3,8 @@
 //! to be split across threads (uneven chunks); and the errors of bad inputs.
 
 use burn::tensor::{DType, Device, Distribution, Tensor};
-use cortex_autodiff::{Error, fused_gru, fused_lstm, fused_recurrence_supported};
-use cortex_ops::{Backend, sigmoid, tanh};
+use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
+use cortex_ops::{Backend, Error, sigmoid, tanh};
 
 const B: usize = 21;
 const T: usize = 6;
@@ -257,7 +257,7 @@ fn bad_inputs_are_typed_errors() {
     let zeros = |shape: [usize; 2]| Tensor::<2>::zeros(shape, &device);
     let xw = Tensor::<3>::zeros([2, 3, 8], &device);
     let shape_error = |result: Result<cortex_autodiff::LstmSequence, Error>| match result {
-        Err(Error::Ops(cortex_ops::Error::ShapeMismatch { arg, .. })) => arg,
+        Err(Error::ShapeMismatch { arg, .. }) => arg,
         other => panic!("expected a shape mismatch, got {other:?}"),
     };
     // w_hh must be [4H, H].
@@ -322,13 +322,13 @@ fn bad_inputs_are_typed_errors() {
         zeros([2, 2]),
         false,
     ) {
-        Err(Error::Ops(cortex_ops::Error::DTypeMismatch { arg: "w_hh", .. })) => {}
+        Err(Error::DTypeMismatch { arg: "w_hh", .. }) => {}
         other => panic!("expected a dtype mismatch, got {other:?}"),
     }
     // A tracked state with an untracked input.
     let tracked = Tensor::<2>::zeros([2, 2], &device.clone().autodiff());
     match fused_lstm(xw.clone(), zeros([8, 2]), tracked, zeros([2, 2]), false) {
-        Err(Error::Ops(cortex_ops::Error::InvalidArgument { arg: "h0", .. })) => {}
+        Err(Error::InvalidArgument { arg: "h0", .. }) => {}
         other => panic!("expected a device error, got {other:?}"),
     }
     // The GRU's hidden bias must be [3H].
@@ -340,7 +340,7 @@ fn bad_inputs_are_typed_errors() {
         zeros([2, 2]),
         false,
     ) {
-        Err(Error::Ops(cortex_ops::Error::ShapeMismatch { arg: "b_hh", .. })) => {}
+        Err(Error::ShapeMismatch { arg: "b_hh", .. }) => {}
         other => panic!("expected a shape mismatch, got {other:?}"),
     }
 }

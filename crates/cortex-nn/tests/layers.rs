@@ -222,6 +222,15 @@ fn bad_inputs_name_the_layer_and_both_shapes() {
             ..
         })
     ));
+    let lstm = LstmConfig::new(3, 2).init(&device).unwrap();
+    assert!(matches!(
+        lstm.forward(Tensor::<3>::zeros([4, 0, 3], &device), None),
+        Err(Error::InputShape {
+            layer: "Lstm",
+            arg: "x",
+            ..
+        })
+    ));
 }
 
 #[test]

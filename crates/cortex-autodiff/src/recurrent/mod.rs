@@ -20,7 +20,7 @@ mod real;
 use burn::backend::Dispatch;
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::error::Result;
+use cortex_ops::Result;
 pub use ops::FusedRecurrentOps;
 
 /// Whether [`fused_lstm`] and [`fused_gru`] run on `device`: burn's flex or ndarray CPU
@@ -73,19 +73,22 @@ fn check(
             "w_hh",
             format!("[{gates}·H, H] with H > 0"),
             vec![rows, hidden],
-        )
-        .into());
+        ));
     }
     if batch == 0 || steps == 0 || width != rows {
-        return Err(
-            shape_error("xw", format!("[B > 0, T > 0, {rows}]"), xw.dims().to_vec()).into(),
-        );
+        return Err(shape_error(
+            "xw",
+            format!("[B > 0, T > 0, {rows}]"),
+            xw.dims().to_vec(),
+        ));
     }
     for (name, state) in states {
         if state.dims() != [batch, hidden] {
-            return Err(
-                shape_error(name, format!("[{batch}, {hidden}]"), state.dims().to_vec()).into(),
-            );
+            return Err(shape_error(
+                name,
+                format!("[{batch}, {hidden}]"),
+                state.dims().to_vec(),
+            ));
         }
     }
     let dtype = xw.dtype();
@@ -99,8 +102,7 @@ fn check(
                 arg,
                 expected: format!("{dtype:?}"),
                 got: format!("{got:?}"),
-            }
-            .into());
+            });
         }
     }
     if !matches!(
@@ -112,8 +114,7 @@ fn check(
             arg: "xw",
             expected: "a float tensor".to_string(),
             got: format!("{dtype:?}"),
-        }
-        .into());
+        });
     }
     let device = xw.device();
     if !fused_recurrence_supported(&device) {
@@ -123,8 +124,7 @@ fn check(
             expected: "a tensor on burn's flex or ndarray device (see fused_recurrence_supported)"
                 .to_string(),
             got: format!("{device:?}"),
-        }
-        .into());
+        });
     }
     let others = std::iter::once(("w_hh", w_hh.device()))
         .chain(states.iter().map(|(n, s)| (*n, s.device())));
@@ -135,8 +135,7 @@ fn check(
                 arg,
                 expected: format!("a tensor on {device:?}, the device of xw"),
                 got: format!("{got:?}"),
-            }
-            .into());
+            });
         }
     }
     Ok((batch, steps, hidden))
@@ -171,7 +170,7 @@ fn last(output: &Tensor<3>, reverse: bool) -> Tensor<2> {
 /// let zeros = Tensor::<2>::zeros([b, h], &device);
 /// let seq = fused_lstm(xw, w_hh, zeros.clone(), zeros, false)?;
 /// assert_eq!(seq.output.dims(), [b, t, h]);
-/// # Ok::<(), cortex_autodiff::Error>(())
+/// # Ok::<(), cortex_ops::Error>(())
 /// ```
 pub fn fused_lstm(
     xw: Tensor<3>,
@@ -222,8 +221,7 @@ pub fn fused_gru(
                 arg: "b_hh",
                 expected: format!("[{rows}]"),
                 got: b.dims().to_vec(),
-            }
-            .into());
+            });
         }
         Some(b) => b,
         None => Tensor::zeros([rows], (&xw.device(), xw.dtype())),
@@ -234,8 +232,7 @@ pub fn fused_gru(
             arg: "b_hh",
             expected: format!("{:?} on {:?}", xw.dtype(), xw.device()),
             got: format!("{:?} on {:?}", b_hh.dtype(), b_hh.device()),
-        }
-        .into());
+        });
     }
     let output = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::gru_sequence(
         xw.into_dispatch(),

@@ -5,6 +5,7 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Tensor};
+use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
 use cortex_ops::{Initializer, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
@@ -172,6 +173,39 @@ pub(crate) trait Recurrent: Module + Sized {
 
     /// One step from the projected input `gx` `[B, G·H]` and the state.
     fn step(&self, gx: Tensor<2>, state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>>;
+
+    /// Runs the cell over every step of `projected` `[B, T, G·H]` (the input projection, see
+    /// [`Recurrent::project`]) from `state`, last step first with `reverse`; returns the hidden
+    /// state of every step `[B, T, H]` (indexed by time) and the final state.
+    fn sequence(
+        &self,
+        projected: Tensor<3>,
+        state: Vec<Tensor<2>>,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
+        self.composed_sequence(projected, state, reverse)
+    }
+
+    /// [`Recurrent::sequence`] as one [`Recurrent::step`] per time step (any backend).
+    fn composed_sequence(
+        &self,
+        projected: Tensor<3>,
+        mut state: Vec<Tensor<2>>,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
+        let [batch, steps, width] = projected.dims();
+        let mut hs = Vec::with_capacity(steps);
+        for k in 0..steps {
+            let t = if reverse { steps - 1 - k } else { k };
+            let gx = projected.clone().narrow(1, t, 1).reshape([batch, width]);
+            state = self.step(gx, state)?;
+            hs.push(state[0].clone());
+        }
+        if reverse {
+            hs.reverse();
+        }
+        Ok((Tensor::stack::<3>(hs, 1), state))
+    }
 
     fn input_size(&self) -> usize {
         self.weight_ih().dims()[1]
@@ -401,6 +435,27 @@ impl Recurrent for LstmCell {
     const STATES: usize = 2;
     recurrent_accessors!();
 
+    /// On flex and ndarray: one fused op for the whole sequence (see
+    /// [`cortex_autodiff::fused_lstm`]), `b_hh` folded into the projected input.
+    fn sequence(
+        &self,
+        projected: Tensor<3>,
+        mut state: Vec<Tensor<2>>,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
+        if !fused_recurrence_supported(&projected.device()) || state.len() != 2 {
+            return self.composed_sequence(projected, state, reverse);
+        }
+        let xw = match &self.bias_hh {
+            Some(b) => projected + b.val().unsqueeze_dims::<3>(&[0, 1]),
+            None => projected,
+        };
+        let c0 = state.remove(1);
+        let seq = fused_lstm(xw, self.weight_hh.val(), state.remove(0), c0, reverse)
+            .map_err(Error::op(Self::LAYER))?;
+        Ok((seq.output, vec![seq.h, seq.c]))
+    }
+
     fn step(&self, gx: Tensor<2>, mut state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>> {
         let c = state.remove(1);
         let gates = gx + self.project_hidden(state.remove(0))?;
@@ -436,6 +491,29 @@ impl Recurrent for GruCell {
     const GATES: usize = 3;
     const STATES: usize = 1;
     recurrent_accessors!();
+
+    /// On flex and ndarray: one fused op for the whole sequence (see
+    /// [`cortex_autodiff::fused_gru`]).
+    fn sequence(
+        &self,
+        projected: Tensor<3>,
+        mut state: Vec<Tensor<2>>,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
+        if !fused_recurrence_supported(&projected.device()) || state.len() != 1 {
+            return self.composed_sequence(projected, state, reverse);
+        }
+        let bias = self.bias_hh.as_ref().map(Param::val);
+        let seq = fused_gru(
+            projected,
+            self.weight_hh.val(),
+            bias,
+            state.remove(0),
+            reverse,
+        )
+        .map_err(Error::op(Self::LAYER))?;
+        Ok((seq.output, vec![seq.h]))
+    }
 
     fn step(&self, gx: Tensor<2>, mut state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>> {
         let h = state.remove(0);

@@ -52,6 +52,14 @@ fn run<C: Recurrent>(
         &[None, None, Some(stack.input_size)],
     )?;
     let [batch, steps, _] = dims;
+    if batch == 0 || steps == 0 {
+        return Err(Error::InputShape {
+            layer: layer_name,
+            arg: "x",
+            expected: format!("[B > 0, T > 0, {}]", stack.input_size),
+            got: dims.to_vec(),
+        });
+    }
     let (hidden, dirs) = (stack.hidden_size, stack.directions);
     let slots = stack.num_layers * dirs;
     if let Some(states) = &initial {
@@ -65,14 +73,14 @@ fn run<C: Recurrent>(
         }
     }
     let (device, dtype) = (x.device(), x.dtype());
-    let mut input = x.swap_dims(0, 1); // [T, B, features]
+    let mut input = x; // [B, T, features]
     let mut finals: Vec<Vec<Tensor<2>>> = Vec::with_capacity(slots);
     for layer in 0..stack.num_layers {
         let mut outputs = Vec::with_capacity(dirs);
         for direction in 0..dirs {
             let slot = layer * dirs + direction;
             let cell = &cells[slot];
-            let mut state: Vec<Tensor<2>> = match &initial {
+            let state: Vec<Tensor<2>> = match &initial {
                 Some(states) => states
                     .iter()
                     .map(|s| s.clone().narrow(0, slot, 1).reshape([batch, hidden]))
@@ -81,19 +89,9 @@ fn run<C: Recurrent>(
                     .map(|_| Tensor::zeros([batch, hidden], (&device, dtype)))
                     .collect(),
             };
-            let projected = cell.project(input.clone())?; // [T, B, G·H]
-            let width = C::GATES * hidden;
-            let mut hs = Vec::with_capacity(steps);
-            for k in 0..steps {
-                let t = if direction == 0 { k } else { steps - 1 - k };
-                let gx = projected.clone().narrow(0, t, 1).reshape([batch, width]);
-                state = cell.step(gx, state)?;
-                hs.push(state[0].clone());
-            }
-            if direction == 1 {
-                hs.reverse();
-            }
-            outputs.push(Tensor::stack::<3>(hs, 0));
+            let projected = cell.project(input.clone())?; // [B, T, G·H]
+            let (hs, state) = cell.sequence(projected, state, direction == 1)?;
+            outputs.push(hs);
             finals.push(state);
         }
         input = if dirs == 1 {
@@ -108,7 +106,7 @@ fn run<C: Recurrent>(
     let final_states = (0..C::STATES)
         .map(|k| Tensor::stack::<3>(finals.iter().map(|s| s[k].clone()).collect(), 0))
         .collect();
-    Ok((input.swap_dims(0, 1), final_states))
+    Ok((input, final_states))
 }
 
 /// Outputs of [`Rnn`] and [`Gru`].
