@@ -50,6 +50,7 @@ fn block(x: &Tensor<2>, k: usize) -> Tensor<2> {
 fn composed_lstm(
     xw: &Tensor<3>,
     w: &Tensor<2>,
+    b: &Tensor<1>,
     h0: &Tensor<2>,
     c0: &Tensor<2>,
     reverse: bool,
@@ -57,8 +58,9 @@ fn composed_lstm(
     let (mut h, mut c) = (h0.clone(), c0.clone());
     let mut hs = vec![None; T];
     for t in steps(reverse) {
-        let gates =
-            xw.clone().narrow(1, t, 1).reshape([B, 4 * H]) + h.matmul(w.clone().transpose());
+        let gates = xw.clone().narrow(1, t, 1).reshape([B, 4 * H])
+            + h.matmul(w.clone().transpose())
+            + b.clone().reshape([1, 4 * H]);
         let (i, f) = (sigmoid(block(&gates, 0)), sigmoid(block(&gates, 1)));
         let (g, o) = (tanh(block(&gates, 2)), sigmoid(block(&gates, 3)));
         c = f * c + i * g;
@@ -110,6 +112,7 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
             for reverse in [false, true] {
                 let xw = random([B, T, 4 * H], &device, dtype);
                 let w = random([4 * H, H], &device, dtype);
+                let b = random([4 * H], &device, dtype);
                 let (h0, c0) = (
                     random([B, H], &device, dtype),
                     random([B, H], &device, dtype),
@@ -119,9 +122,16 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                         Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
                     })
                     .into();
-                let fused =
-                    fused_lstm(xw.clone(), w.clone(), h0.clone(), c0.clone(), reverse).unwrap();
-                let (out, h, c) = composed_lstm(&xw, &w, &h0, &c0, reverse);
+                let fused = fused_lstm(
+                    xw.clone(),
+                    w.clone(),
+                    Some(b.clone()),
+                    h0.clone(),
+                    c0.clone(),
+                    reverse,
+                )
+                .unwrap();
+                let (out, h, c) = composed_lstm(&xw, &w, &b, &h0, &c0, reverse);
                 let what = format!("{device:?} {dtype:?} reverse={reverse}");
                 assert_close(
                     &format!("{what} output"),
@@ -147,6 +157,11 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                         "w_hh",
                         values(&w.grad(&g_fused).unwrap()),
                         values(&w.grad(&g_composed).unwrap()),
+                    ),
+                    (
+                        "b_hh",
+                        values(&b.grad(&g_fused).unwrap()),
+                        values(&b.grad(&g_composed).unwrap()),
                     ),
                     (
                         "h0",
@@ -232,11 +247,12 @@ fn inference_devices_run_the_same_forward() {
         let xw = random([B, T, 4 * H], &tracked, DType::F32);
         let w = random([4 * H, H], &tracked, DType::F32);
         let zeros = Tensor::<2>::zeros([B, H], &tracked);
-        let trained = fused_lstm(xw.clone(), w.clone(), zeros.clone(), zeros, false).unwrap();
+        let trained = fused_lstm(xw.clone(), w.clone(), None, zeros.clone(), zeros, false).unwrap();
         let zeros = Tensor::<2>::zeros([B, H], &plain);
         let inferred = fused_lstm(
             xw.inner().to_device(&plain),
             w.inner().to_device(&plain),
+            None,
             zeros.clone(),
             zeros,
             false,
@@ -265,6 +281,7 @@ fn bad_inputs_are_typed_errors() {
         shape_error(fused_lstm(
             xw.clone(),
             zeros([6, 2]),
+            None,
             zeros([2, 2]),
             zeros([2, 2]),
             false
@@ -276,6 +293,7 @@ fn bad_inputs_are_typed_errors() {
         shape_error(fused_lstm(
             Tensor::zeros([2, 3, 6], &device),
             zeros([8, 2]),
+            None,
             zeros([2, 2]),
             zeros([2, 2]),
             false
@@ -287,6 +305,7 @@ fn bad_inputs_are_typed_errors() {
         shape_error(fused_lstm(
             Tensor::zeros([2, 0, 8], &device),
             zeros([8, 2]),
+            None,
             zeros([2, 2]),
             zeros([2, 2]),
             false
@@ -298,6 +317,7 @@ fn bad_inputs_are_typed_errors() {
         shape_error(fused_lstm(
             xw.clone(),
             zeros([8, 2]),
+            None,
             zeros([3, 2]),
             zeros([2, 2]),
             false
@@ -308,6 +328,7 @@ fn bad_inputs_are_typed_errors() {
         shape_error(fused_lstm(
             xw.clone(),
             zeros([8, 2]),
+            None,
             zeros([2, 2]),
             zeros([2, 1]),
             false
@@ -318,6 +339,7 @@ fn bad_inputs_are_typed_errors() {
     match fused_lstm(
         xw.clone(),
         zeros([8, 2]).cast(DType::F64),
+        None,
         zeros([2, 2]),
         zeros([2, 2]),
         false,
@@ -327,11 +349,29 @@ fn bad_inputs_are_typed_errors() {
     }
     // A tracked state with an untracked input.
     let tracked = Tensor::<2>::zeros([2, 2], &device.clone().autodiff());
-    match fused_lstm(xw.clone(), zeros([8, 2]), tracked, zeros([2, 2]), false) {
+    match fused_lstm(
+        xw.clone(),
+        zeros([8, 2]),
+        None,
+        tracked,
+        zeros([2, 2]),
+        false,
+    ) {
         Err(Error::InvalidArgument { arg: "h0", .. }) => {}
         other => panic!("expected a device error, got {other:?}"),
     }
-    // The GRU's hidden bias must be [3H].
+    // The hidden bias must be [4H] (LSTM) or [3H] (GRU).
+    match fused_lstm(
+        xw.clone(),
+        zeros([8, 2]),
+        Some(Tensor::zeros([4], &device)),
+        zeros([2, 2]),
+        zeros([2, 2]),
+        false,
+    ) {
+        Err(Error::ShapeMismatch { arg: "b_hh", .. }) => {}
+        other => panic!("expected a shape mismatch, got {other:?}"),
+    }
     let xw = Tensor::<3>::zeros([2, 3, 6], &device);
     match fused_gru(
         xw,

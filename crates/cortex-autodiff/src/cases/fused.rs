@@ -77,6 +77,7 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
             vec![
                 sample::uniform("xw", &[batch, steps, 4 * hidden], seed, -2.0, 2.0),
                 sample::uniform("w_hh", &[4 * hidden, hidden], seed + 1, -1.0, 1.0),
+                sample::uniform("b_hh", &[4 * hidden], seed + 8, -1.0, 1.0),
                 sample::uniform("h0", &[batch, hidden], seed + 2, -1.0, 1.0),
                 sample::uniform("c0", &[batch, hidden], seed + 3, -1.0, 1.0),
             ],
@@ -84,8 +85,9 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
                 let seq = crate::recurrent::fused_lstm(
                     args.get::<3>(0)?,
                     args.get::<2>(1)?,
-                    args.get::<2>(2)?,
+                    Some(args.get::<1>(2)?),
                     args.get::<2>(3)?,
+                    args.get::<2>(4)?,
                     reverse,
                 )?;
                 // Each output weighted differently, so a swapped gradient cannot cancel out.

@@ -88,12 +88,14 @@ pub(crate) struct LstmForward<T> {
     pub cache: Vec<T>,
 }
 
-/// LSTM over `xw [B, T, 4H]` (the input projection with both biases, gate blocks i, f, g, o),
-/// `w_hh [4H, H]`, `h0`, `c0 [B, H]`.
+/// LSTM over `xw [B, T, 4H]` (the input projection with `b_ih`, gate blocks i, f, g, o),
+/// `w_hh [4H, H]`, `b_hh [4H]`, `h0`, `c0 [B, H]`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_forward<T: Real>(
     dims: Dims,
     xw: &[T],
     w_hh: &[T],
+    b_hh: &[T],
     h0: &[T],
     c0: &[T],
     save: bool,
@@ -116,7 +118,10 @@ pub(crate) fn lstm_forward<T: Real>(
             let mut c_state = c0.to_vec();
             for t in dims.order() {
                 for b in 0..nb {
-                    gates[b * g4..][..g4].copy_from_slice(&xw[(b * steps + t) * g4..][..g4]);
+                    let x = &xw[(b * steps + t) * g4..][..g4];
+                    for ((acc, x), bias) in gates[b * g4..][..g4].iter_mut().zip(x).zip(b_hh) {
+                        *acc = *x + *bias;
+                    }
                 }
                 let h_prev = match dims.previous(t) {
                     Some(p) => Mat::rows(&out[p * h..], ostride),
@@ -160,8 +165,9 @@ pub(crate) fn lstm_forward<T: Real>(
     LstmForward { out, cache }
 }
 
-/// The LSTM's gradients: `(d_xw [B, T, 4H], d_w_hh [4H, H], d_h0 [B, H], d_c0 [B, H])`.
-pub(crate) type LstmGrads<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
+/// The LSTM's gradients: `[d_xw [B, T, 4H], d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
+/// d_c0 [B, H]]`.
+pub(crate) type LstmGrads<T> = [Vec<T>; 5];
 
 /// Backward through time of [`lstm_forward`], from the gradient of its `out`.
 #[allow(clippy::too_many_arguments)]
@@ -231,7 +237,19 @@ pub(crate) fn lstm_backward<T: Real>(
         });
     let h_prev = dims.previous_hidden(out, steps + 1, h0);
     let d_w = weight_gradient(&dims, 4, &d_xw, &h_prev);
-    (d_xw, d_w, d_h0, d_c0)
+    let d_b = column_sums(&d_xw, g4);
+    [d_xw, d_w, d_b, d_h0, d_c0]
+}
+
+/// The sums of the `width`-wide rows of `rows`: a bias gradient.
+fn column_sums<T: Real>(rows: &[T], width: usize) -> Vec<T> {
+    let mut sums = vec![T::ZERO; width];
+    for row in rows.chunks(width) {
+        for (acc, v) in sums.iter_mut().zip(row) {
+            *acc += *v;
+        }
+    }
+    sums
 }
 
 /// The GRU's forward results: `out [B, T, H]` and, when saved, `cache [B, T, 4H]`
@@ -311,8 +329,8 @@ pub(crate) fn gru_forward<T: Real>(
     GruForward { out, cache }
 }
 
-/// The GRU's gradients: `(d_xw [B, T, 3H], d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H])`.
-pub(crate) type GruGrads<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
+/// The GRU's gradients: `[d_xw [B, T, 3H], d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H]]`.
+pub(crate) type GruGrads<T> = [Vec<T>; 4];
 
 /// Backward through time of [`gru_forward`], from the gradient of its `out`.
 pub(crate) fn gru_backward<T: Real>(
@@ -380,11 +398,6 @@ pub(crate) fn gru_backward<T: Real>(
         });
     let h_prev = dims.previous_hidden(out, steps, h0);
     let d_w = weight_gradient(&dims, 3, &d_gh, &h_prev);
-    let mut d_b = vec![T::ZERO; g3];
-    for row in d_gh.chunks(g3) {
-        for (acc, v) in d_b.iter_mut().zip(row) {
-            *acc += *v;
-        }
-    }
-    (d_xw, d_w, d_b, d_h0)
+    let d_b = column_sums(&d_gh, g3);
+    [d_xw, d_w, d_b, d_h0]
 }

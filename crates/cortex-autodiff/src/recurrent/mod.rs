@@ -150,14 +150,15 @@ fn last(output: &Tensor<3>, reverse: bool) -> Tensor<2> {
 
 /// An LSTM layer's recurrence over the projected input, fused into one autodiff node.
 ///
-/// `xw [B, T, 4H]` is `x W_ihᵀ + b_ih + b_hh` (gate blocks i, f, g, o, PyTorch's order);
-/// each step computes `[i, f, g, o] = xw_t + h W_hhᵀ`, `c' = σ(f) c + σ(i) tanh(g)`,
-/// `h' = σ(o) tanh(c')`. With `reverse` the steps run from `T-1` down to 0.
+/// `xw [B, T, 4H]` is `x W_ihᵀ + b_ih` (gate blocks i, f, g, o, PyTorch's order); each step
+/// computes `[i, f, g, o] = xw_t + h W_hhᵀ + b_hh`, `c' = σ(f) c + σ(i) tanh(g)`,
+/// `h' = σ(o) tanh(c')`. With `reverse` the steps run from `T-1` down to 0. `b_hh` may be
+/// `None` (no hidden bias).
 ///
 /// # Errors
-/// `ShapeMismatch` unless `w_hh` is `[4H, H]`, `xw` `[B, T, 4H]` (B, T, H > 0) and `h0`, `c0`
-/// `[B, H]`; `DTypeMismatch` for mixed dtypes; `InvalidArgument` on a device other than flex or
-/// ndarray, or for tensors on different devices.
+/// `ShapeMismatch` unless `w_hh` is `[4H, H]`, `xw` `[B, T, 4H]` (B, T, H > 0), `b_hh` `[4H]`
+/// and `h0`, `c0` `[B, H]`; `DTypeMismatch` for mixed dtypes; `InvalidArgument` on a device
+/// other than flex or ndarray, or for tensors on different devices.
 ///
 /// ```
 /// use burn::tensor::{Device, Tensor};
@@ -168,21 +169,24 @@ fn last(output: &Tensor<3>, reverse: bool) -> Tensor<2> {
 /// let xw = Tensor::<3>::ones([b, t, 4 * h], &device);
 /// let w_hh = Tensor::<2>::zeros([4 * h, h], &device);
 /// let zeros = Tensor::<2>::zeros([b, h], &device);
-/// let seq = fused_lstm(xw, w_hh, zeros.clone(), zeros, false)?;
+/// let seq = fused_lstm(xw, w_hh, None, zeros.clone(), zeros, false)?;
 /// assert_eq!(seq.output.dims(), [b, t, h]);
 /// # Ok::<(), cortex_ops::Error>(())
 /// ```
 pub fn fused_lstm(
     xw: Tensor<3>,
     w_hh: Tensor<2>,
+    b_hh: Option<Tensor<1>>,
     h0: Tensor<2>,
     c0: Tensor<2>,
     reverse: bool,
 ) -> Result<LstmSequence> {
     let (batch, steps, hidden) = check("fused_lstm", 4, &xw, &w_hh, &[("h0", &h0), ("c0", &c0)])?;
+    let b_hh = hidden_bias("fused_lstm", b_hh, &xw, 4 * hidden)?;
     let out = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::lstm_sequence(
         xw.into_dispatch(),
         w_hh.into_dispatch(),
+        b_hh.into_dispatch(),
         h0.into_dispatch(),
         c0.into_dispatch(),
         reverse,
@@ -194,6 +198,45 @@ pub fn fused_lstm(
         output,
         c,
     })
+}
+
+/// The hidden bias, checked (`[rows]`, the dtype and device of `xw`), or zeros.
+fn hidden_bias(
+    op: &'static str,
+    b_hh: Option<Tensor<1>>,
+    xw: &Tensor<3>,
+    rows: usize,
+) -> Result<Tensor<1>> {
+    let b_hh = match b_hh {
+        Some(b) if b.dims() != [rows] => {
+            return Err(cortex_ops::Error::ShapeMismatch {
+                op,
+                arg: "b_hh",
+                expected: format!("[{rows}]"),
+                got: b.dims().to_vec(),
+            });
+        }
+        Some(b) => b,
+        None => return Ok(Tensor::zeros([rows], (&xw.device(), xw.dtype()))),
+    };
+    if b_hh.dtype() != xw.dtype() {
+        return Err(cortex_ops::Error::DTypeMismatch {
+            op,
+            arg: "b_hh",
+            expected: format!("{:?}", xw.dtype()),
+            got: format!("{:?}", b_hh.dtype()),
+        });
+    }
+    let (device, got) = (xw.device(), b_hh.device());
+    if got != device || got.is_autodiff() != device.is_autodiff() {
+        return Err(cortex_ops::Error::InvalidArgument {
+            op,
+            arg: "b_hh",
+            expected: format!("a tensor on {device:?}, the device of xw"),
+            got: format!("{got:?}"),
+        });
+    }
+    Ok(b_hh)
 }
 
 /// A GRU layer's recurrence over the projected input, fused into one autodiff node.
@@ -212,28 +255,8 @@ pub fn fused_gru(
     h0: Tensor<2>,
     reverse: bool,
 ) -> Result<GruSequence> {
-    check("fused_gru", 3, &xw, &w_hh, &[("h0", &h0)])?;
-    let rows = w_hh.dims()[0];
-    let b_hh = match b_hh {
-        Some(b) if b.dims() != [rows] => {
-            return Err(cortex_ops::Error::ShapeMismatch {
-                op: "fused_gru",
-                arg: "b_hh",
-                expected: format!("[{rows}]"),
-                got: b.dims().to_vec(),
-            });
-        }
-        Some(b) => b,
-        None => Tensor::zeros([rows], (&xw.device(), xw.dtype())),
-    };
-    if b_hh.dtype() != xw.dtype() || b_hh.device() != xw.device() {
-        return Err(cortex_ops::Error::DTypeMismatch {
-            op: "fused_gru",
-            arg: "b_hh",
-            expected: format!("{:?} on {:?}", xw.dtype(), xw.device()),
-            got: format!("{:?} on {:?}", b_hh.dtype(), b_hh.device()),
-        });
-    }
+    let (_, _, hidden) = check("fused_gru", 3, &xw, &w_hh, &[("h0", &h0)])?;
+    let b_hh = hidden_bias("fused_gru", b_hh, &xw, 3 * hidden)?;
     let output = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::gru_sequence(
         xw.into_dispatch(),
         w_hh.into_dispatch(),

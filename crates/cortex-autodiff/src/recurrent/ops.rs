@@ -19,12 +19,13 @@ use super::real::Real;
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
 pub trait FusedRecurrentOps: Backend {
-    /// LSTM over `xw [B, T, 4H]` (input projection plus both biases), `w_hh [4H, H]`,
+    /// LSTM over `xw [B, T, 4H]` (input projection plus `b_ih`), `w_hh [4H, H]`, `b_hh [4H]`,
     /// `h0`, `c0 [B, H]`; returns `[B, T+1, H]`: the hidden state of every step, then the final
     /// cell state.
     fn lstm_sequence(
         xw: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         reverse: bool,
@@ -141,13 +142,13 @@ fn gru_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
 
 /// Runs the LSTM kernel; with `save`, also returns the tape of its backward.
 fn lstm_run<B: Backend, T: Kernel>(
-    [xw, w_hh, h0, c0]: [FloatTensor<B>; 4],
+    [xw, w_hh, b_hh, h0, c0]: [FloatTensor<B>; 5],
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
     let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
-    let [xw, w_hh, h0, c0] = [xw, w_hh, h0, c0].map(values::<B, T>);
-    let run = kernel::lstm_forward(dims, &xw, &w_hh, &h0, &c0, save);
+    let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
+    let run = kernel::lstm_forward(dims, &xw, &w_hh, &b_hh, &h0, &c0, save);
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
     let out = tensor::<B, T>(run.out.clone(), shape, dtype, &device);
     let tape = save.then(|| Tape {
@@ -192,7 +193,7 @@ fn gru_run<B: Backend, T: Kernel>(
 }
 
 fn lstm<B: Backend>(
-    inputs: [FloatTensor<B>; 4],
+    inputs: [FloatTensor<B>; 5],
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
@@ -213,14 +214,15 @@ fn gru<B: Backend>(
     }
 }
 
-/// The LSTM's input gradients `[d_xw, d_w_hh, d_h0, d_c0]` from the gradient of its output.
+/// The LSTM's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0, d_c0]` from the gradient of its
+/// output.
 fn lstm_grads<B: Backend, T: Kernel>(
     tape: &Tape<B::Device>,
     saved: &Saved<T>,
     grad: FloatTensor<B>,
-) -> [FloatTensor<B>; 4] {
+) -> [FloatTensor<B>; 5] {
     let d = saved.dims;
-    let (d_xw, d_w, d_h0, d_c0) = kernel::lstm_backward(
+    let [d_xw, d_w, d_b, d_h0, d_c0] = kernel::lstm_backward(
         d,
         &values::<B, T>(grad),
         &saved.out,
@@ -233,6 +235,7 @@ fn lstm_grads<B: Backend, T: Kernel>(
     [
         tensor::<B, T>(d_xw, [d.batch, d.steps, 4 * d.hidden], dt, dev),
         tensor::<B, T>(d_w, [4 * d.hidden, d.hidden], dt, dev),
+        tensor::<B, T>(d_b, [4 * d.hidden], dt, dev),
         tensor::<B, T>(d_h0, [d.batch, d.hidden], dt, dev),
         tensor::<B, T>(d_c0, [d.batch, d.hidden], dt, dev),
     ]
@@ -245,7 +248,7 @@ fn gru_grads<B: Backend, T: Kernel>(
     grad: FloatTensor<B>,
 ) -> [FloatTensor<B>; 4] {
     let d = saved.dims;
-    let (d_xw, d_w, d_b, d_h0) = kernel::gru_backward(
+    let [d_xw, d_w, d_b, d_h0] = kernel::gru_backward(
         d,
         &values::<B, T>(grad),
         &saved.out,
@@ -268,11 +271,12 @@ macro_rules! plain_backend {
             fn lstm_sequence(
                 xw: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
+                b_hh: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
                 c0: FloatTensor<Self>,
                 reverse: bool,
             ) -> FloatTensor<Self> {
-                lstm::<Self>([xw, w_hh, h0, c0], reverse, false).0
+                lstm::<Self>([xw, w_hh, b_hh, h0, c0], reverse, false).0
             }
 
             fn gru_sequence(
@@ -291,10 +295,10 @@ plain_backend!(Flex);
 plain_backend!(NdArray);
 
 /// Registers each gradient with its parent, when that parent needs one.
-fn register<B: Backend>(
-    parents: [Option<burn::backend::autodiff::NodeId>; 4],
+fn register<B: Backend, const N: usize>(
+    parents: [Option<burn::backend::autodiff::NodeId>; N],
     grads: &mut Gradients,
-    values: [FloatTensor<B>; 4],
+    values: [FloatTensor<B>; N],
 ) {
     for (parent, value) in parents.into_iter().zip(values) {
         if let Some(id) = parent {
@@ -305,16 +309,16 @@ fn register<B: Backend>(
 
 /// The sequence's backward step: gradients from the tape, in the tape's precision.
 macro_rules! sequence_backward {
-    ($name:ident, $grads:ident) => {
+    ($name:ident, $grads:ident, $inputs:literal) => {
         #[derive(Debug)]
         struct $name;
 
-        impl<B: Backend> Backward<B, 4> for $name {
+        impl<B: Backend> Backward<B, $inputs> for $name {
             type State = Tape<B::Device>;
 
             fn backward(
                 self,
-                ops: Ops<Self::State, 4>,
+                ops: Ops<Self::State, $inputs>,
                 grads: &mut Gradients,
                 _: &mut Checkpointer,
             ) {
@@ -325,24 +329,25 @@ macro_rules! sequence_backward {
                     (_, Some(saved)) => $grads::<B, f64>(&tape, saved, grad),
                     (None, None) => unreachable!("a tape holds one precision"),
                 };
-                register::<B>(ops.parents.map(|p| p.map(|node| node.id)), grads, values);
+                register::<B, $inputs>(ops.parents.map(|p| p.map(|node| node.id)), grads, values);
             }
         }
     };
 }
-sequence_backward!(LstmBackward, lstm_grads);
-sequence_backward!(GruBackward, gru_grads);
+sequence_backward!(LstmBackward, lstm_grads, 5);
+sequence_backward!(GruBackward, gru_grads, 4);
 
 impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps for Autodiff<B, C> {
     fn lstm_sequence(
         xw: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        let guards = [xw.node(), w_hh.node(), h0.node(), c0.node()];
-        let inputs = [xw, w_hh, h0, c0].map(|t| t.into_primitive());
+        let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node(), c0.node()];
+        let inputs = [xw, w_hh, b_hh, h0, c0].map(|t| t.into_primitive());
         match LstmBackward.prepare::<C>(guards).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (out, tape) = lstm::<B>(inputs, reverse, true);

@@ -436,7 +436,7 @@ impl Recurrent for LstmCell {
     recurrent_accessors!();
 
     /// On flex and ndarray: one fused op for the whole sequence (see
-    /// [`cortex_autodiff::fused_lstm`]), `b_hh` folded into the projected input.
+    /// [`cortex_autodiff::fused_lstm`]).
     fn sequence(
         &self,
         projected: Tensor<3>,
@@ -446,12 +446,10 @@ impl Recurrent for LstmCell {
         if !fused_recurrence_supported(&projected.device()) || state.len() != 2 {
             return self.composed_sequence(projected, state, reverse);
         }
-        let xw = match &self.bias_hh {
-            Some(b) => projected + b.val().unsqueeze_dims::<3>(&[0, 1]),
-            None => projected,
-        };
+        let bias = self.bias_hh.as_ref().map(Param::val);
         let c0 = state.remove(1);
-        let seq = fused_lstm(xw, self.weight_hh.val(), state.remove(0), c0, reverse)
+        let h0 = state.remove(0);
+        let seq = fused_lstm(projected, self.weight_hh.val(), bias, h0, c0, reverse)
             .map_err(Error::op(Self::LAYER))?;
         Ok((seq.output, vec![seq.h, seq.c]))
     }
