@@ -115,6 +115,7 @@ pub(crate) fn lstm_forward<T: Real>(
         .for_each(|(((out, cache), xw), (h0, c0))| {
             let nb = h0.len() / h;
             let mut gates = vec![T::ZERO; nb * g4];
+            let mut scratch = vec![T::ZERO; 6 * h];
             let mut c_state = c0.to_vec();
             for t in dims.order() {
                 for b in 0..nb {
@@ -138,23 +139,26 @@ pub(crate) fn lstm_forward<T: Real>(
                 );
                 for b in 0..nb {
                     let pre = &gates[b * g4..][..g4];
+                    let act = if save {
+                        &mut cache[(b * steps + t) * 6 * h..][..6 * h]
+                    } else {
+                        &mut scratch[..]
+                    };
+                    // i, f, g, o, then c and tanh(c).
+                    T::sigmoid(&pre[..2 * h], &mut act[..2 * h]);
+                    T::tanh(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
+                    T::sigmoid(&pre[3 * h..], &mut act[3 * h..4 * h]);
+                    let (gate, cell) = act.split_at_mut(4 * h);
+                    let (c_new, tanh_c) = cell.split_at_mut(h);
                     let c = &mut c_state[b * h..][..h];
+                    for j in 0..h {
+                        c[j] = gate[h + j] * c[j] + gate[j] * gate[2 * h + j];
+                    }
+                    c_new.copy_from_slice(c);
+                    T::tanh(c_new, tanh_c);
                     let h_out = &mut out[b * ostride + t * h..][..h];
                     for j in 0..h {
-                        let i = pre[j].sigmoid();
-                        let f = pre[h + j].sigmoid();
-                        let g = pre[2 * h + j].tanh();
-                        let o = pre[3 * h + j].sigmoid();
-                        let c_next = f * c[j] + i * g;
-                        let tc = c_next.tanh();
-                        c[j] = c_next;
-                        h_out[j] = o * tc;
-                        if save {
-                            let saved = &mut cache[(b * steps + t) * 6 * h..][..6 * h];
-                            for (k, v) in [i, f, g, o, c_next, tc].into_iter().enumerate() {
-                                saved[k * h + j] = v;
-                            }
-                        }
+                        h_out[j] = gate[3 * h + j] * tanh_c[j];
                     }
                 }
             }
@@ -285,6 +289,7 @@ pub(crate) fn gru_forward<T: Real>(
         .for_each(|(((out, cache), xw), h0)| {
             let nb = h0.len() / h;
             let mut gh = vec![T::ZERO; nb * g3];
+            let mut scratch = vec![T::ZERO; 4 * h];
             for t in dims.order() {
                 for b in 0..nb {
                     gh[b * g3..][..g3].copy_from_slice(b_hh);
@@ -304,24 +309,32 @@ pub(crate) fn gru_forward<T: Real>(
                 );
                 for b in 0..nb {
                     let x = &xw[(b * steps + t) * g3..][..g3];
-                    let gh = &gh[b * g3..][..g3];
-                    let prev = dims.previous(t).map(|p| (b * steps + p) * h);
+                    let gh = &mut gh[b * g3..][..g3];
+                    let act = if save {
+                        &mut cache[(b * steps + t) * 4 * h..][..4 * h]
+                    } else {
+                        &mut scratch[..]
+                    };
+                    // r, z, n, then W_hn h + b_hn.
+                    for (g, x) in gh[..2 * h].iter_mut().zip(x) {
+                        *g += *x;
+                    }
+                    T::sigmoid(&gh[..2 * h], &mut act[..2 * h]);
+                    act[3 * h..].copy_from_slice(&gh[2 * h..]);
+                    let (gate, ghn) = act.split_at_mut(3 * h);
                     for j in 0..h {
-                        let r = (x[j] + gh[j]).sigmoid();
-                        let z = (x[h + j] + gh[h + j]).sigmoid();
-                        let ghn = gh[2 * h + j];
-                        let n = (x[2 * h + j] + r * ghn).tanh();
+                        gh[2 * h + j] = x[2 * h + j] + gate[j] * ghn[j];
+                    }
+                    T::tanh(&gh[2 * h..], &mut gate[2 * h..]);
+                    let prev = dims.previous(t).map(|p| (b * steps + p) * h);
+                    let at = (b * steps + t) * h;
+                    for j in 0..h {
                         let hp = match prev {
                             Some(p) => out[p + j],
                             None => h0[b * h + j],
                         };
-                        out[(b * steps + t) * h + j] = n + z * (hp - n);
-                        if save {
-                            let saved = &mut cache[(b * steps + t) * 4 * h..][..4 * h];
-                            for (k, v) in [r, z, n, ghn].into_iter().enumerate() {
-                                saved[k * h + j] = v;
-                            }
-                        }
+                        let n = gate[2 * h + j];
+                        out[at + j] = n + gate[h + j] * (hp - n);
                     }
                 }
             }
