@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::real::{Mat, Real, matmul};
+use super::real::{Mat, Real, matmul, simd, transpose};
 
 /// The sizes of one recurrence and its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,8 @@ pub(crate) fn lstm_forward<T: Real>(
     let Dims { steps, hidden, .. } = dims;
     let (h, g4, rows) = (hidden, 4 * hidden, dims.chunk_rows());
     let ostride = (steps + 1) * h;
+    // Wᵀ row-major once, instead of a strided read in each step's GEMM.
+    let w_t = transpose(w_hh, g4, h);
     let mut out = vec![T::ZERO; dims.batch * ostride];
     let mut cache = vec![T::ZERO; if save { dims.batch * steps * 6 * h } else { 0 }];
     let cache_rows = if save { rows * steps * 6 * h } else { 1 };
@@ -113,60 +115,136 @@ pub(crate) fn lstm_forward<T: Real>(
         .zip(xw.par_chunks(rows * steps * g4))
         .zip(h0.par_chunks(rows * h).zip(c0.par_chunks(rows * h)))
         .for_each(|(((out, cache), xw), (h0, c0))| {
-            let nb = h0.len() / h;
-            let mut gates = vec![T::ZERO; nb * g4];
-            let mut scratch = vec![T::ZERO; 6 * h];
-            let mut c_state = c0.to_vec();
-            for t in dims.order() {
-                for b in 0..nb {
-                    let x = &xw[(b * steps + t) * g4..][..g4];
-                    for ((acc, x), bias) in gates[b * g4..][..g4].iter_mut().zip(x).zip(b_hh) {
-                        *acc = *x + *bias;
-                    }
-                }
-                let h_prev = match dims.previous(t) {
-                    Some(p) => Mat::rows(&out[p * h..], ostride),
-                    None => Mat::rows(h0, h),
-                };
-                matmul(
-                    &mut gates,
-                    g4,
-                    [nb, g4, h],
-                    h_prev,
-                    Mat::transposed(w_hh, h),
-                    true,
-                    false,
-                );
-                for b in 0..nb {
-                    let pre = &gates[b * g4..][..g4];
-                    let act = if save {
-                        &mut cache[(b * steps + t) * 6 * h..][..6 * h]
-                    } else {
-                        &mut scratch[..]
-                    };
-                    // i, f, g, o, then c and tanh(c).
-                    T::sigmoid(&pre[..2 * h], &mut act[..2 * h]);
-                    T::tanh(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
-                    T::sigmoid(&pre[3 * h..], &mut act[3 * h..4 * h]);
-                    let (gate, cell) = act.split_at_mut(4 * h);
-                    let (c_new, tanh_c) = cell.split_at_mut(h);
-                    let c = &mut c_state[b * h..][..h];
-                    for j in 0..h {
-                        c[j] = gate[h + j] * c[j] + gate[j] * gate[2 * h + j];
-                    }
-                    c_new.copy_from_slice(c);
-                    T::tanh(c_new, tanh_c);
-                    let h_out = &mut out[b * ostride + t * h..][..h];
-                    for j in 0..h {
-                        h_out[j] = gate[3 * h + j] * tanh_c[j];
-                    }
-                }
-            }
-            for b in 0..nb {
-                out[b * ostride + steps * h..][..h].copy_from_slice(&c_state[b * h..][..h]);
-            }
+            let chunk = LstmChunk {
+                dims,
+                w_t: &w_t,
+                b_hh,
+                h0,
+                c0,
+            };
+            simd(|| chunk.forward(xw, out, cache, save))
         });
     LstmForward { out, cache }
+}
+
+/// The rows of one thread chunk and what all chunks share.
+struct LstmChunk<'a, T> {
+    dims: Dims,
+    /// `W_hhᵀ` `[H, 4H]` (forward) or `W_hh` `[4H, H]` (backward).
+    w_t: &'a [T],
+    b_hh: &'a [T],
+    h0: &'a [T],
+    c0: &'a [T],
+}
+
+impl<T: Real> LstmChunk<'_, T> {
+    #[inline(always)]
+    fn forward(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        let Dims {
+            steps, hidden: h, ..
+        } = self.dims;
+        let (g4, ostride, nb) = (4 * h, (steps + 1) * h, self.h0.len() / h);
+        let mut gates = vec![T::ZERO; nb * g4];
+        let mut scratch = vec![T::ZERO; 6 * h];
+        let mut c_state = self.c0.to_vec();
+        for t in self.dims.order() {
+            for b in 0..nb {
+                let x = &xw[(b * steps + t) * g4..][..g4];
+                for ((acc, x), bias) in gates[b * g4..][..g4].iter_mut().zip(x).zip(self.b_hh) {
+                    *acc = *x + *bias;
+                }
+            }
+            let h_prev = match self.dims.previous(t) {
+                Some(p) => Mat::rows(&out[p * h..], ostride),
+                None => Mat::rows(self.h0, h),
+            };
+            let w_t = Mat::rows(self.w_t, g4);
+            matmul(&mut gates, g4, [nb, g4, h], h_prev, w_t, true, false);
+            for b in 0..nb {
+                let pre = &gates[b * g4..][..g4];
+                let act = if save {
+                    &mut cache[(b * steps + t) * 6 * h..][..6 * h]
+                } else {
+                    &mut scratch[..]
+                };
+                // i, f, g, o, then c and tanh(c).
+                T::sigmoid(&pre[..2 * h], &mut act[..2 * h]);
+                T::tanh(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
+                T::sigmoid(&pre[3 * h..], &mut act[3 * h..4 * h]);
+                let (i, rest) = act.split_at_mut(h);
+                let (f, rest) = rest.split_at_mut(h);
+                let (g, rest) = rest.split_at_mut(h);
+                let (o, rest) = rest.split_at_mut(h);
+                let (c_new, tanh_c) = rest.split_at_mut(h);
+                let c = &mut c_state[b * h..][..h];
+                for j in 0..h {
+                    c[j] = f[j] * c[j] + i[j] * g[j];
+                }
+                c_new.copy_from_slice(c);
+                T::tanh(c_new, tanh_c);
+                let h_out = &mut out[b * ostride + t * h..][..h];
+                for j in 0..h {
+                    h_out[j] = o[j] * tanh_c[j];
+                }
+            }
+        }
+        for b in 0..nb {
+            out[b * ostride + steps * h..][..h].copy_from_slice(&c_state[b * h..][..h]);
+        }
+    }
+
+    /// `d_h`, `d_c`: this chunk's `d_h0`, `d_c0` (zeros on entry), used as the carries.
+    #[inline(always)]
+    fn backward(&self, d_out: &[T], cache: &[T], d_xw: &mut [T], d_h: &mut [T], d_c: &mut [T]) {
+        let Dims {
+            steps, hidden: h, ..
+        } = self.dims;
+        let (g4, ostride, nb) = (4 * h, (steps + 1) * h, d_h.len() / h);
+        for b in 0..nb {
+            d_c[b * h..][..h].copy_from_slice(&d_out[b * ostride + steps * h..][..h]);
+        }
+        for t in self.dims.order().rev() {
+            for b in 0..nb {
+                let saved = &cache[(b * steps + t) * 6 * h..][..6 * h];
+                let (i, rest) = saved.split_at(h);
+                let (f, rest) = rest.split_at(h);
+                let (g, rest) = rest.split_at(h);
+                let (o, rest) = rest.split_at(h);
+                let tc = &rest[h..2 * h];
+                let c_prev = match self.dims.previous(t) {
+                    Some(p) => &cache[(b * steps + p) * 6 * h + 4 * h..][..h],
+                    None => &self.c0[b * h..][..h],
+                };
+                let d_gates = &mut d_xw[(b * steps + t) * g4..][..g4];
+                let (di, rest) = d_gates.split_at_mut(h);
+                let (df, rest) = rest.split_at_mut(h);
+                let (dg, d_o) = rest.split_at_mut(h);
+                let d_hidden = &d_out[b * ostride + t * h..][..h];
+                let carry_h = &d_h[b * h..][..h];
+                let carry_c = &mut d_c[b * h..][..h];
+                for j in 0..h {
+                    let dh = d_hidden[j] + carry_h[j];
+                    let dc = carry_c[j] + dh * o[j] * (T::ONE - tc[j] * tc[j]);
+                    di[j] = dc * g[j] * i[j] * (T::ONE - i[j]);
+                    df[j] = dc * c_prev[j] * f[j] * (T::ONE - f[j]);
+                    dg[j] = dc * i[j] * (T::ONE - g[j] * g[j]);
+                    d_o[j] = dh * tc[j] * o[j] * (T::ONE - o[j]);
+                    carry_c[j] = dc * f[j];
+                }
+            }
+            // dh_{t-1} = dGates_t · W_hh
+            let d_gates = Mat::rows(&d_xw[t * g4..], steps * g4);
+            matmul(
+                d_h,
+                h,
+                [nb, h, g4],
+                d_gates,
+                Mat::rows(self.w_t, h),
+                false,
+                false,
+            );
+        }
+    }
 }
 
 /// The LSTM's gradients: `[d_xw [B, T, 4H], d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
@@ -202,42 +280,14 @@ pub(crate) fn lstm_backward<T: Real>(
                 .zip(c0.par_chunks(rows * h)),
         )
         .for_each(|(((d_xw, (d_h, d_c)), d_out), (cache, c0))| {
-            let nb = d_h.len() / h;
-            for b in 0..nb {
-                d_c[b * h..][..h].copy_from_slice(&d_out[b * ostride + steps * h..][..h]);
-            }
-            for t in dims.order().rev() {
-                for b in 0..nb {
-                    let saved = &cache[(b * steps + t) * 6 * h..][..6 * h];
-                    let c_prev = match dims.previous(t) {
-                        Some(p) => &cache[(b * steps + p) * 6 * h + 4 * h..][..h],
-                        None => &c0[b * h..][..h],
-                    };
-                    let d_gates = &mut d_xw[(b * steps + t) * g4..][..g4];
-                    let d_hidden = &d_out[b * ostride + t * h..][..h];
-                    for j in 0..h {
-                        let [i, f, g, o] = [0, 1, 2, 3].map(|k| saved[k * h + j]);
-                        let tc = saved[5 * h + j];
-                        let dh = d_hidden[j] + d_h[b * h + j];
-                        let dc = d_c[b * h + j] + dh * o * (T::ONE - tc * tc);
-                        d_gates[j] = dc * g * i * (T::ONE - i);
-                        d_gates[h + j] = dc * c_prev[j] * f * (T::ONE - f);
-                        d_gates[2 * h + j] = dc * i * (T::ONE - g * g);
-                        d_gates[3 * h + j] = dh * tc * o * (T::ONE - o);
-                        d_c[b * h + j] = dc * f;
-                    }
-                }
-                // dh_{t-1} = dGates_t · W_hh
-                matmul(
-                    d_h,
-                    h,
-                    [nb, h, g4],
-                    Mat::rows(&d_xw[t * g4..], steps * g4),
-                    Mat::rows(w_hh, h),
-                    false,
-                    false,
-                );
-            }
+            let chunk = LstmChunk {
+                dims,
+                w_t: w_hh,
+                b_hh: &[],
+                h0: &[],
+                c0,
+            };
+            simd(|| chunk.backward(d_out, cache, d_xw, d_h, d_c))
         });
     let h_prev = dims.previous_hidden(out, steps + 1, h0);
     let d_w = weight_gradient(&dims, 4, &d_xw, &h_prev);
@@ -277,6 +327,7 @@ pub(crate) fn gru_forward<T: Real>(
 ) -> GruForward<T> {
     let Dims { steps, hidden, .. } = dims;
     let (h, g3, rows) = (hidden, 3 * hidden, dims.chunk_rows());
+    let w_t = transpose(w_hh, g3, h);
     let mut out = vec![T::ZERO; dims.batch * steps * h];
     let mut cache = vec![T::ZERO; if save { dims.batch * steps * 4 * h } else { 0 }];
     let cache_rows = if save { rows * steps * 4 * h } else { 1 };
@@ -287,59 +338,141 @@ pub(crate) fn gru_forward<T: Real>(
         .zip(xw.par_chunks(rows * steps * g3))
         .zip(h0.par_chunks(rows * h))
         .for_each(|(((out, cache), xw), h0)| {
-            let nb = h0.len() / h;
-            let mut gh = vec![T::ZERO; nb * g3];
-            let mut scratch = vec![T::ZERO; 4 * h];
-            for t in dims.order() {
-                for b in 0..nb {
-                    gh[b * g3..][..g3].copy_from_slice(b_hh);
-                }
-                let h_prev = match dims.previous(t) {
-                    Some(p) => Mat::rows(&out[p * h..], steps * h),
-                    None => Mat::rows(h0, h),
-                };
-                matmul(
-                    &mut gh,
-                    g3,
-                    [nb, g3, h],
-                    h_prev,
-                    Mat::transposed(w_hh, h),
-                    true,
-                    false,
-                );
-                for b in 0..nb {
-                    let x = &xw[(b * steps + t) * g3..][..g3];
-                    let gh = &mut gh[b * g3..][..g3];
-                    let act = if save {
-                        &mut cache[(b * steps + t) * 4 * h..][..4 * h]
-                    } else {
-                        &mut scratch[..]
-                    };
-                    // r, z, n, then W_hn h + b_hn.
-                    for (g, x) in gh[..2 * h].iter_mut().zip(x) {
-                        *g += *x;
-                    }
-                    T::sigmoid(&gh[..2 * h], &mut act[..2 * h]);
-                    act[3 * h..].copy_from_slice(&gh[2 * h..]);
-                    let (gate, ghn) = act.split_at_mut(3 * h);
-                    for j in 0..h {
-                        gh[2 * h + j] = x[2 * h + j] + gate[j] * ghn[j];
-                    }
-                    T::tanh(&gh[2 * h..], &mut gate[2 * h..]);
-                    let prev = dims.previous(t).map(|p| (b * steps + p) * h);
-                    let at = (b * steps + t) * h;
-                    for j in 0..h {
-                        let hp = match prev {
-                            Some(p) => out[p + j],
-                            None => h0[b * h + j],
-                        };
-                        let n = gate[2 * h + j];
-                        out[at + j] = n + gate[h + j] * (hp - n);
-                    }
-                }
-            }
+            let chunk = GruChunk {
+                dims,
+                w: &w_t,
+                b_hh,
+                h0,
+            };
+            simd(|| chunk.forward(xw, out, cache, save))
         });
     GruForward { out, cache }
+}
+
+/// The rows of one thread chunk and what all chunks share.
+struct GruChunk<'a, T> {
+    dims: Dims,
+    /// `W_hhᵀ` `[H, 3H]` (forward) or `W_hh` `[3H, H]` (backward).
+    w: &'a [T],
+    b_hh: &'a [T],
+    h0: &'a [T],
+}
+
+impl<T: Real> GruChunk<'_, T> {
+    #[inline(always)]
+    fn forward(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        let Dims {
+            steps, hidden: h, ..
+        } = self.dims;
+        let (g3, nb) = (3 * h, self.h0.len() / h);
+        let mut gh = vec![T::ZERO; nb * g3];
+        let mut scratch = vec![T::ZERO; 4 * h];
+        let mut hp = vec![T::ZERO; h];
+        for t in self.dims.order() {
+            for b in 0..nb {
+                gh[b * g3..][..g3].copy_from_slice(self.b_hh);
+            }
+            let h_prev = match self.dims.previous(t) {
+                Some(p) => Mat::rows(&out[p * h..], steps * h),
+                None => Mat::rows(self.h0, h),
+            };
+            let w_t = Mat::rows(self.w, g3);
+            matmul(&mut gh, g3, [nb, g3, h], h_prev, w_t, true, false);
+            for b in 0..nb {
+                let x = &xw[(b * steps + t) * g3..][..g3];
+                let gh = &mut gh[b * g3..][..g3];
+                let act = if save {
+                    &mut cache[(b * steps + t) * 4 * h..][..4 * h]
+                } else {
+                    &mut scratch[..]
+                };
+                // r, z, n, then q = W_hn h + b_hn.
+                for (g, x) in gh[..2 * h].iter_mut().zip(x) {
+                    *g += *x;
+                }
+                T::sigmoid(&gh[..2 * h], &mut act[..2 * h]);
+                act[3 * h..].copy_from_slice(&gh[2 * h..]);
+                let (r, rest) = act.split_at_mut(h);
+                let (z, rest) = rest.split_at_mut(h);
+                let (n, q) = rest.split_at_mut(h);
+                let pre_n = &mut gh[2 * h..];
+                let x_n = &x[2 * h..];
+                for j in 0..h {
+                    pre_n[j] = x_n[j] + r[j] * q[j];
+                }
+                T::tanh(pre_n, n);
+                hp.copy_from_slice(match self.dims.previous(t) {
+                    Some(p) => &out[(b * steps + p) * h..][..h],
+                    None => &self.h0[b * h..][..h],
+                });
+                let h_out = &mut out[(b * steps + t) * h..][..h];
+                for j in 0..h {
+                    h_out[j] = n[j] + z[j] * (hp[j] - n[j]);
+                }
+            }
+        }
+    }
+
+    /// `carry`: this chunk's `d_h0` (zeros on entry), the gradient reaching `h_{t-1}`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        d_out: &[T],
+        out: &[T],
+        cache: &[T],
+        d_xw: &mut [T],
+        d_gh: &mut [T],
+        carry: &mut [T],
+    ) {
+        let Dims {
+            steps, hidden: h, ..
+        } = self.dims;
+        let (g3, nb) = (3 * h, carry.len() / h);
+        for t in self.dims.order().rev() {
+            for b in 0..nb {
+                let at = (b * steps + t) * h;
+                let saved = &cache[4 * at..][..4 * h];
+                let (r, rest) = saved.split_at(h);
+                let (z, rest) = rest.split_at(h);
+                let (n, q) = rest.split_at(h);
+                let h_prev = match self.dims.previous(t) {
+                    Some(p) => &out[(b * steps + p) * h..][..h],
+                    None => &self.h0[b * h..][..h],
+                };
+                let (dxr, rest) = d_xw[3 * at..][..g3].split_at_mut(h);
+                let (dxz, dxn) = rest.split_at_mut(h);
+                let (dgr, rest) = d_gh[3 * at..][..g3].split_at_mut(h);
+                let (dgz, dgn) = rest.split_at_mut(h);
+                let d_hidden = &d_out[at..][..h];
+                let carry = &mut carry[b * h..][..h];
+                for j in 0..h {
+                    let dh = d_hidden[j] + carry[j];
+                    let dan = dh * (T::ONE - z[j]) * (T::ONE - n[j] * n[j]);
+                    let dar = dan * q[j] * r[j] * (T::ONE - r[j]);
+                    let daz = dh * (h_prev[j] - n[j]) * z[j] * (T::ONE - z[j]);
+                    dxr[j] = dar;
+                    dxz[j] = daz;
+                    dxn[j] = dan;
+                    dgr[j] = dar;
+                    dgz[j] = daz;
+                    dgn[j] = dan * r[j];
+                    carry[j] = dh * z[j];
+                }
+            }
+            // dh_{t-1} = z ⊙ dh + dGH_t · W_hh
+            let d_gates = Mat::rows(&d_gh[t * g3..], steps * g3);
+            matmul(
+                carry,
+                h,
+                [nb, h, g3],
+                d_gates,
+                Mat::rows(self.w, h),
+                true,
+                false,
+            );
+        }
+    }
 }
 
 /// The GRU's gradients: `[d_xw [B, T, 3H], d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H]]`.
@@ -370,44 +503,13 @@ pub(crate) fn gru_backward<T: Real>(
                 .zip(h0.par_chunks(rows * h)),
         )
         .for_each(|(((((d_xw, d_gh), carry), d_out), cache), (out, h0))| {
-            let nb = carry.len() / h;
-            for t in dims.order().rev() {
-                for b in 0..nb {
-                    let at = (b * steps + t) * h;
-                    let saved = &cache[4 * at..][..4 * h];
-                    let prev = dims.previous(t).map(|p| (b * steps + p) * h);
-                    let dx = &mut d_xw[3 * at..][..g3];
-                    let dg = &mut d_gh[3 * at..][..g3];
-                    for j in 0..h {
-                        let [r, z, n, ghn] = [0, 1, 2, 3].map(|k| saved[k * h + j]);
-                        let hp = match prev {
-                            Some(p) => out[p + j],
-                            None => h0[b * h + j],
-                        };
-                        let dh = d_out[at + j] + carry[b * h + j];
-                        let dan = dh * (T::ONE - z) * (T::ONE - n * n);
-                        let dar = dan * ghn * r * (T::ONE - r);
-                        let daz = dh * (hp - n) * z * (T::ONE - z);
-                        dx[j] = dar;
-                        dx[h + j] = daz;
-                        dx[2 * h + j] = dan;
-                        dg[j] = dar;
-                        dg[h + j] = daz;
-                        dg[2 * h + j] = dan * r;
-                        carry[b * h + j] = dh * z;
-                    }
-                }
-                // dh_{t-1} = z ⊙ dh + dGH_t · W_hh
-                matmul(
-                    carry,
-                    h,
-                    [nb, h, g3],
-                    Mat::rows(&d_gh[t * g3..], steps * g3),
-                    Mat::rows(w_hh, h),
-                    true,
-                    false,
-                );
-            }
+            let chunk = GruChunk {
+                dims,
+                w: w_hh,
+                b_hh: &[],
+                h0,
+            };
+            simd(|| chunk.backward(d_out, out, cache, d_xw, d_gh, carry))
         });
     let h_prev = dims.previous_hidden(out, steps, h0);
     let d_w = weight_gradient(&dims, 3, &d_gh, &h_prev);

@@ -101,30 +101,43 @@ fn tanh_f32(x: f32) -> f32 {
     1.0 - 2.0 / (exp_f32(2.0 * x) + 1.0)
 }
 
-/// `out[i] = f(x[i])`, compiled for AVX2 + FMA when the CPU has them (8 lanes), else for the
-/// baseline target.
+/// Runs `body` compiled for AVX2 + FMA when the CPU has them, so that its loops vectorize
+/// 8 lanes wide (the crate is built for baseline x86-64); elsewhere runs it as it is.
 #[inline(always)]
-fn vectorized<F: Fn(f32) -> f32>(x: &[f32], out: &mut [f32], f: F) {
+pub(crate) fn simd<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { map_avx2(x, out, f) };
-        return;
+        // SAFETY: the CPU supports the features `run_avx2` is compiled for.
+        return unsafe { run_avx2(body) };
     }
-    map(x, out, f);
-}
-
-#[inline(always)]
-fn map<F: Fn(f32) -> f32>(x: &[f32], out: &mut [f32], f: F) {
-    for (o, &x) in out.iter_mut().zip(x) {
-        *o = f(x);
-    }
+    body()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn map_avx2<F: Fn(f32) -> f32>(x: &[f32], out: &mut [f32], f: F) {
-    map(x, out, f);
+fn run_avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// `out[i] = f(x[i])`, vectorized (see [`simd`]).
+#[inline(always)]
+fn vectorized<F: Fn(f32) -> f32>(x: &[f32], out: &mut [f32], f: F) {
+    simd(|| {
+        for (o, &x) in out.iter_mut().zip(x) {
+            *o = f(x);
+        }
+    })
+}
+
+/// `W` `[rows, cols]` row-major → `Wᵀ` `[cols, rows]` row-major.
+pub(crate) fn transpose<T: Real>(w: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut t = vec![T::ZERO; w.len()];
+    for (r, row) in w.chunks(cols).enumerate().take(rows) {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
 }
 
 /// A strided, read-only matrix: element `(r, c)` at `data[r * row_stride + c * col_stride]`.
