@@ -9,7 +9,9 @@
 
 use rayon::prelude::*;
 
-use super::real::{Mat, Real, matmul, simd, transpose};
+#[cfg(target_arch = "x86_64")]
+use super::real::has_avx2_fma;
+use super::real::{Mat, Real, StepRhs, matmul, transpose};
 
 /// The sizes of one recurrence and its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,7 @@ pub(crate) fn lstm_forward<T: Real>(
     let ostride = (steps + 1) * h;
     // Wᵀ row-major once, instead of a strided read in each step's GEMM.
     let w_t = transpose(w_hh, g4, h);
+    let rhs = StepRhs::new(&w_t, h, g4);
     let mut out = vec![T::ZERO; dims.batch * ostride];
     let mut cache = vec![T::ZERO; if save { dims.batch * steps * 6 * h } else { 0 }];
     let cache_rows = if save { rows * steps * 6 * h } else { 1 };
@@ -117,12 +120,12 @@ pub(crate) fn lstm_forward<T: Real>(
         .for_each(|(((out, cache), xw), (h0, c0))| {
             let chunk = LstmChunk {
                 dims,
-                w_t: &w_t,
+                rhs: &rhs,
                 b_hh,
                 h0,
                 c0,
             };
-            simd(|| chunk.forward(xw, out, cache, save))
+            chunk.forward(xw, out, cache, save)
         });
     LstmForward { out, cache }
 }
@@ -131,15 +134,30 @@ pub(crate) fn lstm_forward<T: Real>(
 struct LstmChunk<'a, T> {
     dims: Dims,
     /// `W_hhᵀ` `[H, 4H]` (forward) or `W_hh` `[4H, H]` (backward).
-    w_t: &'a [T],
+    rhs: &'a StepRhs<'a, T>,
     b_hh: &'a [T],
     h0: &'a [T],
     c0: &'a [T],
 }
 
 impl<T: Real> LstmChunk<'_, T> {
-    #[inline(always)]
     fn forward(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the features `forward_avx2` is compiled for.
+            return unsafe { self.forward_avx2(xw, out, cache, save) };
+        }
+        self.forward_body(xw, out, cache, save)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn forward_avx2(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        self.forward_body(xw, out, cache, save)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
         let Dims {
             steps, hidden: h, ..
         } = self.dims;
@@ -158,8 +176,7 @@ impl<T: Real> LstmChunk<'_, T> {
                 Some(p) => Mat::rows(&out[p * h..], ostride),
                 None => Mat::rows(self.h0, h),
             };
-            let w_t = Mat::rows(self.w_t, g4);
-            matmul(&mut gates, g4, [nb, g4, h], h_prev, w_t, true, false);
+            self.rhs.product(&mut gates, g4, nb, h_prev, true);
             for b in 0..nb {
                 let pre = &gates[b * g4..][..g4];
                 let act = if save {
@@ -194,8 +211,37 @@ impl<T: Real> LstmChunk<'_, T> {
     }
 
     /// `d_h`, `d_c`: this chunk's `d_h0`, `d_c0` (zeros on entry), used as the carries.
-    #[inline(always)]
     fn backward(&self, d_out: &[T], cache: &[T], d_xw: &mut [T], d_h: &mut [T], d_c: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the features `backward_avx2` is compiled for.
+            return unsafe { self.backward_avx2(d_out, cache, d_xw, d_h, d_c) };
+        }
+        self.backward_body(d_out, cache, d_xw, d_h, d_c)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn backward_avx2(
+        &self,
+        d_out: &[T],
+        cache: &[T],
+        d_xw: &mut [T],
+        d_h: &mut [T],
+        d_c: &mut [T],
+    ) {
+        self.backward_body(d_out, cache, d_xw, d_h, d_c)
+    }
+
+    #[inline(always)]
+    fn backward_body(
+        &self,
+        d_out: &[T],
+        cache: &[T],
+        d_xw: &mut [T],
+        d_h: &mut [T],
+        d_c: &mut [T],
+    ) {
         let Dims {
             steps, hidden: h, ..
         } = self.dims;
@@ -234,15 +280,7 @@ impl<T: Real> LstmChunk<'_, T> {
             }
             // dh_{t-1} = dGates_t · W_hh
             let d_gates = Mat::rows(&d_xw[t * g4..], steps * g4);
-            matmul(
-                d_h,
-                h,
-                [nb, h, g4],
-                d_gates,
-                Mat::rows(self.w_t, h),
-                false,
-                false,
-            );
+            self.rhs.product(d_h, h, nb, d_gates, false);
         }
     }
 }
@@ -265,6 +303,7 @@ pub(crate) fn lstm_backward<T: Real>(
     let Dims { steps, hidden, .. } = dims;
     let (h, g4, rows) = (hidden, 4 * hidden, dims.chunk_rows());
     let ostride = (steps + 1) * h;
+    let rhs = StepRhs::new(w_hh, g4, h);
     let mut d_xw = vec![T::ZERO; dims.batch * steps * g4];
     let mut d_h0 = vec![T::ZERO; dims.batch * h];
     let mut d_c0 = vec![T::ZERO; dims.batch * h];
@@ -282,12 +321,12 @@ pub(crate) fn lstm_backward<T: Real>(
         .for_each(|(((d_xw, (d_h, d_c)), d_out), (cache, c0))| {
             let chunk = LstmChunk {
                 dims,
-                w_t: w_hh,
+                rhs: &rhs,
                 b_hh: &[],
                 h0: &[],
                 c0,
             };
-            simd(|| chunk.backward(d_out, cache, d_xw, d_h, d_c))
+            chunk.backward(d_out, cache, d_xw, d_h, d_c)
         });
     let h_prev = dims.previous_hidden(out, steps + 1, h0);
     let d_w = weight_gradient(&dims, 4, &d_xw, &h_prev);
@@ -328,6 +367,7 @@ pub(crate) fn gru_forward<T: Real>(
     let Dims { steps, hidden, .. } = dims;
     let (h, g3, rows) = (hidden, 3 * hidden, dims.chunk_rows());
     let w_t = transpose(w_hh, g3, h);
+    let rhs = StepRhs::new(&w_t, h, g3);
     let mut out = vec![T::ZERO; dims.batch * steps * h];
     let mut cache = vec![T::ZERO; if save { dims.batch * steps * 4 * h } else { 0 }];
     let cache_rows = if save { rows * steps * 4 * h } else { 1 };
@@ -340,11 +380,11 @@ pub(crate) fn gru_forward<T: Real>(
         .for_each(|(((out, cache), xw), h0)| {
             let chunk = GruChunk {
                 dims,
-                w: &w_t,
+                rhs: &rhs,
                 b_hh,
                 h0,
             };
-            simd(|| chunk.forward(xw, out, cache, save))
+            chunk.forward(xw, out, cache, save)
         });
     GruForward { out, cache }
 }
@@ -353,14 +393,29 @@ pub(crate) fn gru_forward<T: Real>(
 struct GruChunk<'a, T> {
     dims: Dims,
     /// `W_hhᵀ` `[H, 3H]` (forward) or `W_hh` `[3H, H]` (backward).
-    w: &'a [T],
+    rhs: &'a StepRhs<'a, T>,
     b_hh: &'a [T],
     h0: &'a [T],
 }
 
 impl<T: Real> GruChunk<'_, T> {
-    #[inline(always)]
     fn forward(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the features `forward_avx2` is compiled for.
+            return unsafe { self.forward_avx2(xw, out, cache, save) };
+        }
+        self.forward_body(xw, out, cache, save)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn forward_avx2(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
+        self.forward_body(xw, out, cache, save)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, xw: &[T], out: &mut [T], cache: &mut [T], save: bool) {
         let Dims {
             steps, hidden: h, ..
         } = self.dims;
@@ -376,8 +431,7 @@ impl<T: Real> GruChunk<'_, T> {
                 Some(p) => Mat::rows(&out[p * h..], steps * h),
                 None => Mat::rows(self.h0, h),
             };
-            let w_t = Mat::rows(self.w, g3);
-            matmul(&mut gh, g3, [nb, g3, h], h_prev, w_t, true, false);
+            self.rhs.product(&mut gh, g3, nb, h_prev, true);
             for b in 0..nb {
                 let x = &xw[(b * steps + t) * g3..][..g3];
                 let gh = &mut gh[b * g3..][..g3];
@@ -414,9 +468,42 @@ impl<T: Real> GruChunk<'_, T> {
     }
 
     /// `carry`: this chunk's `d_h0` (zeros on entry), the gradient reaching `h_{t-1}`.
-    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward(
+        &self,
+        d_out: &[T],
+        out: &[T],
+        cache: &[T],
+        d_xw: &mut [T],
+        d_gh: &mut [T],
+        carry: &mut [T],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the features `backward_avx2` is compiled for.
+            return unsafe { self.backward_avx2(d_out, out, cache, d_xw, d_gh, carry) };
+        }
+        self.backward_body(d_out, out, cache, d_xw, d_gh, carry)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    fn backward_avx2(
+        &self,
+        d_out: &[T],
+        out: &[T],
+        cache: &[T],
+        d_xw: &mut [T],
+        d_gh: &mut [T],
+        carry: &mut [T],
+    ) {
+        self.backward_body(d_out, out, cache, d_xw, d_gh, carry)
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn backward_body(
         &self,
         d_out: &[T],
         out: &[T],
@@ -462,15 +549,7 @@ impl<T: Real> GruChunk<'_, T> {
             }
             // dh_{t-1} = z ⊙ dh + dGH_t · W_hh
             let d_gates = Mat::rows(&d_gh[t * g3..], steps * g3);
-            matmul(
-                carry,
-                h,
-                [nb, h, g3],
-                d_gates,
-                Mat::rows(self.w, h),
-                true,
-                false,
-            );
+            self.rhs.product(carry, h, nb, d_gates, true);
         }
     }
 }
@@ -489,6 +568,7 @@ pub(crate) fn gru_backward<T: Real>(
 ) -> GruGrads<T> {
     let Dims { steps, hidden, .. } = dims;
     let (h, g3, rows) = (hidden, 3 * hidden, dims.chunk_rows());
+    let rhs = StepRhs::new(w_hh, g3, h);
     let mut d_xw = vec![T::ZERO; dims.batch * steps * g3];
     // The gradient of the hidden projection differs from d_xw in the n block (× r).
     let mut d_gh = vec![T::ZERO; dims.batch * steps * g3];
@@ -505,11 +585,11 @@ pub(crate) fn gru_backward<T: Real>(
         .for_each(|(((((d_xw, d_gh), carry), d_out), cache), (out, h0))| {
             let chunk = GruChunk {
                 dims,
-                w: w_hh,
+                rhs: &rhs,
                 b_hh: &[],
                 h0,
             };
-            simd(|| chunk.backward(d_out, out, cache, d_xw, d_gh, carry))
+            chunk.backward(d_out, out, cache, d_xw, d_gh, carry)
         });
     let h_prev = dims.previous_hidden(out, steps, h0);
     let d_w = weight_gradient(&dims, 3, &d_gh, &h_prev);

@@ -14,6 +14,7 @@
 //! dtype in f32.
 
 mod kernel;
+mod microkernel;
 mod ops;
 mod real;
 

@@ -6,6 +6,8 @@ use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 
 use burn::tensor::Element;
 
+use super::microkernel::Packed;
+
 /// A float the kernels compute in.
 pub(crate) trait Real:
     Element
@@ -30,6 +32,25 @@ pub(crate) trait Real:
 
     /// `out = tanh(x)`, elementwise.
     fn tanh(x: &[Self], out: &mut [Self]);
+
+    /// `b [k × n]` (row-major) packed for the small-GEMM kernel of [`super::microkernel`];
+    /// `None` when there is none for this type, CPU or shape.
+    fn pack(_b: &[Self], _k: usize, _n: usize) -> Option<Packed> {
+        None
+    }
+
+    /// `c (+)= a · b` with `b` packed by [`Real::pack`]; `false` if not done.
+    fn packed_product(
+        _b: &Packed,
+        _m: usize,
+        _a: &[Self],
+        _lda: usize,
+        _c: &mut [Self],
+        _ldc: usize,
+        _accumulate: bool,
+    ) -> bool {
+        false
+    }
 }
 
 impl Real for f32 {
@@ -42,6 +63,23 @@ impl Real for f32 {
 
     fn tanh(x: &[Self], out: &mut [Self]) {
         vectorized(x, out, tanh_f32)
+    }
+
+    fn pack(b: &[Self], k: usize, n: usize) -> Option<Packed> {
+        Packed::new(b, k, n, n)
+    }
+
+    fn packed_product(
+        b: &Packed,
+        m: usize,
+        a: &[Self],
+        lda: usize,
+        c: &mut [Self],
+        ldc: usize,
+        accumulate: bool,
+    ) -> bool {
+        b.product(m, a, lda, c, ldc, accumulate);
+        true
     }
 }
 
@@ -104,13 +142,20 @@ fn tanh_f32(x: f32) -> f32 {
 /// Runs `body` compiled for AVX2 + FMA when the CPU has them, so that its loops vectorize
 /// 8 lanes wide (the crate is built for baseline x86-64); elsewhere runs it as it is.
 #[inline(always)]
-pub(crate) fn simd<R>(body: impl FnOnce() -> R) -> R {
+fn simd<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features `run_avx2` is compiled for.
         return unsafe { run_avx2(body) };
     }
     body()
+}
+
+/// Whether this CPU has AVX2 and FMA (detected once, then cached by std).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -171,6 +216,61 @@ impl<'a, T> Mat<'a, T> {
         rows == 0
             || cols == 0
             || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
+    }
+}
+
+/// The constant right-hand side of every step's product of a recurrence (`W_hhᵀ` or `W_hh`,
+/// row-major `[k × n]`), packed once for the small-GEMM kernel where it applies.
+pub(crate) struct StepRhs<'a, T> {
+    b: &'a [T],
+    k: usize,
+    n: usize,
+    packed: Option<Packed>,
+}
+
+impl<'a, T: Real> StepRhs<'a, T> {
+    pub fn new(b: &'a [T], k: usize, n: usize) -> Self {
+        Self {
+            b,
+            k,
+            n,
+            packed: T::pack(b, k, n),
+        }
+    }
+
+    /// `dst[m×n] (+)= lhs[m×k] · b`, `dst` row-major with rows `dst_stride` apart.
+    pub fn product(
+        &self,
+        dst: &mut [T],
+        dst_stride: usize,
+        m: usize,
+        lhs: Mat<'_, T>,
+        accumulate: bool,
+    ) {
+        if let Some(packed) = &self.packed
+            && lhs.col_stride == 1
+            && T::packed_product(
+                packed,
+                m,
+                lhs.data,
+                lhs.row_stride,
+                dst,
+                dst_stride,
+                accumulate,
+            )
+        {
+            return;
+        }
+        let rhs = Mat::rows(self.b, self.n);
+        matmul(
+            dst,
+            dst_stride,
+            [m, self.n, self.k],
+            lhs,
+            rhs,
+            accumulate,
+            false,
+        );
     }
 }
 
