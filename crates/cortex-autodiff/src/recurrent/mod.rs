@@ -13,7 +13,9 @@
 //! back to the composed cells elsewhere. f64 tensors are computed in f64, every other float
 //! dtype in f32.
 
+mod gru;
 mod kernel;
+mod lstm;
 mod microkernel;
 mod ops;
 mod real;

@@ -13,7 +13,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Shape, TensorData, try_read_sync};
 
-use super::kernel::{self, Dims};
+use super::gru::{self, GruForward};
+use super::kernel::Dims;
+use super::lstm::{self, LstmForward};
 use super::real::Real;
 
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
@@ -43,13 +45,12 @@ pub trait FusedRecurrentOps: Backend {
 }
 
 /// What the backward pass of one sequence needs, in the precision the kernel ran in.
-#[derive(Debug)]
-pub(crate) struct Saved<T> {
+#[derive(Debug, Clone)]
+pub(crate) struct Saved<T, F> {
     dims: Dims,
-    out: Vec<T>,
-    cache: Vec<T>,
+    /// The forward's tape (its `out` moved into the output tensor).
+    tape: F,
     w_hh: Vec<T>,
-    h0: Vec<T>,
     /// The LSTM's initial cell state (empty for the GRU).
     c0: Vec<T>,
 }
@@ -62,39 +63,44 @@ pub(crate) struct Tape<D> {
     saved: Precision,
 }
 
+type SavedLstm<T> = Saved<T, LstmForward<T>>;
+type SavedGru<T> = Saved<T, GruForward<T>>;
+
 #[derive(Debug, Clone)]
 enum Precision {
-    F32(Arc<Saved<f32>>),
-    F64(Arc<Saved<f64>>),
+    LstmF32(Arc<SavedLstm<f32>>),
+    LstmF64(Arc<SavedLstm<f64>>),
+    GruF32(Arc<SavedGru<f32>>),
+    GruF64(Arc<SavedGru<f64>>),
+}
+
+/// Ownership of a saved tape: moved out when the graph holds the only reference (the
+/// backward then reuses its buffers in place), cloned otherwise.
+fn own<S: Clone>(saved: Arc<S>) -> S {
+    Arc::try_unwrap(saved).unwrap_or_else(|shared| (*shared).clone())
 }
 
 /// A kernel precision: f64 runs in f64, every other float dtype in f32.
 trait Kernel: Real {
-    fn wrap(saved: Saved<Self>) -> Precision;
-    fn unwrap(saved: &Precision) -> Option<&Saved<Self>>;
+    fn lstm(saved: SavedLstm<Self>) -> Precision;
+    fn gru(saved: SavedGru<Self>) -> Precision;
 }
 
 impl Kernel for f32 {
-    fn wrap(saved: Saved<Self>) -> Precision {
-        Precision::F32(Arc::new(saved))
+    fn lstm(saved: SavedLstm<Self>) -> Precision {
+        Precision::LstmF32(Arc::new(saved))
     }
-    fn unwrap(saved: &Precision) -> Option<&Saved<Self>> {
-        match saved {
-            Precision::F32(s) => Some(s),
-            Precision::F64(_) => None,
-        }
+    fn gru(saved: SavedGru<Self>) -> Precision {
+        Precision::GruF32(Arc::new(saved))
     }
 }
 
 impl Kernel for f64 {
-    fn wrap(saved: Saved<Self>) -> Precision {
-        Precision::F64(Arc::new(saved))
+    fn lstm(saved: SavedLstm<Self>) -> Precision {
+        Precision::LstmF64(Arc::new(saved))
     }
-    fn unwrap(saved: &Precision) -> Option<&Saved<Self>> {
-        match saved {
-            Precision::F64(s) => Some(s),
-            Precision::F32(_) => None,
-        }
+    fn gru(saved: SavedGru<Self>) -> Precision {
+        Precision::GruF64(Arc::new(saved))
     }
 }
 
@@ -148,18 +154,16 @@ fn lstm_run<B: Backend, T: Kernel>(
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
     let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
-    let run = kernel::lstm_forward(dims, &xw, &w_hh, &b_hh, &h0, &c0, save);
+    let mut run = lstm::lstm_forward(dims, xw, &w_hh, &b_hh, &h0, &c0, save);
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
-    let out = tensor::<B, T>(run.out.clone(), shape, dtype, &device);
+    let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = save.then(|| Tape {
         device,
         dtype,
-        saved: T::wrap(Saved {
+        saved: T::lstm(Saved {
             dims,
-            out: run.out,
-            cache: run.cache,
+            tape: run,
             w_hh,
-            h0,
             c0,
         }),
     });
@@ -174,18 +178,16 @@ fn gru_run<B: Backend, T: Kernel>(
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
     let (dims, dtype, device) = (gru_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
-    let run = kernel::gru_forward(dims, &xw, &w_hh, &b_hh, &h0, save);
+    let mut run = gru::gru_forward(dims, xw, &w_hh, &b_hh, &h0, save);
     let shape = [dims.batch, dims.steps, dims.hidden];
-    let out = tensor::<B, T>(run.out.clone(), shape, dtype, &device);
+    let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = save.then(|| Tape {
         device,
         dtype,
-        saved: T::wrap(Saved {
+        saved: T::gru(Saved {
             dims,
-            out: run.out,
-            cache: run.cache,
+            tape: run,
             w_hh,
-            h0,
             c0: Vec::new(),
         }),
     });
@@ -217,52 +219,47 @@ fn gru<B: Backend>(
 /// The LSTM's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0, d_c0]` from the gradient of its
 /// output.
 fn lstm_grads<B: Backend, T: Kernel>(
-    tape: &Tape<B::Device>,
-    saved: &Saved<T>,
+    (device, dtype): (&B::Device, DType),
+    saved: SavedLstm<T>,
     grad: FloatTensor<B>,
-) -> [FloatTensor<B>; 5] {
+) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
-    let [d_xw, d_w, d_b, d_h0, d_c0] = kernel::lstm_backward(
-        d,
-        &values::<B, T>(grad),
-        &saved.out,
-        &saved.cache,
-        &saved.w_hh,
-        &saved.h0,
-        &saved.c0,
-    );
-    let (dt, dev) = (tape.dtype, &tape.device);
-    [
-        tensor::<B, T>(d_xw, [d.batch, d.steps, 4 * d.hidden], dt, dev),
-        tensor::<B, T>(d_w, [4 * d.hidden, d.hidden], dt, dev),
-        tensor::<B, T>(d_b, [4 * d.hidden], dt, dev),
-        tensor::<B, T>(d_h0, [d.batch, d.hidden], dt, dev),
-        tensor::<B, T>(d_c0, [d.batch, d.hidden], dt, dev),
-    ]
+    let grad = values::<B, T>(grad);
+    let grads = lstm::lstm_backward(d, &grad, saved.tape, &saved.w_hh, &saved.c0);
+    let shapes = [
+        vec![d.batch, d.steps, 4 * d.hidden],
+        vec![4 * d.hidden, d.hidden],
+        vec![4 * d.hidden],
+        vec![d.batch, d.hidden],
+        vec![d.batch, d.hidden],
+    ];
+    grads
+        .into_iter()
+        .zip(shapes)
+        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device))
+        .collect()
 }
 
 /// The GRU's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0]` from the gradient of its output.
 fn gru_grads<B: Backend, T: Kernel>(
-    tape: &Tape<B::Device>,
-    saved: &Saved<T>,
+    (device, dtype): (&B::Device, DType),
+    saved: SavedGru<T>,
     grad: FloatTensor<B>,
-) -> [FloatTensor<B>; 4] {
+) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
-    let [d_xw, d_w, d_b, d_h0] = kernel::gru_backward(
-        d,
-        &values::<B, T>(grad),
-        &saved.out,
-        &saved.cache,
-        &saved.w_hh,
-        &saved.h0,
-    );
-    let (dt, dev) = (tape.dtype, &tape.device);
-    [
-        tensor::<B, T>(d_xw, [d.batch, d.steps, 3 * d.hidden], dt, dev),
-        tensor::<B, T>(d_w, [3 * d.hidden, d.hidden], dt, dev),
-        tensor::<B, T>(d_b, [3 * d.hidden], dt, dev),
-        tensor::<B, T>(d_h0, [d.batch, d.hidden], dt, dev),
-    ]
+    let grad = values::<B, T>(grad);
+    let grads = gru::gru_backward(d, &grad, saved.tape, &saved.w_hh);
+    let shapes = [
+        vec![d.batch, d.steps, 3 * d.hidden],
+        vec![3 * d.hidden, d.hidden],
+        vec![3 * d.hidden],
+        vec![d.batch, d.hidden],
+    ];
+    grads
+        .into_iter()
+        .zip(shapes)
+        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device))
+        .collect()
 }
 
 macro_rules! plain_backend {
@@ -298,7 +295,7 @@ plain_backend!(NdArray);
 fn register<B: Backend, const N: usize>(
     parents: [Option<burn::backend::autodiff::NodeId>; N],
     grads: &mut Gradients,
-    values: [FloatTensor<B>; N],
+    values: Vec<FloatTensor<B>>,
 ) {
     for (parent, value) in parents.into_iter().zip(values) {
         if let Some(id) = parent {
@@ -307,35 +304,30 @@ fn register<B: Backend, const N: usize>(
     }
 }
 
-/// The sequence's backward step: gradients from the tape, in the tape's precision.
-macro_rules! sequence_backward {
-    ($name:ident, $grads:ident, $inputs:literal) => {
-        #[derive(Debug)]
-        struct $name;
+/// The backward step of one fused sequence: gradients from its tape.
+#[derive(Debug)]
+struct SequenceBackward<const N: usize>;
 
-        impl<B: Backend> Backward<B, $inputs> for $name {
-            type State = Tape<B::Device>;
+impl<B: Backend, const N: usize> Backward<B, N> for SequenceBackward<N> {
+    type State = Tape<B::Device>;
 
-            fn backward(
-                self,
-                ops: Ops<Self::State, $inputs>,
-                grads: &mut Gradients,
-                _: &mut Checkpointer,
-            ) {
-                let grad = grads.consume::<B>(&ops.node);
-                let tape = ops.state;
-                let values = match (f32::unwrap(&tape.saved), f64::unwrap(&tape.saved)) {
-                    (Some(saved), _) => $grads::<B, f32>(&tape, saved, grad),
-                    (_, Some(saved)) => $grads::<B, f64>(&tape, saved, grad),
-                    (None, None) => unreachable!("a tape holds one precision"),
-                };
-                register::<B, $inputs>(ops.parents.map(|p| p.map(|node| node.id)), grads, values);
-            }
-        }
-    };
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let Tape {
+            device,
+            dtype,
+            saved,
+        } = ops.state;
+        let to = (&device, dtype);
+        let values = match saved {
+            Precision::LstmF32(s) => lstm_grads::<B, f32>(to, own(s), grad),
+            Precision::LstmF64(s) => lstm_grads::<B, f64>(to, own(s), grad),
+            Precision::GruF32(s) => gru_grads::<B, f32>(to, own(s), grad),
+            Precision::GruF64(s) => gru_grads::<B, f64>(to, own(s), grad),
+        };
+        register::<B, N>(ops.parents.map(|p| p.map(|node| node.id)), grads, values);
+    }
 }
-sequence_backward!(LstmBackward, lstm_grads, 5);
-sequence_backward!(GruBackward, gru_grads, 4);
 
 impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps for Autodiff<B, C> {
     fn lstm_sequence(
@@ -348,7 +340,11 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
     ) -> FloatTensor<Self> {
         let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node(), c0.node()];
         let inputs = [xw, w_hh, b_hh, h0, c0].map(|t| t.into_primitive());
-        match LstmBackward.prepare::<C>(guards).compute_bound().stateful() {
+        match SequenceBackward::<5>
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (out, tape) = lstm::<B>(inputs, reverse, true);
                 prep.finish(tape.expect("saved when asked"), out)
@@ -366,7 +362,11 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
     ) -> FloatTensor<Self> {
         let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node()];
         let inputs = [xw, w_hh, b_hh, h0].map(|t| t.into_primitive());
-        match GruBackward.prepare::<C>(guards).compute_bound().stateful() {
+        match SequenceBackward::<4>
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (out, tape) = gru::<B>(inputs, reverse, true);
                 prep.finish(tape.expect("saved when asked"), out)
