@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::kernel::{Dims, chunks_or_empty, column_sums, simd_fn, weight_gradient};
-use super::real::{Mat, Real, StepRhs, transpose};
+use super::real::{Buffer, Mat, Real, StepRhs, transpose};
 
 /// The GRU's forward results.
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub(crate) struct GruForward<T> {
     pub out: Vec<T>,
     /// Tape (empty unless saved): `r, z, n` of every step `[B, T, 3H]` (in the projected
     /// input's buffer).
-    pub acts: Vec<T>,
+    pub acts: Buffer<T>,
     /// Tape: `q = W_hn h + b_hn` of every step `[B, T, H]`.
     pub q: Vec<T>,
     /// Tape: the hidden state each step read `[B, T, H]`.
@@ -27,7 +27,7 @@ pub(crate) struct GruForward<T> {
 /// `n = tanh(x_n + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`.
 pub(crate) fn gru_forward<T: Real>(
     dims: Dims,
-    xw: Vec<T>,
+    xw: Buffer<T>,
     w_hh: &[T],
     b_hh: &[T],
     h0: &[T],
@@ -44,20 +44,21 @@ pub(crate) fn gru_forward<T: Real>(
     let w_t = transpose(w_hh, g3, h);
     let rhs = StepRhs::new(&w_t, h, g3);
     let mut acts = xw;
+    let acts_values = acts.as_mut_slice();
     let mut out = vec![T::ZERO; batch * steps * h];
     let tape_len = if save { batch * steps * h } else { 0 };
     let (mut q, mut h_prev) = (vec![T::ZERO; tape_len], vec![T::ZERO; tape_len]);
     let q_chunks = chunks_or_empty(&mut q, rows * steps * h, chunks);
     let h_prev_chunks = chunks_or_empty(&mut h_prev, rows * steps * h, chunks);
     out.par_chunks_mut(rows * steps * h)
-        .zip(acts.par_chunks_mut(rows * steps * g3))
+        .zip(acts_values.par_chunks_mut(rows * steps * g3))
         .zip(q_chunks.into_par_iter().zip(h_prev_chunks))
         .zip(h0.par_chunks(rows * h))
         .for_each(|(((out, acts), (q, h_prev)), h0)| {
             forward_chunk(dims, &rhs, b_hh, h0, acts, q, h_prev, out, save)
         });
     if !save {
-        acts = Vec::new();
+        acts = Buffer::empty();
     }
     GruForward {
         out,
@@ -130,8 +131,8 @@ simd_fn! {
     }
 }
 
-/// The GRU's gradients: `[d_xw [B, T, 3H], d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H]]`.
-pub(crate) type GruGrads<T> = [Vec<T>; 4];
+/// The GRU's gradients: `d_xw [B, T, 3H]` and `[d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H]]`.
+pub(crate) type GruGrads<T> = (Buffer<T>, [Vec<T>; 3]);
 
 /// Backward through time of [`gru_forward`] from the gradient of its `out`; `tape` is its
 /// result (the activations' buffer becomes `d_xw`).
@@ -153,12 +154,13 @@ pub(crate) fn gru_backward<T: Real>(
     let rhs_rz = StepRhs::new(&w_hh[..2 * h * h], 2 * h, h);
     let rhs_n = StepRhs::new(&w_hh[2 * h * h..], h, h);
     let GruForward {
-        acts: mut d_xw,
+        acts: mut d_xw_buffer,
         q: mut d_q,
         h_prev,
         ..
     } = tape;
     let mut d_h0 = vec![T::ZERO; batch * h];
+    let d_xw = d_xw_buffer.as_mut_slice();
     d_xw.par_chunks_mut(rows * steps * g3)
         .zip(d_q.par_chunks_mut(rows * steps * h))
         .zip(d_h0.par_chunks_mut(rows * h))
@@ -173,16 +175,16 @@ pub(crate) fn gru_backward<T: Real>(
     let mut d_w = vec![T::ZERO; g3 * h];
     let (d_w_rz, d_w_n) = d_w.split_at_mut(2 * h * h);
     let d_rz = Mat {
-        data: &d_xw,
+        data: d_xw,
         row_stride: 1,
         col_stride: g3,
     };
     weight_gradient(&dims, d_w_rz, 2 * h, d_rz, &h_prev);
     weight_gradient(&dims, d_w_n, h, Mat::transposed(&d_q, h), &h_prev);
     let mut d_b = vec![T::ZERO; g3];
-    column_sums(&mut d_b[..2 * h], &d_xw, g3, 0);
+    column_sums(&mut d_b[..2 * h], d_xw, g3, 0);
     column_sums(&mut d_b[2 * h..], &d_q, h, 0);
-    [d_xw, d_w, d_b, d_h0]
+    (d_xw_buffer, [d_w, d_b, d_h0])
 }
 
 simd_fn! {

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::kernel::{Dims, chunks_or_empty, column_sums, simd_fn, weight_gradient};
-use super::real::{Mat, Real, StepRhs, transpose};
+use super::real::{Buffer, Mat, Real, StepRhs, transpose};
 
 /// The LSTM's forward results.
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub(crate) struct LstmForward<T> {
     pub out: Vec<T>,
     /// Tape (empty unless saved): the activations `i, f, g, o` of every step `[B, T, 4H]`
     /// (in the projected input's buffer).
-    pub acts: Vec<T>,
+    pub acts: Buffer<T>,
     /// Tape: the cell state of every step `[B, T, H]`.
     pub cells: Vec<T>,
     /// Tape: the hidden state each step read `[B, T, H]` (`h0` or the previous step's).
@@ -25,7 +25,7 @@ pub(crate) struct LstmForward<T> {
 /// buffer becomes the activation tape), `w_hh [4H, H]`, `b_hh [4H]`, `h0`, `c0 [B, H]`.
 pub(crate) fn lstm_forward<T: Real>(
     dims: Dims,
-    xw: Vec<T>,
+    xw: Buffer<T>,
     w_hh: &[T],
     b_hh: &[T],
     h0: &[T],
@@ -45,20 +45,21 @@ pub(crate) fn lstm_forward<T: Real>(
     let w_t = transpose(w_hh, g4, h);
     let rhs = StepRhs::new(&w_t, h, g4);
     let mut acts = xw;
+    let acts_values = acts.as_mut_slice();
     let mut out = vec![T::ZERO; batch * ostride];
     let tape_len = if save { batch * steps * h } else { 0 };
     let (mut cells, mut h_prev) = (vec![T::ZERO; tape_len], vec![T::ZERO; tape_len]);
     let cells_chunks = chunks_or_empty(&mut cells, rows * steps * h, chunks);
     let h_prev_chunks = chunks_or_empty(&mut h_prev, rows * steps * h, chunks);
     out.par_chunks_mut(rows * ostride)
-        .zip(acts.par_chunks_mut(rows * steps * g4))
+        .zip(acts_values.par_chunks_mut(rows * steps * g4))
         .zip(cells_chunks.into_par_iter().zip(h_prev_chunks))
         .zip(h0.par_chunks(rows * h).zip(c0.par_chunks(rows * h)))
         .for_each(|(((out, acts), (cells, h_prev)), (h0, c0))| {
             forward_chunk(dims, &rhs, b_hh, h0, c0, acts, cells, h_prev, out, save)
         });
     if !save {
-        acts = Vec::new();
+        acts = Buffer::empty();
     }
     LstmForward {
         out,
@@ -134,9 +135,9 @@ simd_fn! {
     }
 }
 
-/// The LSTM's gradients: `[d_xw [B, T, 4H], d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
+/// The LSTM's gradients: `d_xw [B, T, 4H]` and `[d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
 /// d_c0 [B, H]]`.
-pub(crate) type LstmGrads<T> = [Vec<T>; 5];
+pub(crate) type LstmGrads<T> = (Buffer<T>, [Vec<T>; 4]);
 
 /// Backward through time of [`lstm_forward`] from the gradient of its `out`; `tape` is its
 /// result (the activations' buffer becomes `d_xw`).
@@ -157,13 +158,14 @@ pub(crate) fn lstm_backward<T: Real>(
     let ostride = (steps + 1) * h;
     let rhs = StepRhs::new(w_hh, g4, h);
     let LstmForward {
-        acts: mut d_xw,
+        acts: mut d_xw_buffer,
         cells,
         h_prev,
         ..
     } = tape;
     let mut d_h0 = vec![T::ZERO; batch * h];
     let mut d_c0 = vec![T::ZERO; batch * h];
+    let d_xw = d_xw_buffer.as_mut_slice();
     d_xw.par_chunks_mut(rows * steps * g4)
         .zip(
             d_h0.par_chunks_mut(rows * h)
@@ -179,10 +181,10 @@ pub(crate) fn lstm_backward<T: Real>(
             backward_chunk(dims, &rhs, c0, d_out, cells, d_xw, d_h, d_c)
         });
     let mut d_w = vec![T::ZERO; g4 * h];
-    weight_gradient(&dims, &mut d_w, g4, Mat::transposed(&d_xw, g4), &h_prev);
+    weight_gradient(&dims, &mut d_w, g4, Mat::transposed(d_xw, g4), &h_prev);
     let mut d_b = vec![T::ZERO; g4];
-    column_sums(&mut d_b, &d_xw, g4, 0);
-    [d_xw, d_w, d_b, d_h0, d_c0]
+    column_sums(&mut d_b, d_xw, g4, 0);
+    (d_xw_buffer, [d_w, d_b, d_h0, d_c0])
 }
 
 simd_fn! {

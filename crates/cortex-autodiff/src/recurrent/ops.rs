@@ -16,7 +16,7 @@ use burn::tensor::{DType, Shape, TensorData, try_read_sync};
 use super::gru::{self, GruForward};
 use super::kernel::Dims;
 use super::lstm::{self, LstmForward};
-use super::real::Real;
+use super::real::{Buffer, Real};
 
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -104,16 +104,15 @@ impl Kernel for f64 {
     }
 }
 
-/// The values of a CPU tensor in the kernel precision `T`.
-fn values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Vec<T> {
+/// The values of a CPU tensor in the kernel precision `T` (its own buffer when it is not
+/// shared and already of that dtype).
+fn values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Buffer<T> {
     // Flex and ndarray read synchronously and cannot fail; the public functions only route
     // tensors of those backends here.
     let data = try_read_sync(B::float_into_data(tensor))
         .and_then(Result::ok)
         .expect("fused recurrence: reading a CPU tensor cannot fail");
-    data.convert::<T>()
-        .try_into_vec::<T>()
-        .expect("fused recurrence: converted data has the kernel's dtype")
+    Buffer::new(data)
 }
 
 /// A tensor of `dtype` on `device` from kernel values.
@@ -123,7 +122,12 @@ fn tensor<B: Backend, T: Real>(
     dtype: DType,
     device: &B::Device,
 ) -> FloatTensor<B> {
-    B::float_from_data(TensorData::new(values, shape).convert_dtype(dtype), device)
+    from_data::<B>(TensorData::new(values, shape), dtype, device)
+}
+
+/// A tensor of `dtype` on `device` from `data` (of the kernel's dtype).
+fn from_data<B: Backend>(data: TensorData, dtype: DType, device: &B::Device) -> FloatTensor<B> {
+    B::float_from_data(data.convert_dtype(dtype), device)
 }
 
 fn lstm_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
@@ -154,7 +158,8 @@ fn lstm_run<B: Backend, T: Kernel>(
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
     let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
-    let mut run = lstm::lstm_forward(dims, xw, &w_hh, &b_hh, &h0, &c0, save);
+    let (w_hh, c0) = (w_hh.as_slice().to_vec(), c0.as_slice().to_vec());
+    let mut run = lstm::lstm_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), &c0, save);
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = save.then(|| Tape {
@@ -178,7 +183,8 @@ fn gru_run<B: Backend, T: Kernel>(
 ) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
     let (dims, dtype, device) = (gru_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
-    let mut run = gru::gru_forward(dims, xw, &w_hh, &b_hh, &h0, save);
+    let w_hh = w_hh.as_slice().to_vec();
+    let mut run = gru::gru_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), save);
     let shape = [dims.batch, dims.steps, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = save.then(|| Tape {
@@ -225,19 +231,19 @@ fn lstm_grads<B: Backend, T: Kernel>(
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
     let grad = values::<B, T>(grad);
-    let grads = lstm::lstm_backward(d, &grad, saved.tape, &saved.w_hh, &saved.c0);
+    let (d_xw, grads) = lstm::lstm_backward(d, grad.as_slice(), saved.tape, &saved.w_hh, &saved.c0);
     let shapes = [
-        vec![d.batch, d.steps, 4 * d.hidden],
         vec![4 * d.hidden, d.hidden],
         vec![4 * d.hidden],
         vec![d.batch, d.hidden],
         vec![d.batch, d.hidden],
     ];
-    grads
+    let d_xw = from_data::<B>(d_xw.into_data(), dtype, device);
+    let rest = grads
         .into_iter()
         .zip(shapes)
-        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device))
-        .collect()
+        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
+    std::iter::once(d_xw).chain(rest).collect()
 }
 
 /// The GRU's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0]` from the gradient of its output.
@@ -248,18 +254,18 @@ fn gru_grads<B: Backend, T: Kernel>(
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
     let grad = values::<B, T>(grad);
-    let grads = gru::gru_backward(d, &grad, saved.tape, &saved.w_hh);
+    let (d_xw, grads) = gru::gru_backward(d, grad.as_slice(), saved.tape, &saved.w_hh);
     let shapes = [
-        vec![d.batch, d.steps, 3 * d.hidden],
         vec![3 * d.hidden, d.hidden],
         vec![3 * d.hidden],
         vec![d.batch, d.hidden],
     ];
-    grads
+    let d_xw = from_data::<B>(d_xw.into_data(), dtype, device);
+    let rest = grads
         .into_iter()
         .zip(shapes)
-        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device))
-        .collect()
+        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
+    std::iter::once(d_xw).chain(rest).collect()
 }
 
 macro_rules! plain_backend {

@@ -4,7 +4,9 @@
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 
-use burn::tensor::Element;
+use std::marker::PhantomData;
+
+use burn::tensor::{Element, TensorData};
 
 use super::microkernel::Packed;
 
@@ -183,6 +185,46 @@ pub(crate) fn transpose<T: Real>(w: &[T], rows: usize, cols: usize) -> Vec<T> {
         }
     }
     t
+}
+
+/// Values of type `T` kept in burn's `TensorData`: a tensor's buffer used in place, and handed
+/// back to a tensor without a copy (converting to a `Vec` copies when alignments differ).
+#[derive(Debug, Clone)]
+pub(crate) struct Buffer<T> {
+    data: TensorData,
+    kind: PhantomData<T>,
+}
+
+impl<T: Real> Buffer<T> {
+    /// `data` converted to `T` (a no-op when it already is).
+    pub fn new(data: TensorData) -> Self {
+        Self {
+            data: data.convert::<T>(),
+            kind: PhantomData,
+        }
+    }
+
+    /// A buffer with no values.
+    pub fn empty() -> Self {
+        Self::new(TensorData::new(Vec::<T>::new(), [0]))
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        // The dtype is T by construction.
+        self.data
+            .as_slice::<T>()
+            .expect("fused recurrence: a buffer holds its own dtype")
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        self.data
+            .as_mut_slice::<T>()
+            .expect("fused recurrence: a buffer holds its own dtype")
+    }
+
+    pub fn into_data(self) -> TensorData {
+        self.data
+    }
 }
 
 /// A strided, read-only matrix: element `(r, c)` at `data[r * row_stride + c * col_stride]`.
