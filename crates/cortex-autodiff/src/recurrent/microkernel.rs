@@ -20,7 +20,7 @@ impl Packed {
     /// (no AVX2/FMA, or `n` not a multiple of 16).
     pub(crate) fn new(b: &[f32], k: usize, n: usize, ldb: usize) -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
-        let covered = n % 16 == 0 && super::real::has_avx2_fma();
+        let covered = n.is_multiple_of(16) && super::real::has_avx2_fma();
         #[cfg(not(target_arch = "x86_64"))]
         let covered = false;
         if !covered || (k > 0 && (k - 1) * ldb + n > b.len()) {
