@@ -87,38 +87,41 @@ mod x86 {
         ldc: usize,
         accumulate: bool,
     ) {
-        let (a, c) = (a.as_ptr(), c.as_mut_ptr());
-        let ldb = 16;
-        for col in (0..n).step_by(16) {
-            // SAFETY: panel col/16 holds k rows of 16 values.
-            let b = unsafe { panels.as_ptr().add(col * k) };
-            let mut row = 0;
-            while row + MR <= m {
-                // SAFETY: rows row..row+MR < m, columns col..col+16 <= n (caller's checks).
-                unsafe {
-                    block::<MR>(
-                        k,
-                        a.add(row * lda),
-                        lda,
-                        b,
-                        ldb,
-                        c.add(row * ldc + col),
-                        ldc,
-                        accumulate,
-                    )
-                };
-                row += MR;
-            }
-            // SAFETY: as above, for the remaining m - row < MR rows.
+        let (a, c, panels) = (a.as_ptr(), c.as_mut_ptr(), panels.as_ptr());
+        // One tile: rows row..row+rows (rows ≤ MR), columns col..col+16.
+        let tile = |row: usize, rows: usize, col: usize| {
+            // SAFETY: row + rows ≤ m, col + 16 ≤ n, and panel col/16 holds k rows of 16 values
+            // (the caller's checks).
             unsafe {
-                let (a, c) = (a.add(row * lda), c.add(row * ldc + col));
-                match m - row {
-                    5 => block::<5>(k, a, lda, b, ldb, c, ldc, accumulate),
-                    4 => block::<4>(k, a, lda, b, ldb, c, ldc, accumulate),
-                    3 => block::<3>(k, a, lda, b, ldb, c, ldc, accumulate),
-                    2 => block::<2>(k, a, lda, b, ldb, c, ldc, accumulate),
-                    1 => block::<1>(k, a, lda, b, ldb, c, ldc, accumulate),
+                let (a, b, c) = (
+                    a.add(row * lda),
+                    panels.add(col * k),
+                    c.add(row * ldc + col),
+                );
+                match rows {
+                    6 => block::<6>(k, a, lda, b, c, ldc, accumulate),
+                    5 => block::<5>(k, a, lda, b, c, ldc, accumulate),
+                    4 => block::<4>(k, a, lda, b, c, ldc, accumulate),
+                    3 => block::<3>(k, a, lda, b, c, ldc, accumulate),
+                    2 => block::<2>(k, a, lda, b, c, ldc, accumulate),
+                    1 => block::<1>(k, a, lda, b, c, ldc, accumulate),
                     _ => {}
+                }
+            }
+        };
+        let row_blocks = (0..m).step_by(MR).map(|row| (row, MR.min(m - row)));
+        // A panel of B (k · 64 bytes) that fits in L1 next to the rows of A is reused across
+        // the row blocks; a deep one would be evicted, so then the rows stay and B streams.
+        if k * 16 * 4 <= 16 * 1024 {
+            for col in (0..n).step_by(16) {
+                for (row, rows) in row_blocks.clone() {
+                    tile(row, rows, col);
+                }
+            }
+        } else {
+            for (row, rows) in row_blocks {
+                for col in (0..n).step_by(16) {
+                    tile(row, rows, col);
                 }
             }
         }
@@ -133,7 +136,6 @@ mod x86 {
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
         c: *mut f32,
         ldc: usize,
         accumulate: bool,
@@ -143,8 +145,8 @@ mod x86 {
             // SAFETY: p < k, the 16 columns of row p of b are in bounds (caller).
             let (b0, b1) = unsafe {
                 (
-                    _mm256_loadu_ps(b.add(p * ldb)),
-                    _mm256_loadu_ps(b.add(p * ldb + 8)),
+                    _mm256_loadu_ps(b.add(p * 16)),
+                    _mm256_loadu_ps(b.add(p * 16 + 8)),
                 )
             };
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -182,6 +184,7 @@ mod tests {
             (6, 16, 3),
             (13, 48, 20),
             (32, 64, 9),
+            (13, 32, 300),
         ] {
             let (lda, ldb, ldc) = (k + 3, n + 5, n + 2);
             let a: Vec<f32> = (0..m * lda).map(|i| (i % 7) as f32 - 3.0).collect();
