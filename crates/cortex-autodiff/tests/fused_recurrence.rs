@@ -43,11 +43,12 @@ fn steps(reverse: bool) -> Vec<usize> {
     }
 }
 
-fn block(x: &Tensor<2>, k: usize) -> Tensor<2> {
-    x.clone().narrow(1, k * H, H)
+fn block(x: &Tensor<2>, k: usize, hd: usize) -> Tensor<2> {
+    x.clone().narrow(1, k * hd, hd)
 }
 
 fn composed_lstm(
+    hd: usize,
     xw: &Tensor<3>,
     w: &Tensor<2>,
     b: &Tensor<1>,
@@ -58,19 +59,20 @@ fn composed_lstm(
     let (mut h, mut c) = (h0.clone(), c0.clone());
     let mut hs = vec![None; T];
     for t in steps(reverse) {
-        let gates = xw.clone().narrow(1, t, 1).reshape([B, 4 * H])
+        let gates = xw.clone().narrow(1, t, 1).reshape([B, 4 * hd])
             + h.matmul(w.clone().transpose())
-            + b.clone().reshape([1, 4 * H]);
-        let (i, f) = (sigmoid(block(&gates, 0)), sigmoid(block(&gates, 1)));
-        let (g, o) = (tanh(block(&gates, 2)), sigmoid(block(&gates, 3)));
+            + b.clone().reshape([1, 4 * hd]);
+        let (i, f) = (sigmoid(block(&gates, 0, hd)), sigmoid(block(&gates, 1, hd)));
+        let (g, o) = (tanh(block(&gates, 2, hd)), sigmoid(block(&gates, 3, hd)));
         c = f * c + i * g;
         h = o * tanh(c.clone());
-        hs[t] = Some(h.clone().reshape([B, 1, H]));
+        hs[t] = Some(h.clone().reshape([B, 1, hd]));
     }
     (Tensor::cat(hs.into_iter().flatten().collect(), 1), h, c)
 }
 
 fn composed_gru(
+    hd: usize,
     xw: &Tensor<3>,
     w: &Tensor<2>,
     b: &Tensor<1>,
@@ -80,13 +82,13 @@ fn composed_gru(
     let mut h = h0.clone();
     let mut hs = vec![None; T];
     for t in steps(reverse) {
-        let x = xw.clone().narrow(1, t, 1).reshape([B, 3 * H]);
-        let gh = h.clone().matmul(w.clone().transpose()) + b.clone().reshape([1, 3 * H]);
-        let r = sigmoid(block(&x, 0) + block(&gh, 0));
-        let z = sigmoid(block(&x, 1) + block(&gh, 1));
-        let n = tanh(block(&x, 2) + r * block(&gh, 2));
+        let x = xw.clone().narrow(1, t, 1).reshape([B, 3 * hd]);
+        let gh = h.clone().matmul(w.clone().transpose()) + b.clone().reshape([1, 3 * hd]);
+        let r = sigmoid(block(&x, 0, hd) + block(&gh, 0, hd));
+        let z = sigmoid(block(&x, 1, hd) + block(&gh, 1, hd));
+        let n = tanh(block(&x, 2, hd) + r * block(&gh, 2, hd));
         h = n.clone() + z * (h - n);
-        hs[t] = Some(h.clone().reshape([B, 1, H]));
+        hs[t] = Some(h.clone().reshape([B, 1, hd]));
     }
     (Tensor::cat(hs.into_iter().flatten().collect(), 1), h)
 }
@@ -108,16 +110,21 @@ fn devices() -> Vec<Device> {
 #[test]
 fn lstm_matches_the_composed_recurrence_with_all_gradients() {
     for device in devices() {
-        for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+        // H = 16 takes the AVX2 microkernel path in f32; H = 5 the general GEMM.
+        for (hd, dtype, tol) in [
+            (H, DType::F64, 1e-12),
+            (H, DType::F32, 2e-5),
+            (16, DType::F32, 2e-5),
+        ] {
             for reverse in [false, true] {
-                let xw = random([B, T, 4 * H], &device, dtype);
-                let w = random([4 * H, H], &device, dtype);
-                let b = random([4 * H], &device, dtype);
+                let xw = random([B, T, 4 * hd], &device, dtype);
+                let w = random([4 * hd, hd], &device, dtype);
+                let b = random([4 * hd], &device, dtype);
                 let (h0, c0) = (
-                    random([B, H], &device, dtype),
-                    random([B, H], &device, dtype),
+                    random([B, hd], &device, dtype),
+                    random([B, hd], &device, dtype),
                 );
-                let weights: Vec<Tensor<2>> = [[B * T, H], [B, H], [B, H]]
+                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd], [B, hd]]
                     .map(|s| {
                         Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
                     })
@@ -131,8 +138,8 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                     reverse,
                 )
                 .unwrap();
-                let (out, h, c) = composed_lstm(&xw, &w, &b, &h0, &c0, reverse);
-                let what = format!("{device:?} {dtype:?} reverse={reverse}");
+                let (out, h, c) = composed_lstm(hd, &xw, &w, &b, &h0, &c0, reverse);
+                let what = format!("{device:?} {dtype:?} H={hd} reverse={reverse}");
                 assert_close(
                     &format!("{what} output"),
                     &values(&fused.output),
@@ -142,11 +149,11 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                 assert_close(&format!("{what} h"), &values(&fused.h), &values(&h), tol);
                 assert_close(&format!("{what} c"), &values(&fused.c), &values(&c), tol);
                 let g_fused = loss(
-                    &[fused.output.reshape([B * T, H]), fused.h, fused.c],
+                    &[fused.output.reshape([B * T, hd]), fused.h, fused.c],
                     &weights,
                 )
                 .backward();
-                let g_composed = loss(&[out.reshape([B * T, H]), h, c], &weights).backward();
+                let g_composed = loss(&[out.reshape([B * T, hd]), h, c], &weights).backward();
                 let pairs = [
                     (
                         "xw",
@@ -185,21 +192,26 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
 #[test]
 fn gru_matches_the_composed_recurrence_with_all_gradients() {
     for device in devices() {
-        for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+        // H = 16 takes the AVX2 microkernel path in f32; H = 5 the general GEMM.
+        for (hd, dtype, tol) in [
+            (H, DType::F64, 1e-12),
+            (H, DType::F32, 2e-5),
+            (16, DType::F32, 2e-5),
+        ] {
             for reverse in [false, true] {
-                let xw = random([B, T, 3 * H], &device, dtype);
-                let w = random([3 * H, H], &device, dtype);
-                let b = random([3 * H], &device, dtype);
-                let h0 = random([B, H], &device, dtype);
-                let weights: Vec<Tensor<2>> = [[B * T, H], [B, H]]
+                let xw = random([B, T, 3 * hd], &device, dtype);
+                let w = random([3 * hd, hd], &device, dtype);
+                let b = random([3 * hd], &device, dtype);
+                let h0 = random([B, hd], &device, dtype);
+                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd]]
                     .map(|s| {
                         Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
                     })
                     .into();
                 let fused =
                     fused_gru(xw.clone(), w.clone(), Some(b.clone()), h0.clone(), reverse).unwrap();
-                let (out, h) = composed_gru(&xw, &w, &b, &h0, reverse);
-                let what = format!("{device:?} {dtype:?} reverse={reverse}");
+                let (out, h) = composed_gru(hd, &xw, &w, &b, &h0, reverse);
+                let what = format!("{device:?} {dtype:?} H={hd} reverse={reverse}");
                 assert_close(
                     &format!("{what} output"),
                     &values(&fused.output),
@@ -208,8 +220,8 @@ fn gru_matches_the_composed_recurrence_with_all_gradients() {
                 );
                 assert_close(&format!("{what} h"), &values(&fused.h), &values(&h), tol);
                 let g_fused =
-                    loss(&[fused.output.reshape([B * T, H]), fused.h], &weights).backward();
-                let g_composed = loss(&[out.reshape([B * T, H]), h], &weights).backward();
+                    loss(&[fused.output.reshape([B * T, hd]), fused.h], &weights).backward();
+                let g_composed = loss(&[out.reshape([B * T, hd]), h], &weights).backward();
                 for (name, a, b) in [
                     (
                         "xw",
