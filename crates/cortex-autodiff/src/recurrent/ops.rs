@@ -150,19 +150,19 @@ fn gru_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
     }
 }
 
-/// Runs the LSTM kernel; with `save`, also returns the tape of its backward.
+/// Runs the LSTM kernel; returns its output and the tape of its backward (filled with `save`).
 fn lstm_run<B: Backend, T: Kernel>(
     [xw, w_hh, b_hh, h0, c0]: [FloatTensor<B>; 5],
     reverse: bool,
     save: bool,
-) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+) -> (FloatTensor<B>, Tape<B::Device>) {
     let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
     let (w_hh, c0) = (w_hh.as_slice().to_vec(), c0.as_slice().to_vec());
     let mut run = lstm::lstm_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), &c0, save);
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
-    let tape = save.then(|| Tape {
+    let tape = Tape {
         device,
         dtype,
         saved: T::lstm(Saved {
@@ -171,23 +171,23 @@ fn lstm_run<B: Backend, T: Kernel>(
             w_hh,
             c0,
         }),
-    });
+    };
     (out, tape)
 }
 
-/// Runs the GRU kernel; with `save`, also returns the tape of its backward.
+/// Runs the GRU kernel; returns its output and the tape of its backward (filled with `save`).
 fn gru_run<B: Backend, T: Kernel>(
     [xw, w_hh, b_hh, h0]: [FloatTensor<B>; 4],
     reverse: bool,
     save: bool,
-) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+) -> (FloatTensor<B>, Tape<B::Device>) {
     let (dims, dtype, device) = (gru_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
     let w_hh = w_hh.as_slice().to_vec();
     let mut run = gru::gru_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), save);
     let shape = [dims.batch, dims.steps, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
-    let tape = save.then(|| Tape {
+    let tape = Tape {
         device,
         dtype,
         saved: T::gru(Saved {
@@ -196,7 +196,7 @@ fn gru_run<B: Backend, T: Kernel>(
             w_hh,
             c0: Vec::new(),
         }),
-    });
+    };
     (out, tape)
 }
 
@@ -204,7 +204,7 @@ fn lstm<B: Backend>(
     inputs: [FloatTensor<B>; 5],
     reverse: bool,
     save: bool,
-) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+) -> (FloatTensor<B>, Tape<B::Device>) {
     match inputs[0].dtype() {
         DType::F64 => lstm_run::<B, f64>(inputs, reverse, save),
         _ => lstm_run::<B, f32>(inputs, reverse, save),
@@ -215,7 +215,7 @@ fn gru<B: Backend>(
     inputs: [FloatTensor<B>; 4],
     reverse: bool,
     save: bool,
-) -> (FloatTensor<B>, Option<Tape<B::Device>>) {
+) -> (FloatTensor<B>, Tape<B::Device>) {
     match inputs[0].dtype() {
         DType::F64 => gru_run::<B, f64>(inputs, reverse, save),
         _ => gru_run::<B, f32>(inputs, reverse, save),
@@ -353,7 +353,7 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
         {
             OpsKind::Tracked(prep) => {
                 let (out, tape) = lstm::<B>(inputs, reverse, true);
-                prep.finish(tape.expect("saved when asked"), out)
+                prep.finish(tape, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(lstm::<B>(inputs, reverse, false).0),
         }
@@ -375,7 +375,7 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
         {
             OpsKind::Tracked(prep) => {
                 let (out, tape) = gru::<B>(inputs, reverse, true);
-                prep.finish(tape.expect("saved when asked"), out)
+                prep.finish(tape, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(gru::<B>(inputs, reverse, false).0),
         }
