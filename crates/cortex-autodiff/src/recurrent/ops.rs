@@ -50,9 +50,9 @@ pub(crate) struct Saved<T, F> {
     dims: Dims,
     /// The forward's tape (its `out` moved into the output tensor).
     tape: F,
-    w_hh: Vec<T>,
+    w_hh: Buffer<T>,
     /// The LSTM's initial cell state (empty for the GRU).
-    c0: Vec<T>,
+    c0: Buffer<T>,
 }
 
 /// [`Saved`] in either kernel precision, with the dtype and device the gradients go back to.
@@ -130,22 +130,13 @@ fn from_data<B: Backend>(data: TensorData, dtype: DType, device: &B::Device) -> 
     B::float_from_data(data.convert_dtype(dtype), device)
 }
 
-fn lstm_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
+/// The sizes of a recurrence over `xw [B, T, gates·H]`.
+fn dims<B: Backend>(xw: &FloatTensor<B>, gates: usize, reverse: bool) -> Dims {
     let shape = xw.shape();
     Dims {
         batch: shape[0],
         steps: shape[1],
-        hidden: shape[2] / 4,
-        reverse,
-    }
-}
-
-fn gru_dims<B: Backend>(xw: &FloatTensor<B>, reverse: bool) -> Dims {
-    let shape = xw.shape();
-    Dims {
-        batch: shape[0],
-        steps: shape[1],
-        hidden: shape[2] / 3,
+        hidden: shape[2] / gates,
         reverse,
     }
 }
@@ -156,10 +147,15 @@ fn lstm_run<B: Backend, T: Kernel>(
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
-    let (dims, dtype, device) = (lstm_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
+    let (dims, dtype, device) = (dims::<B>(&xw, 4, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
-    let (w_hh, c0) = (w_hh.as_slice().to_vec(), c0.as_slice().to_vec());
-    let mut run = lstm::lstm_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), &c0, save);
+    let (w, b, h, c) = (
+        w_hh.as_slice(),
+        b_hh.as_slice(),
+        h0.as_slice(),
+        c0.as_slice(),
+    );
+    let mut run = lstm::lstm_forward(dims, xw, w, b, h, c, save);
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = Tape {
@@ -181,10 +177,10 @@ fn gru_run<B: Backend, T: Kernel>(
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
-    let (dims, dtype, device) = (gru_dims::<B>(&xw, reverse), xw.dtype(), xw.device());
+    let (dims, dtype, device) = (dims::<B>(&xw, 3, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
-    let w_hh = w_hh.as_slice().to_vec();
-    let mut run = gru::gru_forward(dims, xw, &w_hh, b_hh.as_slice(), h0.as_slice(), save);
+    let (w, b, h) = (w_hh.as_slice(), b_hh.as_slice(), h0.as_slice());
+    let mut run = gru::gru_forward(dims, xw, w, b, h, save);
     let shape = [dims.batch, dims.steps, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = Tape {
@@ -194,7 +190,7 @@ fn gru_run<B: Backend, T: Kernel>(
             dims,
             tape: run,
             w_hh,
-            c0: Vec::new(),
+            c0: Buffer::empty(),
         }),
     };
     (out, tape)
@@ -231,18 +227,25 @@ fn lstm_grads<B: Backend, T: Kernel>(
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
     let grad = values::<B, T>(grad);
-    let (d_xw, grads) = lstm::lstm_backward(d, grad.as_slice(), saved.tape, &saved.w_hh, &saved.c0);
+    let (w_hh, c0) = (saved.w_hh.as_slice(), saved.c0.as_slice());
+    let (d_xw, grads) = lstm::lstm_backward(d, grad.as_slice(), saved.tape, w_hh, c0);
     let shapes = [
         vec![4 * d.hidden, d.hidden],
         vec![4 * d.hidden],
         vec![d.batch, d.hidden],
         vec![d.batch, d.hidden],
     ];
+    gradient_tensors::<B, T>((device, dtype), d_xw, grads.into_iter().zip(shapes))
+}
+
+/// `d_xw` (already shaped) followed by the other gradients with their shapes, as tensors.
+fn gradient_tensors<B: Backend, T: Real>(
+    (device, dtype): (&B::Device, DType),
+    d_xw: Buffer<T>,
+    rest: impl Iterator<Item = (Vec<T>, Vec<usize>)>,
+) -> Vec<FloatTensor<B>> {
     let d_xw = from_data::<B>(d_xw.into_data(), dtype, device);
-    let rest = grads
-        .into_iter()
-        .zip(shapes)
-        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
+    let rest = rest.map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
     std::iter::once(d_xw).chain(rest).collect()
 }
 
@@ -254,18 +257,13 @@ fn gru_grads<B: Backend, T: Kernel>(
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
     let grad = values::<B, T>(grad);
-    let (d_xw, grads) = gru::gru_backward(d, grad.as_slice(), saved.tape, &saved.w_hh);
+    let (d_xw, grads) = gru::gru_backward(d, grad.as_slice(), saved.tape, saved.w_hh.as_slice());
     let shapes = [
         vec![3 * d.hidden, d.hidden],
         vec![3 * d.hidden],
         vec![d.batch, d.hidden],
     ];
-    let d_xw = from_data::<B>(d_xw.into_data(), dtype, device);
-    let rest = grads
-        .into_iter()
-        .zip(shapes)
-        .map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
-    std::iter::once(d_xw).chain(rest).collect()
+    gradient_tensors::<B, T>((device, dtype), d_xw, grads.into_iter().zip(shapes))
 }
 
 macro_rules! plain_backend {
@@ -335,6 +333,27 @@ impl<B: Backend, const N: usize> Backward<B, N> for SequenceBackward<N> {
     }
 }
 
+/// Runs a fused sequence on the inner backend and records it as one autodiff node; `run`
+/// saves its tape (`true`) only when some input needs a gradient.
+fn record<B: Backend, C: CheckpointStrategy, const N: usize>(
+    inputs: [FloatTensor<Autodiff<B, C>>; N],
+    run: impl FnOnce([FloatTensor<B>; N], bool) -> (FloatTensor<B>, Tape<B::Device>),
+) -> FloatTensor<Autodiff<B, C>> {
+    let guards = inputs.each_ref().map(|t| t.node());
+    let inputs = inputs.map(|t| t.into_primitive());
+    match SequenceBackward::<N>
+        .prepare::<C>(guards)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (out, tape) = run(inputs, true);
+            prep.finish(tape, out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(run(inputs, false).0),
+    }
+}
+
 impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps for Autodiff<B, C> {
     fn lstm_sequence(
         xw: FloatTensor<Self>,
@@ -344,19 +363,9 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
         c0: FloatTensor<Self>,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node(), c0.node()];
-        let inputs = [xw, w_hh, b_hh, h0, c0].map(|t| t.into_primitive());
-        match SequenceBackward::<5>
-            .prepare::<C>(guards)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (out, tape) = lstm::<B>(inputs, reverse, true);
-                prep.finish(tape, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(lstm::<B>(inputs, reverse, false).0),
-        }
+        record::<B, C, 5>([xw, w_hh, b_hh, h0, c0], |inputs, save| {
+            lstm::<B>(inputs, reverse, save)
+        })
     }
 
     fn gru_sequence(
@@ -366,18 +375,8 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
         h0: FloatTensor<Self>,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        let guards = [xw.node(), w_hh.node(), b_hh.node(), h0.node()];
-        let inputs = [xw, w_hh, b_hh, h0].map(|t| t.into_primitive());
-        match SequenceBackward::<4>
-            .prepare::<C>(guards)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (out, tape) = gru::<B>(inputs, reverse, true);
-                prep.finish(tape, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(gru::<B>(inputs, reverse, false).0),
-        }
+        record::<B, C, 4>([xw, w_hh, b_hh, h0], |inputs, save| {
+            gru::<B>(inputs, reverse, save)
+        })
     }
 }
