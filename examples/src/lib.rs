@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
-use cortex::Backend;
 use cortex::data::{Dataset, ImageDataset, SplitConfig, split};
+use cortex::device::NamedDevice;
 
 /// Any error, reported as `error: …` with exit code 1.
 pub type BoxError = Box<dyn std::error::Error>;
@@ -15,8 +15,8 @@ pub type BoxError = Box<dyn std::error::Error>;
 /// The flags every example takes.
 #[derive(Debug, Clone)]
 pub struct Common {
-    /// CPU backend.
-    pub backend: Backend,
+    /// The device to train on (`--backend`/`--device`: flex, ndarray, wgpu, cuda:1, …).
+    pub backend: NamedDevice,
     /// Epochs (`None`: the example's default).
     pub epochs: Option<usize>,
     /// Seed of initialization, splits and batch order.
@@ -35,9 +35,13 @@ pub fn with_common_args(command: Command) -> Command {
         .arg(
             Arg::new("backend")
                 .long("backend")
-                .value_name("flex|ndarray")
+                .visible_alias("device")
+                .value_name("DEVICE")
                 .default_value("flex")
-                .help("CPU backend"),
+                .help(
+                    "device: flex, ndarray (CPU), or wgpu, vulkan, cuda[:N] in a build with \
+                     that feature (e.g. --features wgpu)",
+                ),
         )
         .arg(
             Arg::new("epochs")
@@ -78,13 +82,10 @@ pub fn with_common_args(command: Command) -> Command {
 /// # Errors
 /// An unknown backend name.
 pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
-    let backend = match matches.get_one::<String>("backend").map(String::as_str) {
-        Some("flex") | None => Backend::Flex,
-        Some("ndarray") => Backend::NdArray,
-        Some(other) => {
-            return Err(format!("--backend must be flex or ndarray, got `{other}`").into());
-        }
-    };
+    let name = matches
+        .get_one::<String>("backend")
+        .map_or("flex", String::as_str);
+    let backend = NamedDevice::parse(name).map_err(|e| format!("--backend: {e}"))?;
     let epochs = matches.get_one::<usize>("epochs").copied();
     if epochs == Some(0) {
         return Err("--epochs must be at least 1".into());
@@ -216,7 +217,7 @@ where
     if let Some(out) = &common.out {
         config = config.with_out_dir(out);
     }
-    let trainer = Trainer::new(config, common.backend)?;
+    let trainer = Trainer::new(config, &common.backend.device)?;
     let model = init(&trainer.device())?;
     let fitted = trainer.fit(model, train, validation, &forward)?;
     let metrics = trainer.evaluate(&fitted.model, test, &forward)?;

@@ -5,7 +5,7 @@
 //! - `check-grads`: every registered gradient case against finite differences.
 //! - `bench`: the throughput benchmark (release build of `cortex-bench`), optionally beside
 //!   PyTorch.
-//! - `ci`: what `.ci/run` calls; today the same as `test`.
+//! - `ci`: what `.ci/run` calls: `test --wgpu` (the GPU-path suite on lavapipe included).
 
 mod check_grads;
 mod layering;
@@ -16,7 +16,12 @@ use anyhow::{Result, bail};
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("test") | Some("ci") => test::Test::from_args(&args[1..])?.run(),
+        Some("test") => test::Test::from_args(&args[1..])?.run(),
+        Some("ci") => {
+            let mut ci = vec!["--wgpu".to_string()];
+            ci.extend(args[1..].iter().cloned());
+            test::Test::from_args(&ci)?.run()
+        }
         Some("layering") => layering::Layering.run(),
         Some("check-grads") => check_grads::CheckGrads::from_args(&args[1..]).run(),
         Some("bench") => {
@@ -31,12 +36,14 @@ fn main() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 test [--backend flex|ndarray|all]  layering, fmt, clippy and every test\n  \
+                 test [--backend flex|ndarray|all] [--wgpu]\n  \
+                                                     layering, fmt, clippy and every test\n  \
+                                                     (--wgpu: also burn's wgpu backend and the GPU-path suite)\n  \
                  check-grads [--backend B] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \
                  bench [--backend B] [--quick] [--filter S] [--json PATH] [--vs-torch PYTHON] [--rounds N]\n  \
                                                      throughput, release build, beside PyTorch\n  \
-                 ci                                  what .ci/run runs (= test)\n  \
+                 ci                                  what .ci/run runs (= test --wgpu)\n  \
                  layering                            check that crates depend only downwards"
             );
             bail!("unknown or missing command: {:?}", args.first());

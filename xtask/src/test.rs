@@ -11,11 +11,16 @@ use crate::run;
 pub(crate) struct Test {
     /// Value for `CORTEX_BACKEND` in the test run (`all` runs every CPU backend).
     backend: String,
+    /// Build everything with burn's wgpu backend too (one feature set for clippy and the
+    /// tests), which adds the GPU-path suite (`crates/cortex/tests/gpu_path.rs`) on the wgpu
+    /// device: a GPU, or Mesa's lavapipe on a machine without one.
+    wgpu: bool,
 }
 
 impl Test {
     pub(crate) fn from_args(args: &[String]) -> Result<Self> {
         let mut backend = "all".to_string();
+        let mut wgpu = false;
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             match arg.as_str() {
@@ -25,10 +30,11 @@ impl Test {
                     }
                     other => bail!("--backend takes flex, ndarray or all, got {other:?}"),
                 },
+                "--wgpu" => wgpu = true,
                 other => bail!("unknown option for `test`: {other}"),
             }
         }
-        Ok(Self { backend })
+        Ok(Self { backend, wgpu })
     }
 
     pub(crate) fn run(&self) -> Result<()> {
@@ -42,27 +48,29 @@ impl Test {
         };
         step("layering", &|| Layering.run())?;
         step("fmt", &|| run("cargo", &["fmt", "--all", "--check"], &[]))?;
+        let features: &[&str] = if self.wgpu {
+            &["--features", "cortex/wgpu"]
+        } else {
+            &[]
+        };
         step("clippy", &|| {
-            run(
-                "cargo",
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-                &[],
-            )
+            let mut args = vec!["clippy", "--workspace", "--all-targets"];
+            args.extend_from_slice(features);
+            args.extend_from_slice(&["--", "-D", "warnings"]);
+            run("cargo", &args, &[])
         })?;
-        step("tests", &|| {
-            run(
-                "cargo",
-                &["test", "--workspace"],
-                &[("CORTEX_BACKEND", self.backend.as_str())],
-            )
-        })?;
+        step(
+            if self.wgpu {
+                "tests (with wgpu)"
+            } else {
+                "tests"
+            },
+            &|| {
+                let mut args = vec!["test", "--workspace"];
+                args.extend_from_slice(features);
+                run("cargo", &args, &[("CORTEX_BACKEND", self.backend.as_str())])
+            },
+        )?;
         eprintln!(
             "== xtask test: all checks passed in {:.1} s",
             started.elapsed().as_secs_f64()

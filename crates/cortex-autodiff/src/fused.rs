@@ -269,7 +269,8 @@ impl<B: Backend + FusedLossOps, C: CheckpointStrategy> FusedLossOps for Autodiff
 }
 
 /// Cross-entropy of logits against class targets through the fused softmax + cross-entropy
-/// op: the same value and options as [`cortex_ops::cross_entropy`] (label smoothing, class
+/// op (on flex and ndarray; elsewhere [`cortex_ops::cross_entropy`], see
+/// [`crate::cpu_kernels_supported`]): the same value and options as [`cortex_ops::cross_entropy`] (label smoothing, class
 /// weights, ignore index, PyTorch's mean), with gradient `g (p Σ_c T_c - T)` for the target
 /// weight matrix `T_ic = w_c ((1-ε) onehot_ic + ε/C)` (0 for ignored rows).
 ///
@@ -298,6 +299,10 @@ pub fn fused_cross_entropy(
         .into());
     }
     let (device, dtype) = (logits.device(), logits.dtype());
+    if !crate::cpu_kernels_supported(&device) {
+        // No kernel on this device: the composed op computes the same value and gradient.
+        return Ok(cortex_ops::cross_entropy(logits, targets, options)?);
+    }
     let checked = ClassTargets::new(
         "fused_cross_entropy",
         [rows, classes],
@@ -346,7 +351,8 @@ pub fn fused_cross_entropy(
     Ok(checked.reduce(per_sample, options.reduction))
 }
 
-/// Binary cross-entropy of logits through the fused sigmoid + BCE op: the same value as
+/// Binary cross-entropy of logits through the fused sigmoid + BCE op (on flex and ndarray;
+/// elsewhere the composed op): the same value as
 /// [`cortex_ops::binary_cross_entropy_with_logits`], gradient `σ(x) - t` computed directly.
 ///
 /// # Errors
@@ -359,6 +365,12 @@ pub fn fused_binary_cross_entropy_with_logits<const D: usize>(
     targets: Tensor<D>,
     reduction: Reduction,
 ) -> Result<Tensor<D>> {
+    if !crate::cpu_kernels_supported(&logits.device()) {
+        // No kernel on this device: the composed op computes the same value and gradient.
+        return Ok(cortex_ops::binary_cross_entropy_with_logits(
+            logits, targets, reduction,
+        )?);
+    }
     cortex_ops::check_binary_targets("fused_binary_cross_entropy_with_logits", &logits, &targets)?;
     let loss =
         Tensor::<D>::from_dispatch(<Dispatch as FusedLossOps>::sigmoid_binary_cross_entropy(

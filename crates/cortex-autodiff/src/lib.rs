@@ -33,6 +33,7 @@ mod error;
 #[allow(deprecated)]
 mod fused;
 mod gradcheck;
+mod kernels;
 mod module_check;
 // The fused recurrences implement ndarray too (see `fused`).
 #[allow(deprecated)]
@@ -45,8 +46,9 @@ pub use cases::op_cases;
 pub use error::{Error, Result};
 pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
+pub use kernels::cpu_kernels_supported;
 pub use recurrent::{
     FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,
 };
-pub use registry::{CaseFn, GradCase, sample};
+pub use registry::{CaseEvaluation, CaseFn, GradCase, sample};
 pub use value_and_grad::value_and_grad;

@@ -2,7 +2,7 @@
 //! (PyTorch's OpInfo idea), and the unit tests, the property tests and
 //! `cargo xtask check-grads` all run the same declarations.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -51,6 +51,58 @@ impl GradCase {
     /// As [`GradCheck::check`].
     pub fn check(&self, checker: &GradCheck, device: &Device) -> Result<GradCheckReport> {
         checker.check(device, &self.inputs, &self.function)
+    }
+}
+
+/// A case evaluated once on one device: its flattened output and, for the seeded upstream
+/// vector `v`, the vector-Jacobian products `vᵀ ∂f/∂x_k` of every input (what a backward pass
+/// computes). Compared across devices by the GPU-path suite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseEvaluation {
+    /// `f(x)`, flattened.
+    pub output: Vec<f64>,
+    /// `vᵀ ∂f/∂x_k` for each input `k`, in input order.
+    pub gradients: Vec<Vec<f64>>,
+}
+
+impl GradCase {
+    /// Runs the case forward and backward on `device` (its autodiff twin) in `dtype`, with the
+    /// upstream vector drawn from `seed`.
+    ///
+    /// # Errors
+    /// The case's own errors.
+    pub fn evaluate(&self, device: &Device, dtype: DType, seed: u64) -> Result<CaseEvaluation> {
+        let autodiff = device.clone().autodiff();
+        let shapes = self.shapes();
+        let leaves: Vec<Tensor<1>> = self
+            .inputs
+            .iter()
+            .map(|i| {
+                Tensor::<1>::from_data(
+                    TensorData::new(i.values.clone(), [i.len()]),
+                    (&autodiff, dtype),
+                )
+                .require_grad()
+            })
+            .collect();
+        let out = (self.function)(&Args::new(leaves.clone(), shapes))?;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let upstream: Vec<f64> = (0..out.dims()[0])
+            .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+            .collect();
+        let count = upstream.len();
+        let up = Tensor::<1>::from_data(TensorData::new(upstream, [count]), (&autodiff, dtype));
+        let output: Vec<f64> = out.to_data().convert::<f64>().iter::<f64>().collect();
+        let grads = out.mul(up).sum().backward();
+        let gradients = leaves
+            .iter()
+            .zip(&self.inputs)
+            .map(|(leaf, input)| match leaf.grad(&grads) {
+                Some(g) => g.to_data().convert::<f64>().iter::<f64>().collect(),
+                None => vec![0.0; input.len()],
+            })
+            .collect();
+        Ok(CaseEvaluation { output, gradients })
     }
 }
 

@@ -11,7 +11,6 @@
 //! use burn::tensor::Device;
 //! use cortex_data::{bundled, split, SplitConfig, Standardizer, TabularBatch};
 //! use cortex_nn::{Mlp, MlpConfig};
-//! use cortex_ops::Backend;
 //! use cortex_optim::{AdamConfig, OptimizerConfig};
 //! use cortex_train::{Output, Trainer, TrainerConfig};
 //!
@@ -23,7 +22,7 @@
 //! scale.transform(&mut valid)?;
 //! let config = TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(0.01)))
 //!     .with_epochs(3).with_batch_size(16).with_quiet(true);
-//! let trainer = Trainer::new(config, Backend::Flex)?;
+//! let trainer = Trainer::new(config, &Device::flex())?;
 //! let model = MlpConfig::new(4, vec![16], 3).init(&trainer.device())?;
 //! let fitted = trainer.fit(model, &train, &valid, |m: &Mlp, b: &TabularBatch| {
 //!     Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())

@@ -9,7 +9,6 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use cortex_data::{Batcher, BatcherConfig, Dataset, ToBatch};
-use cortex_ops::Backend;
 use cortex_optim::{GradClipping, LrSchedule, OptimizerConfig, PlateauConfig};
 use serde::{Deserialize, Serialize};
 
@@ -155,11 +154,13 @@ pub struct Fitted<M> {
     pub stopped_early: bool,
 }
 
-/// Runs training, validation and testing on one backend.
+/// Runs training, validation and testing on one device (any burn device: flex, ndarray,
+/// wgpu, cuda, …).
 #[derive(Debug, Clone)]
 pub struct Trainer {
     config: TrainerConfig,
-    backend: Backend,
+    /// The plain device; training runs on its autodiff twin.
+    device: Device,
 }
 
 /// Adds a batch's output to the metrics, creating them from the first output's kind.
@@ -200,7 +201,10 @@ impl Trainer {
     /// # Errors
     /// [`Error::InvalidConfig`] for zero epochs or batch size, both a schedule and a plateau
     /// rule, patience 0; the optimizer's, schedule's and clipping's own validation errors.
-    pub fn new(config: TrainerConfig, backend: Backend) -> Result<Self> {
+    ///
+    /// `device` is where batches are built and the model trains: any burn device, with or
+    /// without autodiff (training always uses its autodiff twin, evaluation the plain one).
+    pub fn new(config: TrainerConfig, device: &Device) -> Result<Self> {
         if config.epochs == 0 {
             return Err(invalid("Trainer", "epochs", "> 0", 0));
         }
@@ -228,7 +232,10 @@ impl Trainer {
         if let Some(p) = config.patience {
             EarlyStopping::new(p, config.min_delta, config.goal)?;
         }
-        Ok(Self { config, backend })
+        Ok(Self {
+            config,
+            device: device.clone().inner(),
+        })
     }
 
     /// The configuration.
@@ -236,9 +243,9 @@ impl Trainer {
         &self.config
     }
 
-    /// The device models train on (the backend's autodiff device).
+    /// The device models train on (the autodiff twin of the device given to [`Trainer::new`]).
     pub fn device(&self) -> Device {
-        self.backend.autodiff_device()
+        self.device.clone().autodiff()
     }
 
     /// Trains `model` from scratch; see [`Trainer::resume`] to continue a checkpointed run.
@@ -439,7 +446,7 @@ impl Trainer {
         F: Fn(&M, &D::Batch) -> Result<Output>,
     {
         let snapshot = model.valid();
-        let device = self.backend.device();
+        let device = self.device.clone();
         let indices: Vec<usize> = (0..data.len()).collect();
         let mut metrics = None;
         for chunk in indices.chunks(self.config.batch_size.max(1)) {

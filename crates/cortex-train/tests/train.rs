@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
 use burn::tensor::Tensor;
 use cortex_data::{
     Dataset, SplitConfig, Standardizer, TabularBatch, TabularDataset, bundled, split,
 };
 use cortex_nn::{Mlp, MlpConfig};
-use cortex_ops::Backend;
 use cortex_optim::{AdamConfig, OptimizerConfig};
 use cortex_train::search::{Range, grid, random, search};
 use cortex_train::*;
@@ -83,7 +83,7 @@ fn early_stopping_stops_at_the_right_epoch() {
         config(20)
             .with_monitor("accuracy", Goal::Maximize)
             .with_early_stopping(2, 1.0),
-        Backend::Flex,
+        &Device::flex(),
     )
     .unwrap();
     let model = MlpConfig::new(4, vec![8], 3)
@@ -105,15 +105,15 @@ fn resume_continues_exactly_and_files_are_written() {
             .unwrap()
     };
     let straight_dir = scratch("straight");
-    let trainer = Trainer::new(config(4).with_out_dir(&straight_dir), Backend::Flex).unwrap();
+    let trainer = Trainer::new(config(4).with_out_dir(&straight_dir), &Device::flex()).unwrap();
     let straight = trainer
         .fit(init(&trainer), &train, &valid, forward)
         .unwrap();
     // Stop after two epochs, then resume to four in a new trainer.
     let dir = scratch("resumed");
-    let first = Trainer::new(config(2).with_out_dir(&dir), Backend::Flex).unwrap();
+    let first = Trainer::new(config(2).with_out_dir(&dir), &Device::flex()).unwrap();
     first.fit(init(&first), &train, &valid, forward).unwrap();
-    let second = Trainer::new(config(4).with_out_dir(&dir), Backend::Flex).unwrap();
+    let second = Trainer::new(config(4).with_out_dir(&dir), &Device::flex()).unwrap();
     let fresh = MlpConfig::new(4, vec![8], 3)
         .with_seed(99)
         .init(&second.device())
@@ -164,7 +164,7 @@ fn resume_continues_exactly_and_files_are_written() {
 fn a_failed_checkpoint_write_keeps_the_previous_checkpoint() {
     let (train, valid) = iris();
     let dir = scratch("failed");
-    let trainer = Trainer::new(config(1).with_out_dir(&dir), Backend::Flex).unwrap();
+    let trainer = Trainer::new(config(1).with_out_dir(&dir), &Device::flex()).unwrap();
     let model = MlpConfig::new(4, vec![8], 3)
         .init(&trainer.device())
         .unwrap();
@@ -172,7 +172,7 @@ fn a_failed_checkpoint_write_keeps_the_previous_checkpoint() {
     let state_before = std::fs::read(checkpoint::state_file(&dir)).unwrap();
     // Epoch 2's model file cannot be created (a directory is in the way): the run fails...
     std::fs::create_dir_all(dir.join("model-0002.bpk").join("blocker")).unwrap();
-    let trainer = Trainer::new(config(2).with_out_dir(&dir), Backend::Flex).unwrap();
+    let trainer = Trainer::new(config(2).with_out_dir(&dir), &Device::flex()).unwrap();
     let template = MlpConfig::new(4, vec![8], 3)
         .init(&trainer.device())
         .unwrap();
@@ -194,7 +194,7 @@ fn a_failed_checkpoint_write_keeps_the_previous_checkpoint() {
 #[test]
 fn a_nan_loss_stops_with_epoch_and_step() {
     let (train, valid) = iris();
-    let trainer = Trainer::new(config(3), Backend::Flex).unwrap();
+    let trainer = Trainer::new(config(3), &Device::flex()).unwrap();
     let model = MlpConfig::new(4, vec![8], 3)
         .init(&trainer.device())
         .unwrap();
@@ -296,7 +296,7 @@ fn search_reports_every_trial_and_picks_the_best() {
                     .with_epochs(3)
                     .with_batch_size(16)
                     .with_quiet(true);
-            let trainer = Trainer::new(config, Backend::Flex)?;
+            let trainer = Trainer::new(config, &Device::flex())?;
             let model = MlpConfig::new(4, vec![8], 3)
                 .with_seed(4)
                 .init(&trainer.device())?;

@@ -12,9 +12,12 @@
 //! | [`data`] | `cortex-data` | datasets, preprocessing, batching |
 //! | [`train`] | `cortex-train` | the training loop |
 //!
-//! Backends: burn's flex (default) and ndarray CPU backends are compiled in; pick one at run
-//! time with [`Backend`] (or `CORTEX_BACKEND=flex|ndarray`). The `wgpu` and `cuda` features
-//! forward to burn's GPU backends.
+//! Devices: every API takes the burn [`Device`](burn::tensor::Device) it is given. burn's flex
+//! (default) and ndarray CPU backends are always compiled in; the `wgpu`, `vulkan` and `cuda`
+//! features forward to burn's GPU backends. Programs name a device with
+//! [`device::device_from_name`] (`flex`, `ndarray`, `wgpu`, `cuda:1`, …). Hand-written CPU
+//! kernels run on flex and ndarray; on every other device the same ops run as burn's composed
+//! tensor ops.
 //!
 //! A complete run — data, preprocessing fitted on the training split, model, training with
 //! validation, test:
@@ -35,7 +38,7 @@
 //!     .with_epochs(20)
 //!     .with_batch_size(16)
 //!     .with_quiet(true);
-//! let trainer = Trainer::new(config, Backend::Flex)?;
+//! let trainer = Trainer::new(config, &Device::flex())?;
 //! let model = MlpConfig::new(4, vec![16], 3).init(&trainer.device())?;
 //! let forward = |m: &cortex::nn::Mlp, b: &TabularBatch| {
 //!     Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())
@@ -49,10 +52,10 @@
 //! The functional ops stand on their own too:
 //!
 //! ```
-//! use cortex::{Backend, ops};
+//! use cortex::ops;
 //! use cortex::burn::tensor::Tensor;
 //!
-//! let device = Backend::default().device();
+//! let device = cortex::device::device_from_name("flex").unwrap();
 //! let x = Tensor::<2>::from_floats([[-1.0, 2.0]], &device);
 //! let y = ops::softmax(ops::relu(x), -1)?;
 //! assert_eq!(y.dims(), [1, 2]);
@@ -62,8 +65,11 @@
 pub use burn;
 pub use cortex_autodiff as autodiff;
 
+pub mod device;
+
 /// The names a training program needs, in one `use cortex::prelude::*;`.
 pub mod prelude {
+    pub use crate::Precision;
     pub use crate::burn::module::Module;
     pub use crate::burn::tensor::{DType, Device, Int, Tensor};
     pub use crate::data::{
@@ -71,6 +77,7 @@ pub mod prelude {
         SequenceBatch, SplitConfig, Standardizer, TabularBatch, TabularDataset, ToBatch, bundled,
         read_csv, split, windows,
     };
+    pub use crate::device::{NamedDevice, device_from_name};
     pub use crate::nn::{
         Activation, BatchNormConfig, Conv2dConfig, DropoutConfig, Flatten, GruConfig,
         LayerNormConfig, LinearConfig, LstmConfig, MaxPool2dConfig, MlpConfig, Padding,
@@ -79,7 +86,6 @@ pub mod prelude {
         AdamConfig, AdamWConfig, GradClipping, LrSchedule, OptimizerConfig, SgdConfig,
     };
     pub use crate::train::{Goal, Metrics, Output, Trainer, TrainerConfig};
-    pub use crate::{Backend, Precision};
 }
 pub use cortex_data as data;
 pub use cortex_nn as nn;

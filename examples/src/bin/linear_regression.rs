@@ -138,7 +138,7 @@ fn main() -> std::process::ExitCode {
         if let Some(out) = &common.out {
             config = config.with_out_dir(out);
         }
-        let trainer = Trainer::new(config, common.backend)?;
+        let trainer = Trainer::new(config, &common.backend.device)?;
         let model = LinearConfig::new(f, 1)
             .with_seed(common.seed)
             .init(&trainer.device())?;

@@ -8,11 +8,12 @@
 //! recurrence backwards the same way and gets `∂W_hh` from one GEMM over every step. The
 //! batch is split across the rayon pool (each thread a whole sequence of its rows).
 //!
-//! The fused sequences run on burn's flex and ndarray backends, with or without autodiff
-//! ([`fused_recurrence_supported`]); `cortex-nn`'s `Lstm` and `Gru` use them there and fall
-//! back to the composed cells elsewhere. f64 tensors are computed in f64, every other float
+//! The fused kernels run on burn's flex and ndarray backends, with or without autodiff
+//! ([`fused_recurrence_supported`]); on every other device `fused_lstm` and `fused_gru`
+//! compute the same recurrence from burn's composed tensor ops (`composed.rs`). f64 tensors are computed in f64, every other float
 //! dtype in f32.
 
+mod composed;
 mod gru;
 mod kernel;
 mod lstm;
@@ -29,10 +30,7 @@ pub use ops::FusedRecurrentOps;
 /// Whether [`fused_lstm`] and [`fused_gru`] run on `device`: burn's flex or ndarray CPU
 /// backend, with or without autodiff.
 pub fn fused_recurrence_supported(device: &Device) -> bool {
-    let plain = device.clone().inner();
-    #[allow(deprecated)]
-    let ndarray = Device::ndarray();
-    plain == Device::flex() || plain == ndarray
+    crate::cpu_kernels_supported(device)
 }
 
 /// All hidden states and the final state of an LSTM sequence.
@@ -120,15 +118,6 @@ fn check(
         });
     }
     let device = xw.device();
-    if !fused_recurrence_supported(&device) {
-        return Err(cortex_ops::Error::InvalidArgument {
-            op,
-            arg: "xw",
-            expected: "a tensor on burn's flex or ndarray device (see fused_recurrence_supported)"
-                .to_string(),
-            got: format!("{device:?}"),
-        });
-    }
     let others = std::iter::once(("w_hh", w_hh.device()))
         .chain(states.iter().map(|(n, s)| (*n, s.device())));
     for (arg, got) in others {
@@ -160,8 +149,11 @@ fn last(output: &Tensor<3>, reverse: bool) -> Tensor<2> {
 ///
 /// # Errors
 /// `ShapeMismatch` unless `w_hh` is `[4H, H]`, `xw` `[B, T, 4H]` (B, T, H > 0), `b_hh` `[4H]`
-/// and `h0`, `c0` `[B, H]`; `DTypeMismatch` for mixed dtypes; `InvalidArgument` on a device
-/// other than flex or ndarray, or for tensors on different devices.
+/// and `h0`, `c0` `[B, H]`; `DTypeMismatch` for mixed dtypes; `InvalidArgument` for tensors
+/// on different devices.
+///
+/// On a device without the CPU kernels ([`fused_recurrence_supported`] false: wgpu, cuda, …)
+/// the same recurrence runs as burn's composed tensor ops.
 ///
 /// ```
 /// use burn::tensor::{Device, Tensor};
@@ -186,6 +178,9 @@ pub fn fused_lstm(
 ) -> Result<LstmSequence> {
     let (batch, steps, hidden) = check("fused_lstm", 4, &xw, &w_hh, &[("h0", &h0), ("c0", &c0)])?;
     let b_hh = hidden_bias("fused_lstm", b_hh, &xw, 4 * hidden)?;
+    if !fused_recurrence_supported(&xw.device()) {
+        return Ok(composed::lstm(xw, w_hh, b_hh, h0, c0, reverse));
+    }
     let out = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::lstm_sequence(
         xw.into_dispatch(),
         w_hh.into_dispatch(),
@@ -260,6 +255,9 @@ pub fn fused_gru(
 ) -> Result<GruSequence> {
     let (_, _, hidden) = check("fused_gru", 3, &xw, &w_hh, &[("h0", &h0)])?;
     let b_hh = hidden_bias("fused_gru", b_hh, &xw, 3 * hidden)?;
+    if !fused_recurrence_supported(&xw.device()) {
+        return Ok(composed::gru(xw, w_hh, b_hh, h0, reverse));
+    }
     let output = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::gru_sequence(
         xw.into_dispatch(),
         w_hh.into_dispatch(),
