@@ -106,7 +106,13 @@ fn bad_flags_and_data_are_clear_errors() {
         (
             env!("CARGO_BIN_EXE_cnn"),
             &["--backend", "tpu"],
-            "--backend must be flex or ndarray",
+            "--backend: unknown device `tpu`: expected one of flex, ndarray",
+        ),
+        (
+            env!("CARGO_BIN_EXE_mlp"),
+            &["--device", "cuda:1"],
+            "--backend: device `cuda:1` is not compiled into this build: rebuild with \
+             `--features cortex/cuda`",
         ),
         (
             env!("CARGO_BIN_EXE_rnn"),
