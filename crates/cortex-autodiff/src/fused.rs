@@ -269,10 +269,11 @@ impl<B: Backend + FusedLossOps, C: CheckpointStrategy> FusedLossOps for Autodiff
 }
 
 /// Cross-entropy of logits against class targets through the fused softmax + cross-entropy
-/// op (on flex and ndarray; elsewhere [`cortex_ops::cross_entropy`], see
-/// [`crate::cpu_kernels_supported`]): the same value and options as [`cortex_ops::cross_entropy`] (label smoothing, class
-/// weights, ignore index, PyTorch's mean), with gradient `g (p Σ_c T_c - T)` for the target
-/// weight matrix `T_ic = w_c ((1-ε) onehot_ic + ε/C)` (0 for ignored rows).
+/// op (on flex and ndarray; elsewhere [`cortex_ops::cross_entropy`] itself, see
+/// [`crate::cpu_kernels_supported`]): the same value and options as
+/// [`cortex_ops::cross_entropy`] (label smoothing, class weights, ignore index, PyTorch's
+/// mean), with gradient `g (p Σ_c T_c - T)` for the target weight matrix
+/// `T_ic = w_c ((1-ε) onehot_ic + ε/C)` (0 for ignored rows).
 ///
 /// Without class weights or an ignore index (the common case) `T` is never built: the forward
 /// gathers the target logit and the backward scatters `-(1-ε) g` into `g (p - ε/C)`.

@@ -10,8 +10,8 @@
 //!
 //! The fused kernels run on burn's flex and ndarray backends, with or without autodiff
 //! ([`fused_recurrence_supported`]); on every other device `fused_lstm` and `fused_gru`
-//! compute the same recurrence from burn's composed tensor ops (`composed.rs`). f64 tensors are computed in f64, every other float
-//! dtype in f32.
+//! compute the same recurrence from burn's composed tensor ops (`composed.rs`). f64 tensors
+//! are computed in f64, every other float dtype in f32.
 
 mod composed;
 mod gru;
