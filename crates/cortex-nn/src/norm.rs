@@ -106,7 +106,9 @@ impl BatchNorm {
     ///
     /// # Errors
     /// Configuration errors as [`BatchNormConfig::init`]; [`Error::ParameterShape`] for a
-    /// tensor that is not `[num_features]`, or a weight given without a bias.
+    /// tensor that is not `[num_features]`, or a weight given without a bias; an invalid
+    /// `running` argument when neither parameters nor running statistics are given (no tensor
+    /// then names the device).
     pub fn from_tensors(
         config: &BatchNormConfig,
         weight: Option<Tensor<1>>,
@@ -136,12 +138,17 @@ impl BatchNorm {
                 stats
             }
             None => {
-                let like = weight.as_ref().or(bias.as_ref());
-                let (device, dtype) = match like {
-                    Some(t) => (t.device(), t.dtype()),
-                    None => (Device::default(), DType::F32),
+                // The statistics go where the parameters are; without parameters no tensor
+                // says which device that is, and the library never picks one itself.
+                let Some(like) = weight.as_ref().or(bias.as_ref()) else {
+                    return Err(check::invalid(
+                        LAYER,
+                        "running",
+                        "running statistics when affine is false (they give the device)",
+                        "none",
+                    ));
                 };
-                RunningStats::new(c, &device, dtype)
+                RunningStats::new(c, &like.device(), like.dtype())
             }
         };
         Ok(Self {

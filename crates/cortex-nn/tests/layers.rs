@@ -206,6 +206,21 @@ fn bad_inputs_name_the_layer_and_both_shapes() {
             source: cortex_ops::Error::IndexOutOfRange { .. }
         })
     ));
+    // Neither parameters nor running statistics: nothing names the device, so an error
+    // rather than a device the library would pick.
+    assert!(matches!(
+        BatchNorm::from_tensors(
+            &BatchNormConfig::new(3).with_affine(false),
+            None,
+            None,
+            None
+        ),
+        Err(Error::InvalidConfig {
+            layer: "BatchNorm",
+            field: "running",
+            ..
+        })
+    ));
     let norm = BatchNormConfig::new(3).init(&device).unwrap();
     assert!(matches!(
         norm.forward(Tensor::<2>::zeros([4, 2], &device)),
