@@ -83,6 +83,21 @@ impl Args {
         Self { flat, shapes }
     }
 
+    /// The inputs as tracked leaves (`require_grad`) on `device` in `dtype`: what a backward
+    /// pass differentiates with respect to.
+    pub(crate) fn leaves(inputs: &[Input], device: &Device, dtype: DType) -> Vec<Tensor<1>> {
+        inputs
+            .iter()
+            .map(|i| {
+                Tensor::<1>::from_data(
+                    TensorData::new(i.values.clone(), [i.len()]),
+                    (device, dtype),
+                )
+                .require_grad()
+            })
+            .collect()
+    }
+
     /// Builds arguments from inputs with some values replaced (`overrides[i]`).
     pub(crate) fn from_values(inputs: &[Input], values: &[&[f64]], device: &Device) -> Self {
         let flat = values

@@ -141,7 +141,7 @@ impl fmt::Display for GradCheckReport {
     }
 }
 
-fn normal_vector(rng: &mut StdRng, len: usize) -> Vec<f64> {
+pub(crate) fn normal_vector(rng: &mut StdRng, len: usize) -> Vec<f64> {
     (0..len).map(|_| StandardNormal.sample(rng)).collect()
 }
 
@@ -224,16 +224,7 @@ impl GradCheck {
         let plain = autodiff.clone().without_autodiff();
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|i| i.shape.clone()).collect();
 
-        let leaves: Vec<Tensor<1>> = inputs
-            .iter()
-            .map(|i| {
-                Tensor::<1>::from_data(
-                    TensorData::new(i.values.clone(), [i.len()]),
-                    (&autodiff, DType::F64),
-                )
-                .require_grad()
-            })
-            .collect();
+        let leaves = Args::leaves(inputs, &autodiff, DType::F64);
         let out = f(&Args::new(leaves.clone(), shapes))?.flatten_output();
         let mut rng = StdRng::seed_from_u64(self.seed);
         let upstream = normal_vector(&mut rng, out.dims()[0]);

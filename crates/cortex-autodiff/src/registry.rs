@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::args::{Args, Input};
 use crate::error::Result;
-use crate::gradcheck::{GradCheck, GradCheckReport};
+use crate::gradcheck::{GradCheck, GradCheckReport, normal_vector};
 
 /// The function of a case: arguments in, a flattened output out.
 pub type CaseFn = Box<dyn Fn(&Args) -> Result<Tensor<1>> + Send + Sync>;
@@ -74,22 +74,9 @@ impl GradCase {
     pub fn evaluate(&self, device: &Device, dtype: DType, seed: u64) -> Result<CaseEvaluation> {
         let autodiff = device.clone().autodiff();
         let shapes = self.shapes();
-        let leaves: Vec<Tensor<1>> = self
-            .inputs
-            .iter()
-            .map(|i| {
-                Tensor::<1>::from_data(
-                    TensorData::new(i.values.clone(), [i.len()]),
-                    (&autodiff, dtype),
-                )
-                .require_grad()
-            })
-            .collect();
+        let leaves = Args::leaves(&self.inputs, &autodiff, dtype);
         let out = (self.function)(&Args::new(leaves.clone(), shapes))?;
-        let mut rng = StdRng::seed_from_u64(seed);
-        let upstream: Vec<f64> = (0..out.dims()[0])
-            .map(|_| rng.random::<f64>() * 2.0 - 1.0)
-            .collect();
+        let upstream = normal_vector(&mut StdRng::seed_from_u64(seed), out.dims()[0]);
         let count = upstream.len();
         let up = Tensor::<1>::from_data(TensorData::new(upstream, [count]), (&autodiff, dtype));
         let output: Vec<f64> = out.to_data().convert::<f64>().iter::<f64>().collect();
