@@ -1,12 +1,12 @@
 //! Shared plumbing of the example programs: the common flags (`--backend`, `--epochs`,
-//! `--seed`, `--out`, `--limit`, `--quiet`), error reporting with a non-zero exit, data
+//! `--seed`, `--out`, `--resume`, `--limit`, `--quiet`), error reporting with a non-zero exit, data
 //! helpers, and the machine-readable `final:` line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
-use cortex::data::{Dataset, ImageDataset, SplitConfig, split};
+use cortex::data::{Dataset, ImageDataset, ShiftedImages, SplitConfig, split};
 use cortex::device::NamedDevice;
 
 /// Any error, reported as `error: …` with exit code 1.
@@ -23,6 +23,8 @@ pub struct Common {
     pub seed: u64,
     /// Directory for checkpoints, history and curves.
     pub out: Option<PathBuf>,
+    /// Continue the run checkpointed in `out` (from scratch when there is none).
+    pub resume: bool,
     /// Use at most this many training samples (quick runs, tests).
     pub limit: Option<usize>,
     /// No progress output.
@@ -64,6 +66,15 @@ pub fn with_common_args(command: Command) -> Command {
                 .help("write checkpoints, history.csv/json and curves.svg here"),
         )
         .arg(
+            Arg::new("resume")
+                .long("resume")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "continue the run checkpointed in --out DIR (from its last completed \
+                     epoch; from scratch when DIR holds none)",
+                ),
+        )
+        .arg(
             Arg::new("limit")
                 .long("limit")
                 .value_parser(value_parser!(usize))
@@ -90,11 +101,17 @@ pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
     if epochs == Some(0) {
         return Err("--epochs must be at least 1".into());
     }
+    let out = matches.get_one::<PathBuf>("out").cloned();
+    let resume = matches.get_flag("resume");
+    if resume && out.is_none() {
+        return Err("--resume continues the run in --out DIR: give --out too".into());
+    }
     Ok(Common {
         backend,
         epochs,
         seed: matches.get_one::<u64>("seed").copied().unwrap_or(42),
-        out: matches.get_one::<PathBuf>("out").cloned(),
+        out,
+        resume,
         limit: matches.get_one::<usize>("limit").copied(),
         quiet: matches.get_flag("quiet"),
     })
@@ -187,6 +204,10 @@ pub struct Recipe {
 /// Trains with `recipe` (the best model by the monitored validation metric is kept), then
 /// measures it on `test`. Returns the fitted run and the test metrics.
 ///
+/// `init` builds the model under the model seed `--seed` ([`cortex::nn::seeded`]): its layers
+/// get distinct, reproducible initial values without threading seeds by hand. With
+/// `--resume` the run checkpointed in `--out` continues.
+///
 /// # Errors
 /// The trainer's errors.
 pub fn fit_and_test<M, D, F>(
@@ -218,8 +239,13 @@ where
         config = config.with_out_dir(out);
     }
     let trainer = Trainer::new(config, &common.backend.device)?;
-    let model = init(&trainer.device())?;
-    let fitted = trainer.fit(model, train, validation, &forward)?;
+    let device = trainer.device();
+    let model = cortex::nn::seeded(common.seed, || init(&device))?;
+    let fitted = if common.resume {
+        trainer.resume(model, train, validation, &forward)?
+    } else {
+        trainer.fit(model, train, validation, &forward)?
+    };
     let metrics = trainer.evaluate(&fitted.model, test, &forward)?;
     Ok((fitted, metrics))
 }
@@ -252,115 +278,6 @@ pub fn report_classification(
         ("epochs", epochs.to_string()),
         ("seconds", format!("{:.1}", started.elapsed().as_secs_f64())),
     ]);
-}
-
-/// Images with optional random-shift augmentation: training batches move each image by up to
-/// `max_shift` pixels in each direction (zeros fill in), seeded and different on every call;
-/// with `max_shift` 0 (validation, test) the images are returned as they are.
-#[derive(Debug)]
-pub struct ShiftedImages {
-    images: ImageDataset,
-    max_shift: usize,
-    seed: u64,
-    calls: std::sync::atomic::AtomicU64,
-}
-
-impl ShiftedImages {
-    /// Wraps `images`.
-    pub fn new(images: ImageDataset, max_shift: usize, seed: u64) -> Self {
-        Self {
-            images,
-            max_shift,
-            seed,
-            calls: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    /// The wrapped images.
-    pub fn images(&self) -> &ImageDataset {
-        &self.images
-    }
-}
-
-impl Dataset for ShiftedImages {
-    type Item = cortex::data::ImageSample;
-
-    fn len(&self) -> usize {
-        self.images.len()
-    }
-
-    fn get(&self, index: usize) -> Option<Self::Item> {
-        self.images.get(index)
-    }
-}
-
-impl cortex::data::ToBatch for ShiftedImages {
-    type Batch = cortex::data::ImageBatch;
-
-    fn batch(
-        &self,
-        indices: &[usize],
-        device: &cortex::burn::tensor::Device,
-    ) -> cortex::data::Result<Self::Batch> {
-        if self.max_shift == 0 {
-            return self.images.batch(indices, device);
-        }
-        let call = self
-            .calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // A small xorshift stream per call: no extra dependency, deterministic per seed.
-        let mut state = self.seed ^ call.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let (h, w) = (self.images.height(), self.images.width());
-        let span = 2 * self.max_shift as u64 + 1;
-        let mut pixels = Vec::with_capacity(indices.len() * h * w);
-        let mut labels = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let source =
-                self.images
-                    .raw_pixels(i)
-                    .ok_or_else(|| cortex::data::Error::InvalidArgument {
-                        what: "ShiftedImages::batch",
-                        field: "indices",
-                        expected: format!("< {}", self.images.len()),
-                        got: i.to_string(),
-                    })?;
-            let dy = (next() % span) as isize - self.max_shift as isize;
-            let dx = (next() % span) as isize - self.max_shift as isize;
-            for y in 0..h as isize {
-                for x in 0..w as isize {
-                    let (sy, sx) = (y - dy, x - dx);
-                    let inside = (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx);
-                    pixels.push(if inside {
-                        source[sy as usize * w + sx as usize]
-                    } else {
-                        0
-                    });
-                }
-            }
-            labels.push(self.images.label(i).unwrap_or_default() as i64);
-        }
-        // The shifted pixels come from the (validated) dataset: scale them straight into the
-        // batch, as `ImageDataset::batch` does, without a second dataset and pass over them.
-        let scale = 1.0 / f32::from(self.images.max_value());
-        let pixels: Vec<f32> = pixels.into_iter().map(|p| f32::from(p) * scale).collect();
-        let n = indices.len();
-        Ok(cortex::data::ImageBatch {
-            images: cortex::burn::tensor::Tensor::from_data(
-                cortex::burn::tensor::TensorData::new(pixels, [n, 1, h, w]),
-                device,
-            ),
-            labels: cortex::burn::tensor::Tensor::from_data(
-                cortex::burn::tensor::TensorData::new(labels, [n]),
-                device,
-            ),
-        })
-    }
 }
 
 /// Adds `--dataset NAME` and `--data DIR` (the image examples' data flags) to `command`.

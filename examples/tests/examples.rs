@@ -86,6 +86,61 @@ fn cnn_runs() {
     );
 }
 
+/// `history.csv` without its wall-clock column (every other figure printed in full).
+fn history_without_seconds(dir: &std::path::Path) -> Vec<String> {
+    let csv = std::fs::read_to_string(dir.join("history.csv"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    csv.lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells.remove(2); // epoch,lr,seconds,...
+            cells.join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn cnn_resumed_with_resume_equals_the_uninterrupted_run() {
+    // The CNN has dropout and random shifts: both must be drawn again exactly after the resume.
+    let cnn = env!("CARGO_BIN_EXE_cnn");
+    let root = std::env::temp_dir().join(format!("cortex-examples-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (straight, resumed) = (root.join("straight"), root.join("resumed"));
+    let go = |epochs: &str, dir: &std::path::Path, resume: bool| {
+        let mut args = vec!["--epochs", epochs, "--limit", "96", "--quiet"];
+        args.extend(["--out", dir.to_str().unwrap()]);
+        if resume {
+            args.push("--resume");
+        }
+        let output = run(cnn, &args);
+        assert!(
+            output.status.success(),
+            "cnn {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        final_fields(&output)
+    };
+    let expected = go("2", &straight, false);
+    go("1", &resumed, false);
+    let got = go("2", &resumed, true);
+    assert_eq!(
+        history_without_seconds(&resumed),
+        history_without_seconds(&straight)
+    );
+    let test_figures = |fields: &[(String, f64)]| -> Vec<(String, f64)> {
+        fields
+            .iter()
+            .filter(|(k, _)| k.starts_with("test_"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(test_figures(&got), test_figures(&expected));
+    // --resume without --out is a clear error.
+    let output = run(cnn, &["--resume", "--quiet"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("give --out too"));
+}
+
 #[test]
 fn rnn_runs_both_tasks() {
     quick(

@@ -16,8 +16,5 @@ use burn::tensor::Device;
 /// assert!(cortex_autodiff::cpu_kernels_supported(&Device::flex().autodiff()));
 /// ```
 pub fn cpu_kernels_supported(device: &Device) -> bool {
-    let plain = device.clone().inner();
-    #[allow(deprecated)]
-    let ndarray = Device::ndarray();
-    plain == Device::flex() || plain == ndarray
+    cortex_ops::is_host_device(device)
 }

@@ -123,7 +123,7 @@ pub trait ToBatch {
     fn batch(&self, indices: &[usize], device: &Device) -> Result<Self::Batch>;
 }
 
-fn check_indices(what: &'static str, indices: &[usize], len: usize) -> Result<()> {
+pub(crate) fn check_indices(what: &'static str, indices: &[usize], len: usize) -> Result<()> {
     if indices.is_empty() {
         return Err(invalid(what, "indices", "at least one", 0));
     }

@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+mod augment;
 mod batch;
 pub mod bundled;
 mod csv;
@@ -44,6 +45,7 @@ mod series;
 mod split;
 mod transform;
 
+pub use augment::ShiftedImages;
 pub use batch::{Batcher, BatcherConfig, ImageBatch, TabularBatch, ToBatch};
 pub use csv::{CsvOptions, MissingPolicy, TargetKind, parse_csv, read_csv};
 pub use dataset::{

@@ -117,7 +117,7 @@ fn dense_cases(cases: &mut Vec<GradCase>) {
         // A fresh layer per evaluation: the same (seed, call 0) mask every time.
         |args| {
             Ok(DropoutConfig::new(0.4)
-                .with_seed(9)
+                .with_seed(Some(9))
                 .init()?
                 .forward(args.get::<2>(0)?)?)
         },

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::param::{derive_seed, param, pytorch_uniform, wrap};
+use crate::seed::layer_seed;
 
 /// Zero padding of a convolution (`T` is `usize` for 1-D, `[usize; 2]` for 2-D).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,9 +210,9 @@ pub struct Conv1dConfig {
     pub weight_init: Option<Initializer>,
     /// Bias initializer; `None`: as the weight's default.
     pub bias_init: Option<Initializer>,
-    /// Seed of the initial values.
-    #[config(default = 0)]
-    pub seed: u64,
+    /// Seed of the initial values; `None` (the default) takes the next seed of the model
+    /// seed ([`crate::seeded`]).
+    pub seed: Option<u64>,
 }
 
 /// Configuration of [`Conv2d`]; sizes are `[height, width]`.
@@ -243,9 +244,9 @@ pub struct Conv2dConfig {
     pub weight_init: Option<Initializer>,
     /// Bias initializer; `None`: as the weight's default.
     pub bias_init: Option<Initializer>,
-    /// Seed of the initial values.
-    #[config(default = 0)]
-    pub seed: u64,
+    /// Seed of the initial values; `None` (the default) takes the next seed of the model
+    /// seed ([`crate::seeded`]).
+    pub seed: Option<u64>,
 }
 
 /// 1-D convolution over `[N, C_in, L]`, as `torch.nn.Conv1d`.
@@ -384,7 +385,7 @@ macro_rules! conv_constructors {
                     $name,
                     self.weight_init.as_ref(),
                     self.bias_init.as_ref(),
-                    self.seed,
+                    layer_seed(self.seed),
                     device,
                     dtype,
                 )?;

@@ -8,6 +8,7 @@ use cortex_ops::Initializer;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::param::derive_seed;
+use crate::seed::layer_seed;
 
 const LAYER: &str = "Embedding";
 
@@ -22,9 +23,9 @@ pub struct EmbeddingConfig {
     pub padding_idx: Option<usize>,
     /// Initializer; `None`: PyTorch's `N(0, 1)`.
     pub weight_init: Option<Initializer>,
-    /// Seed of the initial values.
-    #[config(default = 0)]
-    pub seed: u64,
+    /// Seed of the initial values; `None` (the default) takes the next seed of the model
+    /// seed ([`crate::seeded`]).
+    pub seed: Option<u64>,
 }
 
 /// An embedding table, as `torch.nn.Embedding`: `out[…, :] = weight[indices[…], :]`.
@@ -76,7 +77,7 @@ impl EmbeddingConfig {
         let rule = self.weight_init.as_ref().unwrap_or(&default);
         let shape = [self.num_embeddings, self.embedding_dim];
         let mut values = rule
-            .sample(&shape, derive_seed(self.seed, 0))
+            .sample(&shape, derive_seed(layer_seed(self.seed), 0))
             .map_err(Error::op(LAYER))?;
         if let Some(pad) = self.padding_idx {
             values[pad * self.embedding_dim..(pad + 1) * self.embedding_dim].fill(0.0);

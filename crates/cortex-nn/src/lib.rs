@@ -45,6 +45,7 @@ mod norm;
 mod param;
 mod pool;
 mod recurrent;
+mod seed;
 mod store;
 
 pub use activation::Activation;
@@ -65,4 +66,5 @@ pub use recurrent::{
     LstmConfig, LstmOutput, LstmState, Rnn, RnnActivation, RnnCell, RnnCellConfig, RnnConfig,
     SequenceOutput,
 };
+pub use seed::seeded;
 pub use store::{load, save};

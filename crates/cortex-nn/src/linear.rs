@@ -8,6 +8,7 @@ use cortex_ops::Initializer;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::param::{derive_seed, param, pytorch_uniform};
+use crate::seed::layer_seed;
 
 const LAYER: &str = "Linear";
 
@@ -25,9 +26,9 @@ pub struct LinearConfig {
     pub weight_init: Option<Initializer>,
     /// Bias initializer; `None`: PyTorch's `U(-1/√in, 1/√in)`.
     pub bias_init: Option<Initializer>,
-    /// Seed of the initial values.
-    #[config(default = 0)]
-    pub seed: u64,
+    /// Seed of the initial values; `None` (the default) takes the next seed of the model
+    /// seed ([`crate::seeded`]).
+    pub seed: Option<u64>,
 }
 
 /// A fully connected layer: `y = x Wᵀ + b` over the last dimension of `x`.
@@ -58,6 +59,7 @@ impl LinearConfig {
     pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<Linear> {
         check::non_zero(LAYER, "in_features", self.in_features)?;
         check::non_zero(LAYER, "out_features", self.out_features)?;
+        let seed = layer_seed(self.seed);
         let default = pytorch_uniform(self.in_features);
         let weight = param(
             LAYER,
@@ -65,7 +67,7 @@ impl LinearConfig {
             [self.out_features, self.in_features],
             device,
             dtype,
-            derive_seed(self.seed, 0),
+            derive_seed(seed, 0),
         )?;
         let bias = if self.bias {
             Some(param(
@@ -74,7 +76,7 @@ impl LinearConfig {
                 [self.out_features],
                 device,
                 dtype,
-                derive_seed(self.seed, 1),
+                derive_seed(seed, 1),
             )?)
         } else {
             None

@@ -11,6 +11,7 @@ use crate::dropout::{Dropout, DropoutConfig};
 use crate::error::Result;
 use crate::linear::{Linear, LinearConfig};
 use crate::param::derive_seed;
+use crate::seed::layer_seed;
 
 /// Configuration of [`Mlp`]. The seed's sigmoid MLP 784-128-64-10 is
 /// `MlpConfig::new(784, vec![128, 64], 10).with_activation(Activation::Sigmoid)`.
@@ -32,8 +33,8 @@ pub struct MlpConfig {
     #[config(default = true)]
     pub bias: bool,
     /// Seed of the initial values (PyTorch's default initialization) and dropout masks.
-    #[config(default = 0)]
-    pub seed: u64,
+    /// `None` (the default) takes the next seed of the model seed ([`crate::seeded`]).
+    pub seed: Option<u64>,
 }
 
 /// A multilayer perceptron: `Linear → activation → [dropout] → … → Linear`.
@@ -67,18 +68,19 @@ impl MlpConfig {
         let mut sizes = vec![self.input_size];
         sizes.extend_from_slice(&self.hidden_sizes);
         sizes.push(self.output_size);
+        let seed = layer_seed(self.seed);
         let layers = sizes
             .windows(2)
             .enumerate()
             .map(|(k, pair)| {
                 LinearConfig::new(pair[0], pair[1])
                     .with_bias(self.bias)
-                    .with_seed(derive_seed(self.seed, k as u64))
+                    .with_seed(Some(derive_seed(seed, k as u64)))
                     .init_with_dtype(device, dtype)
             })
             .collect::<Result<Vec<_>>>()?;
         let dropout = DropoutConfig::new(self.dropout)
-            .with_seed(derive_seed(self.seed, u64::MAX))
+            .with_seed(Some(derive_seed(seed, u64::MAX)))
             .init()?;
         Ok(Mlp {
             layers,

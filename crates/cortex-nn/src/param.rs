@@ -17,13 +17,10 @@ pub(crate) fn pytorch_uniform(fan_in: usize) -> Initializer {
     }
 }
 
-/// A stream of per-parameter seeds derived from one layer seed (splitmix64), so two
-/// parameters of a layer, or two layers of a model, never share their random draws.
+/// A stream of per-parameter seeds derived from one layer seed, so two parameters of a
+/// layer, or two layers of a model, never share their random draws.
 pub(crate) fn derive_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(index.wrapping_add(1)));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    cortex_ops::random::mix(seed, index)
 }
 
 /// Draws a parameter of `shape` with `rule`.

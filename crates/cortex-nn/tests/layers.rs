@@ -251,7 +251,7 @@ fn bad_inputs_name_the_layer_and_both_shapes() {
 #[test]
 fn dropout_masks_in_training_and_is_the_identity_in_eval() {
     for device in devices() {
-        let layer = DropoutConfig::new(0.5).with_seed(3).init().unwrap();
+        let layer = DropoutConfig::new(0.5).with_seed(Some(3)).init().unwrap();
         let x = Tensor::<1>::ones([2000], (&device, DType::F64));
         let y = values(&layer.forward(x.clone()).unwrap());
         let kept = y.iter().filter(|v| **v == 2.0).count();
@@ -260,7 +260,7 @@ fn dropout_masks_in_training_and_is_the_identity_in_eval() {
         // A second call draws a new mask; the same seed replays the sequence.
         let y2 = values(&layer.forward(x.clone()).unwrap());
         assert_ne!(y, y2);
-        let replay = DropoutConfig::new(0.5).with_seed(3).init().unwrap();
+        let replay = DropoutConfig::new(0.5).with_seed(Some(3)).init().unwrap();
         assert_eq!(values(&replay.forward(x.clone()).unwrap()), y);
         let eval = layer.valid();
         assert_eq!(values(&eval.forward(x.clone()).unwrap()), vec![1.0; 2000]);
@@ -298,9 +298,47 @@ fn batch_norm_trains_on_batch_statistics_and_evaluates_on_running_ones() {
 }
 
 #[test]
+fn unseeded_layers_differ_and_an_explicit_seed_wins() {
+    let device = Device::flex();
+    let weights =
+        |layer: &Conv2d| -> Vec<f32> { layer.weight.val().to_data().iter::<f32>().collect() };
+    let build = || {
+        (
+            Conv2dConfig::new(2, 2, [3, 3]).init(&device).unwrap(),
+            Conv2dConfig::new(2, 2, [3, 3]).init(&device).unwrap(),
+            Conv2dConfig::new(2, 2, [3, 3])
+                .with_seed(Some(9))
+                .init(&device)
+                .unwrap(),
+        )
+    };
+    let (a, b, explicit) = seeded(1, build);
+    assert_ne!(weights(&a), weights(&b), "two unseeded layers of one model");
+    let (a2, b2, explicit2) = seeded(1, build);
+    assert_eq!((weights(&a), weights(&b)), (weights(&a2), weights(&b2)));
+    let (c, _, explicit3) = seeded(2, build);
+    assert_ne!(weights(&a), weights(&c), "another model seed");
+    assert_eq!(weights(&explicit), weights(&explicit2));
+    assert_eq!(
+        weights(&explicit),
+        weights(&explicit3),
+        "the explicit seed wins"
+    );
+    // Outside any `seeded` call layers still differ from one another.
+    let (d, e) = (
+        Conv2dConfig::new(2, 2, [3, 3]).init(&device).unwrap(),
+        Conv2dConfig::new(2, 2, [3, 3]).init(&device).unwrap(),
+    );
+    assert_ne!(weights(&d), weights(&e));
+}
+
+#[test]
 fn default_initialization_follows_pytorch_bounds_and_seeds() {
     let device = Device::flex();
-    let linear = LinearConfig::new(16, 8).with_seed(5).init(&device).unwrap();
+    let linear = LinearConfig::new(16, 8)
+        .with_seed(Some(5))
+        .init(&device)
+        .unwrap();
     let bound = 1.0 / 4.0;
     let w: Vec<f32> = linear.weight.val().to_data().iter::<f32>().collect();
     assert!(w.iter().all(|v| v.abs() <= bound));
@@ -309,7 +347,7 @@ fn default_initialization_follows_pytorch_bounds_and_seeds() {
         "the whole range is used"
     );
     let same = LinearConfig::new(16, 8)
-        .with_seed(5)
+        .with_seed(Some(5))
         .init(&Backend::NdArray.device())
         .unwrap();
     let w2: Vec<f32> = same.weight.val().to_data().iter::<f32>().collect();
@@ -357,7 +395,7 @@ fn bidirectional_two_layer_lstm_equals_its_composed_cells() {
         let lstm = LstmConfig::new(3, 4)
             .with_num_layers(2)
             .with_bidirectional(true)
-            .with_seed(11)
+            .with_seed(Some(11))
             .init_with_dtype(&device, DType::F64)
             .unwrap();
         let x = ramp([2, 5, 3], 0.1, &device);
@@ -393,7 +431,7 @@ fn gru_and_rnn_sequences_equal_their_composed_cells() {
     for device in devices() {
         let gru = GruConfig::new(3, 4)
             .with_num_layers(2)
-            .with_seed(2)
+            .with_seed(Some(2))
             .init_with_dtype(&device, DType::F64)
             .unwrap();
         let rnn = RnnConfig::new(3, 4)

@@ -48,16 +48,16 @@ fn every_layer_round_trips_through_a_file() {
     round_trip(
         "linear.bpk",
         LinearConfig::new(3, 2)
-            .with_seed(seeds(1))
+            .with_seed(Some(seeds(1)))
             .init(&d)
             .unwrap(),
-        LinearConfig::new(3, 2).with_seed(2).init(&d).unwrap(),
+        LinearConfig::new(3, 2).with_seed(Some(2)).init(&d).unwrap(),
         |m| values(m.forward(ramp([2, 3], &d)).unwrap()),
     );
     let conv = |seed| {
         Conv1dConfig::new(2, 3, 3)
             .with_padding(Padding::Same)
-            .with_seed(seed)
+            .with_seed(Some(seed))
             .init(&d)
             .unwrap()
     };
@@ -67,14 +67,19 @@ fn every_layer_round_trips_through_a_file() {
     let conv = |seed| {
         Conv2dConfig::new(2, 2, [2, 2])
             .with_groups(2)
-            .with_seed(seed)
+            .with_seed(Some(seed))
             .init(&d)
             .unwrap()
     };
     round_trip("conv2d.bpk", conv(1), conv(2), |m| {
         values(m.forward(ramp([1, 2, 4, 4], &d)).unwrap())
     });
-    let emb = |seed| EmbeddingConfig::new(5, 3).with_seed(seed).init(&d).unwrap();
+    let emb = |seed| {
+        EmbeddingConfig::new(5, 3)
+            .with_seed(Some(seed))
+            .init(&d)
+            .unwrap()
+    };
     round_trip("embedding.bpk", emb(1), emb(2), |m| {
         values(
             m.forward::<1, 2>(Tensor::<1, Int>::from_ints([4, 0, 2], &d))
@@ -99,37 +104,52 @@ fn every_layer_round_trips_through_a_file() {
         LstmConfig::new(2, 3)
             .with_num_layers(2)
             .with_bidirectional(true)
-            .with_seed(seed)
+            .with_seed(Some(seed))
             .init(&d)
             .unwrap()
     };
     round_trip("lstm.bpk", lstm(1), lstm(2), |m| {
         values(m.forward(ramp([2, 4, 2], &d), None).unwrap().output)
     });
-    let gru = |seed| GruConfig::new(2, 3).with_seed(seed).init(&d).unwrap();
+    let gru = |seed| GruConfig::new(2, 3).with_seed(Some(seed)).init(&d).unwrap();
     round_trip("gru.bpk", gru(1), gru(2), |m| {
         values(m.forward(ramp([2, 4, 2], &d), None).unwrap().h_n)
     });
-    let rnn = |seed| RnnConfig::new(2, 3).with_seed(seed).init(&d).unwrap();
+    let rnn = |seed| RnnConfig::new(2, 3).with_seed(Some(seed)).init(&d).unwrap();
     round_trip("rnn.bpk", rnn(1), rnn(2), |m| {
         values(m.forward(ramp([2, 4, 2], &d), None).unwrap().h_n)
     });
-    let cell = |seed| LstmCellConfig::new(2, 3).with_seed(seed).init(&d).unwrap();
+    let cell = |seed| {
+        LstmCellConfig::new(2, 3)
+            .with_seed(Some(seed))
+            .init(&d)
+            .unwrap()
+    };
     round_trip("lstm_cell.bpk", cell(1), cell(2), |m| {
         values(m.forward(ramp([2, 2], &d), None).unwrap().h)
     });
-    let cell = |seed| GruCellConfig::new(2, 3).with_seed(seed).init(&d).unwrap();
+    let cell = |seed| {
+        GruCellConfig::new(2, 3)
+            .with_seed(Some(seed))
+            .init(&d)
+            .unwrap()
+    };
     round_trip("gru_cell.bpk", cell(1), cell(2), |m| {
         values(m.forward(ramp([2, 2], &d), None).unwrap())
     });
-    let cell = |seed| RnnCellConfig::new(2, 3).with_seed(seed).init(&d).unwrap();
+    let cell = |seed| {
+        RnnCellConfig::new(2, 3)
+            .with_seed(Some(seed))
+            .init(&d)
+            .unwrap()
+    };
     round_trip("rnn_cell.bpk", cell(1), cell(2), |m| {
         values(m.forward(ramp([2, 2], &d), None).unwrap())
     });
     let mlp = |seed| {
         MlpConfig::new(3, vec![4, 4], 2)
             .with_activation(Activation::Tanh)
-            .with_seed(seed)
+            .with_seed(Some(seed))
             .init(&d)
             .unwrap()
     };
@@ -205,12 +225,12 @@ fn missing_and_corrupt_files_are_load_errors() {
 fn a_failed_save_keeps_the_earlier_file() {
     let d = Device::flex();
     let path = scratch("kept.bpk");
-    let first = LinearConfig::new(3, 2).with_seed(1).init(&d).unwrap();
+    let first = LinearConfig::new(3, 2).with_seed(Some(1)).init(&d).unwrap();
     save(&first, &path).unwrap();
     let earlier = std::fs::read(&path).unwrap();
     // The destination's directory vanishes: the write fails, nothing is half-written.
     let missing = scratch("no-such-dir").join("model.bpk");
-    let second = LinearConfig::new(3, 2).with_seed(2).init(&d).unwrap();
+    let second = LinearConfig::new(3, 2).with_seed(Some(2)).init(&d).unwrap();
     assert!(matches!(save(&second, &missing), Err(Error::Save { .. })));
     // Renaming over a directory fails after the temporary file was written: the temporary
     // is removed and the directory (standing for earlier data) is untouched.

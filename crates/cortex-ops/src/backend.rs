@@ -13,6 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::check::invalid;
 use crate::error::{Error, Result};
 
+/// Whether `device` (plain or autodiff) is one of the CPU backends whose memory is the
+/// host's (flex, ndarray): there, host-side work on tensor values costs no device
+/// synchronisation, and Cortex's hand-written CPU kernels apply.
+pub fn is_host_device(device: &Device) -> bool {
+    let plain = device.clone().inner();
+    plain == Backend::Flex.device() || plain == Backend::NdArray.device()
+}
+
 /// Environment variable naming the backend(s): `flex`, `ndarray` or `all`.
 pub const BACKEND_ENV: &str = "CORTEX_BACKEND";
 
@@ -144,6 +152,14 @@ impl FromStr for Precision {
 mod tests {
     use super::*;
     use burn::tensor::Tensor;
+
+    #[test]
+    fn host_devices_are_the_cpu_backends_with_or_without_autodiff() {
+        for backend in Backend::ALL {
+            assert!(is_host_device(&backend.device()));
+            assert!(is_host_device(&backend.autodiff_device()));
+        }
+    }
 
     #[test]
     fn names_round_trip() {

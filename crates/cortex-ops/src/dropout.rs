@@ -1,17 +1,27 @@
 //! Dropout with a seeded mask and inverted scaling.
 
-use burn::tensor::{Tensor, TensorData};
+use std::sync::Mutex;
+
+use burn::tensor::{Distribution, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::backend::is_host_device;
 use crate::check;
 use crate::error::Result;
+
+/// Serialises "seed the device, draw" pairs: burn's device generators are global, so two
+/// threads drawing at once could otherwise interleave and take each other's sequence.
+static DEVICE_DRAW: Mutex<()> = Mutex::new(());
 
 /// Zeroes each element with probability `p` and scales the survivors by `1 / (1 - p)`, so the
 /// expected value is unchanged; the identity when `training` is false or `p` is 0.
 ///
-/// The mask is drawn from a `StdRng` seeded with `seed`: the same seed gives the same mask on
-/// every backend. Callers advance the seed between steps.
+/// The mask is a function of `seed`: callers advance the seed between steps (a training loop
+/// derives it from its run context, [`crate::random::step_draw`]). On the CPU backends (flex,
+/// ndarray) it is drawn from a `StdRng` on the host — the same seed gives the same mask on
+/// both; on any other device it is drawn on the device by burn's generator seeded with `seed`
+/// (no host-to-device copy per step), reproducible on that device.
 ///
 /// # Errors
 /// `InvalidArgument` when `p` is outside `[0, 1)`.
@@ -38,10 +48,19 @@ pub fn dropout<const D: usize>(
     if !training || p == 0.0 {
         return Ok(x);
     }
+    let scale = 1.0 / (1.0 - p);
+    if !is_host_device(&x.device()) {
+        let mask = {
+            // A poisoned lock only means another draw panicked; the guard protects no data.
+            let _draw = DEVICE_DRAW.lock().unwrap_or_else(|e| e.into_inner());
+            x.device().seed(seed);
+            x.random_like(Distribution::Bernoulli(1.0 - p))
+        };
+        return Ok(x.mul(mask.mul_scalar(scale)));
+    }
     let dims = x.dims();
     let count: usize = dims.iter().product();
     let mut rng = StdRng::seed_from_u64(seed);
-    let scale = 1.0 / (1.0 - p);
     let mask: Vec<f64> = (0..count)
         .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
         .collect();

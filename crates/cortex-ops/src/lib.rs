@@ -40,12 +40,13 @@ mod linear;
 mod loss;
 mod norm;
 mod pool;
+pub mod random;
 mod shape;
 
 pub use activation::{
     elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh,
 };
-pub use backend::{BACKEND_ENV, Backend, Precision};
+pub use backend::{BACKEND_ENV, Backend, Precision, is_host_device};
 pub use classification::{
     ClassTargets, CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets,
     cross_entropy, nll_loss,

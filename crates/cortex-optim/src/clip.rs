@@ -72,6 +72,64 @@ impl GradClipping {
     }
 }
 
+impl GradClipping {
+    /// As [`GradClipping::clip`] without reading anything back to the host: the global norm
+    /// and the coefficient `min(1, max_norm / (‖g‖ + 1e-6))` stay tensors on the gradients'
+    /// device (what `torch.nn.utils.clip_grad_norm_` computes), so a step on a GPU needs no
+    /// synchronisation. A NaN/inf gradient is not reported here: it reaches the parameters
+    /// and the next loss, where the training loop's check names the step.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bad bound.
+    pub fn clip_on_device<M: Module>(
+        &self,
+        module: &M,
+        grads: GradientsParams,
+    ) -> Result<GradientsParams> {
+        self.validate()?;
+        match *self {
+            GradClipping::Norm { max_norm } => {
+                let Some(norm) = global_norm_tensor(module, &grads) else {
+                    return Ok(grads);
+                };
+                let coefficient = norm
+                    .add_scalar(1e-6)
+                    .recip()
+                    .mul_scalar(max_norm)
+                    .clamp_max(1.0);
+                Ok(transform(module, grads, |g| {
+                    let (n, dtype) = (g.dims()[0], g.dtype());
+                    g.mul(coefficient.clone().cast(dtype).expand([n]))
+                }))
+            }
+            GradClipping::Value { max } => Ok(transform(module, grads, |g| g.clamp(-max, max))),
+        }
+    }
+}
+
+/// `‖g‖` over all of `module`'s gradients as a `[1]` tensor on their device (f32 sums);
+/// `None` when no parameter has a gradient.
+fn global_norm_tensor<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
+    struct SumOfSquares<'a> {
+        grads: &'a GradientsParams,
+        total: Option<Tensor<1>>,
+    }
+    impl ModuleVisitor for SumOfSquares<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let squares = (g.clone() * g).sum().cast(burn::tensor::DType::F32);
+                self.total = Some(match self.total.take() {
+                    Some(total) => total.add(squares),
+                    None => squares,
+                });
+            }
+        }
+    }
+    let mut visitor = SumOfSquares { grads, total: None };
+    module.visit(&mut visitor);
+    visitor.total.map(Tensor::sqrt)
+}
+
 /// The L2 norm of all of `module`'s gradients together, `√Σ g²` (accumulated in f64).
 pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
     struct SumOfSquares<'a> {

@@ -152,7 +152,10 @@ impl Optim {
             return Err(Error::NotAutodiff);
         }
         let grads = match &self.clipping {
-            Some(clipping) => clipping.clip(&module, grads)?.0,
+            // On the CPU backends the norm is read on the host (no cost there) so a NaN/inf
+            // gradient is a typed error at once; elsewhere it stays on the device.
+            Some(clipping) if on_host_device(&module) => clipping.clip(&module, grads)?.0,
+            Some(clipping) => clipping.clip_on_device(&module, grads)?,
             None => grads,
         };
         Ok(self.inner.step(self.lr, module, grads))
@@ -203,6 +206,20 @@ pub fn on_autodiff_device<M: Module>(module: &M) -> bool {
     impl ModuleVisitor for Check {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             self.0 &= param.val().is_autodiff();
+        }
+    }
+    let mut check = Check(true);
+    module.visit(&mut check);
+    check.0
+}
+
+/// Whether every parameter of `module` lives on a CPU backend (flex, ndarray), where reading
+/// a value back to the host costs no device synchronisation.
+fn on_host_device<M: Module>(module: &M) -> bool {
+    struct Check(bool);
+    impl ModuleVisitor for Check {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0 &= cortex_ops::is_host_device(&param.val().device());
         }
     }
     let mut check = Check(true);

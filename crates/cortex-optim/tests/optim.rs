@@ -366,6 +366,47 @@ fn clipping_by_global_norm_and_by_value() {
     ));
 }
 
+#[test]
+fn clipping_on_the_device_matches_the_host_clipping() {
+    let device = Backend::Flex.autodiff_device();
+    let model = pair(&device, &[0.0, 0.0], &[0.0]);
+    let values = |g: &GradientsParams| -> Vec<f64> {
+        let mut v: Vec<f64> = g
+            .get::<1>(model.a.id)
+            .unwrap()
+            .to_data()
+            .iter::<f64>()
+            .collect();
+        v.extend(g.get::<2>(model.b.id).unwrap().to_data().iter::<f64>());
+        v
+    };
+    for clipping in [
+        GradClipping::Norm { max_norm: 6.5 },
+        GradClipping::Norm { max_norm: 20.0 },
+        GradClipping::Value { max: 1.0 },
+    ] {
+        let host = clipping
+            .clip(&model, grads_of(&model, &[3.0, -4.0], &[12.0]))
+            .unwrap()
+            .0;
+        let on_device = clipping
+            .clip_on_device(&model, grads_of(&model, &[3.0, -4.0], &[12.0]))
+            .unwrap();
+        for (h, d) in values(&host).iter().zip(values(&on_device)) {
+            // The device norm is summed in f32.
+            assert!(
+                (h - d).abs() < 1e-6 * h.abs().max(1.0),
+                "{clipping:?}: {h} vs {d}"
+            );
+        }
+    }
+    // Under the bound the gradients are multiplied by exactly 1.
+    let kept = GradClipping::Norm { max_norm: 20.0 }
+        .clip_on_device(&model, grads_of(&model, &[3.0, -4.0], &[12.0]))
+        .unwrap();
+    assert_eq!(values(&kept), vec![3.0, -4.0, 12.0]);
+}
+
 /// A deterministic gradient sequence that depends on the parameters (so state matters).
 fn gradient_at(model: &Pair, step: usize) -> GradientsParams {
     let p = flat(model);

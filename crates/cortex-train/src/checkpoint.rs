@@ -16,6 +16,9 @@ use crate::history::History;
 /// Everything besides the model and optimizer needed to continue a run exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
+    /// The run's seed: with the epoch, the key of every later random draw (batch order,
+    /// dropout, augmentation); a resume with another seed is refused.
+    pub seed: u64,
     /// Last completed epoch (1-based).
     pub epoch: usize,
     /// The history so far.

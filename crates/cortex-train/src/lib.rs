@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+mod accumulate;
 pub mod baseline;
 pub mod checkpoint;
 mod early_stopping;

@@ -81,11 +81,13 @@ impl ClassificationMetrics {
         }
     }
 
-    /// Adds a batch: row-major scores `[B, classes]`, targets, and the batch's mean loss.
-    /// Targets outside the classes are ignored.
+    /// Adds a batch: row-major scores `[B, classes]`, targets, and the batch's mean loss
+    /// over the samples it counts. Targets outside the classes are ignored (by the loss and
+    /// by every metric).
     pub fn update(&mut self, scores: &[f64], targets: &[usize], mean_loss: f64) {
         let classes = self.confusion.classes();
-        self.loss_sum += mean_loss * targets.len() as f64;
+        let counted = targets.iter().filter(|&&t| t < classes).count();
+        self.loss_sum += mean_loss * counted as f64;
         for (row, &target) in scores.chunks(classes).zip(targets) {
             if target >= classes {
                 continue;
@@ -97,6 +99,24 @@ impl ClassificationMetrics {
             let above = row.iter().filter(|&&s| s > row[target]).count();
             if above < self.k {
                 self.top_k_hits += 1;
+            }
+        }
+    }
+
+    /// Adds totals accumulated elsewhere (on a device): the sum of `loss · counted` over
+    /// batches, the top-k hits, and the row-major `[target, predicted]` counts.
+    pub(crate) fn add_counts(&mut self, loss_sum: f64, top_k_hits: f64, confusion: &[f64]) {
+        self.loss_sum += loss_sum;
+        self.top_k_hits += top_k_hits.round() as u64;
+        let classes = self.confusion.classes();
+        for (cell, count) in confusion.iter().enumerate() {
+            if let Some(slot) = self
+                .confusion
+                .counts
+                .get_mut(cell / classes.max(1))
+                .and_then(|row| row.get_mut(cell % classes.max(1)))
+            {
+                *slot += count.round() as u64;
             }
         }
     }
@@ -152,6 +172,19 @@ impl RegressionMetrics {
             self.absolute_error += (p - t).abs();
             self.target_sum += t;
             self.target_squares += t * t;
+        }
+    }
+
+    /// Adds totals accumulated elsewhere (on a device) over `n` values:
+    /// `[Σ loss · n, Σ(p - t)², Σ|p - t|, Σt, Σt²]`.
+    pub(crate) fn add_sums(&mut self, n: u64, sums: &[f64]) {
+        if let [loss, squared, absolute, target, squares] = sums {
+            self.n += n;
+            self.loss_sum += loss;
+            self.squared_error += squared;
+            self.absolute_error += absolute;
+            self.target_sum += target;
+            self.target_squares += squares;
         }
     }
 

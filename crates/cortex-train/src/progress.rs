@@ -15,7 +15,12 @@ pub(crate) struct Progress {
     started: Instant,
     samples: usize,
     quiet: bool,
+    /// When the loss was last shown.
+    shown: Instant,
 }
+
+/// How often a terminal bar reads the loss back from the device.
+const BAR_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Progress {
     pub(crate) fn new(epoch: usize, epochs: usize, steps: usize, quiet: bool) -> Self {
@@ -36,21 +41,34 @@ impl Progress {
             started: Instant::now(),
             samples: 0,
             quiet,
+            shown: Instant::now(),
         }
     }
 
-    /// After each training step.
-    pub(crate) fn step(&mut self, step: usize, batch: usize, loss: f64) {
+    /// Whether step `step` shows the loss (so the caller should read it from the device):
+    /// every 250 ms on a terminal, at each quarter of the epoch in plain lines, never when
+    /// quiet.
+    pub(crate) fn due(&self, step: usize) -> bool {
+        if self.quiet {
+            return false;
+        }
+        if self.bar.is_some() {
+            return self.shown.elapsed() >= BAR_INTERVAL || step == self.steps;
+        }
+        self.steps >= 4 && step.is_multiple_of(self.steps / 4) && step < self.steps
+    }
+
+    /// After each training step, with the epoch's mean loss so far when it was read.
+    pub(crate) fn step(&mut self, step: usize, batch: usize, loss: Option<f64>) {
         self.samples += batch;
         let rate = self.samples as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
-            bar.set_message(format!("loss {loss:.4} {rate:.0} samples/s"));
-        } else if !self.quiet
-            && self.steps >= 4
-            && step.is_multiple_of(self.steps / 4)
-            && step < self.steps
-        {
+            if let Some(loss) = loss {
+                self.shown = Instant::now();
+                bar.set_message(format!("loss {loss:.4} {rate:.0} samples/s"));
+            }
+        } else if let Some(loss) = loss {
             eprintln!(
                 "epoch {}/{} step {step}/{} loss {loss:.4} {rate:.0} samples/s",
                 self.epoch, self.epochs, self.steps

@@ -9,15 +9,17 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use cortex_data::{Batcher, BatcherConfig, Dataset, ToBatch};
+use cortex_ops::random::{StepKey, in_step};
 use cortex_optim::{GradClipping, LrSchedule, OptimizerConfig, PlateauConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::accumulate::DeviceTotals;
 use crate::checkpoint::{self, RunState};
 use crate::early_stopping::{EarlyStopping, Goal};
 use crate::error::{Error, Result, invalid};
 use crate::history::{EpochRecord, History};
-use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
-use crate::output::{Output, Prediction};
+use crate::metrics::Metrics;
+use crate::output::Output;
 use crate::progress::Progress;
 
 /// Everything a training run is configured by (serde, so a run can be recorded).
@@ -27,7 +29,9 @@ pub struct TrainerConfig {
     pub epochs: usize,
     /// Samples per step (> 0).
     pub batch_size: usize,
-    /// Seed of the batch order.
+    /// Seed of the run: the batch order and, through the run context
+    /// ([`cortex_ops::random`]), every random draw of a training step (dropout masks,
+    /// augmentation). Recorded in checkpoints.
     pub seed: u64,
     /// The optimizer.
     pub optimizer: OptimizerConfig,
@@ -163,38 +167,6 @@ pub struct Trainer {
     device: Device,
 }
 
-/// Adds a batch's output to the metrics, creating them from the first output's kind.
-fn measure(metrics: &mut Option<Metrics>, output: &Output, loss: f64, top_k: usize) {
-    match &output.prediction {
-        Prediction::Classes { logits, targets } => {
-            let classes = logits.dims()[1];
-            let scores: Vec<f64> = logits.to_data().iter::<f64>().collect();
-            let ids: Vec<usize> = targets
-                .to_data()
-                .iter::<i64>()
-                .map(|t| usize::try_from(t).unwrap_or(usize::MAX))
-                .collect();
-            let m = metrics.get_or_insert_with(|| {
-                Metrics::Classification(ClassificationMetrics::new(classes, top_k))
-            });
-            if let Metrics::Classification(m) = m {
-                m.update(&scores, &ids, loss);
-            }
-        }
-        Prediction::Values {
-            predictions,
-            targets,
-        } => {
-            let p: Vec<f64> = predictions.to_data().iter::<f64>().collect();
-            let t: Vec<f64> = targets.to_data().iter::<f64>().collect();
-            let m = metrics.get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
-            if let Metrics::Regression(m) = m {
-                m.update(&p, &t, loss);
-            }
-        }
-    }
-}
-
 impl Trainer {
     /// Validates the configuration.
     ///
@@ -312,6 +284,7 @@ impl Trainer {
             optim = optim.with_clipping(clipping)?;
         }
         let mut state = RunState {
+            seed: c.seed,
             epoch: 0,
             history: History::default(),
             early_stopping: c
@@ -330,6 +303,18 @@ impl Trainer {
             && let Some((loaded, loaded_optim, loaded_state)) =
                 checkpoint::load(dir, model.clone(), optim.clone())?
         {
+            if loaded_state.seed != c.seed {
+                return Err(invalid(
+                    "Trainer::resume",
+                    "seed",
+                    &format!(
+                        "the seed of the run checkpointed in {} ({})",
+                        dir.display(),
+                        loaded_state.seed
+                    ),
+                    c.seed,
+                ));
+            }
             (model, optim, state) = (loaded.train(), loaded_optim, loaded_state);
             let best_path = dir.join("best.bpk");
             if best_path.exists() {
@@ -351,22 +336,41 @@ impl Trainer {
             optim.set_lr(lr)?;
             let batches = batcher.epoch(epoch as u64);
             let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
-            let mut train_metrics = None;
+            // Metrics and the non-finite-loss check stay on the device; they are read when
+            // the progress display is due and at the end of the epoch.
+            let mut totals = DeviceTotals::new(c.top_k);
             for (step, indices) in batches.iter().enumerate() {
-                let batch = train.batch(indices, &device)?;
-                let output = forward(&model, &batch)?;
-                let loss = output.loss.clone().into_scalar::<f64>();
-                if !loss.is_finite() {
-                    return Err(Error::NonFiniteLoss {
-                        epoch,
-                        step: step + 1,
-                        loss,
-                    });
-                }
-                measure(&mut train_metrics, &output, loss, c.top_k);
+                // Every random draw of the step (augmentation while batching, dropout in the
+                // forward pass) comes from the run context of (seed, epoch, step).
+                let key = StepKey::new(c.seed, epoch as u64, step as u64 + 1);
+                let output = in_step(key, || -> Result<Output> {
+                    let batch = train.batch(indices, &device)?;
+                    forward(&model, &batch)
+                })?;
+                totals.add(&output, step + 1);
                 let grads = GradientsParams::from_grads(output.loss.backward(), &model);
                 model = optim.step(model, grads)?;
+                let loss = if progress.due(step + 1) {
+                    if let Some(bad) = totals.flush() {
+                        return Err(Error::NonFiniteLoss {
+                            epoch,
+                            step: bad.step,
+                            loss: bad.loss,
+                        });
+                    }
+                    totals.loss()
+                } else {
+                    None
+                };
                 progress.step(step + 1, indices.len(), loss);
+            }
+            let (train_metrics, bad) = totals.finish();
+            if let Some(bad) = bad {
+                return Err(Error::NonFiniteLoss {
+                    epoch,
+                    step: bad.step,
+                    loss: bad.loss,
+                });
             }
             let validation_metrics = self.evaluate(&model, validation, &forward)?;
             let summary = validation_metrics.summary();
@@ -448,13 +452,16 @@ impl Trainer {
         let snapshot = model.valid();
         let device = self.device.clone();
         let indices: Vec<usize> = (0..data.len()).collect();
-        let mut metrics = None;
-        for chunk in indices.chunks(self.config.batch_size.max(1)) {
+        let mut totals = DeviceTotals::new(self.config.top_k);
+        for (step, chunk) in indices.chunks(self.config.batch_size.max(1)).enumerate() {
             let batch = data.batch(chunk, &device)?;
             let output = forward(&snapshot, &batch)?;
-            let loss = output.loss.clone().into_scalar::<f64>();
-            measure(&mut metrics, &output, loss, self.config.top_k);
+            totals.add(&output, step + 1);
         }
-        metrics.ok_or_else(|| invalid("Trainer::evaluate", "data", "at least one sample", 0))
+        // A non-finite loss shows in the metrics (a NaN loss); evaluation does not stop.
+        totals
+            .finish()
+            .0
+            .ok_or_else(|| invalid("Trainer::evaluate", "data", "at least one sample", 0))
     }
 }

@@ -87,7 +87,7 @@ fn early_stopping_stops_at_the_right_epoch() {
     )
     .unwrap();
     let model = MlpConfig::new(4, vec![8], 3)
-        .with_seed(1)
+        .with_seed(Some(1))
         .init(&trainer.device())
         .unwrap();
     let fitted = trainer.fit(model, &train, &valid, forward).unwrap();
@@ -100,7 +100,7 @@ fn resume_continues_exactly_and_files_are_written() {
     let (train, valid) = iris();
     let init = |trainer: &Trainer| {
         MlpConfig::new(4, vec![8], 3)
-            .with_seed(2)
+            .with_seed(Some(2))
             .init(&trainer.device())
             .unwrap()
     };
@@ -115,7 +115,7 @@ fn resume_continues_exactly_and_files_are_written() {
     first.fit(init(&first), &train, &valid, forward).unwrap();
     let second = Trainer::new(config(4).with_out_dir(&dir), &Device::flex()).unwrap();
     let fresh = MlpConfig::new(4, vec![8], 3)
-        .with_seed(99)
+        .with_seed(Some(99))
         .init(&second.device())
         .unwrap();
     let resumed = second.resume(fresh, &train, &valid, forward).unwrap();
@@ -298,7 +298,7 @@ fn search_reports_every_trial_and_picks_the_best() {
                     .with_quiet(true);
             let trainer = Trainer::new(config, &Device::flex())?;
             let model = MlpConfig::new(4, vec![8], 3)
-                .with_seed(4)
+                .with_seed(Some(4))
                 .init(&trainer.device())?;
             let fitted = trainer.fit(model, &train, &valid, forward)?;
             Ok(fitted.history.epochs.last().unwrap().validation["accuracy"])

@@ -70,7 +70,7 @@ fn every_optimizer_reaches_the_least_squares_optimum() {
     ];
     for (config, steps) in optimizers {
         let mut model = LinearConfig::new(f, 1)
-            .with_seed(1)
+            .with_seed(Some(1))
             .init_with_dtype(&device, DType::F64)
             .unwrap();
         let mut optim = config.init().unwrap();

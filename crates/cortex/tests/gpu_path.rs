@@ -58,6 +58,49 @@ fn worst_of(gpu: &CaseEvaluation, flex: &CaseEvaluation) -> Option<f64> {
     Some(worst)
 }
 
+/// Off the CPU backends a dropout mask is drawn on the device: every value is 0 or
+/// `x / (1 - p)`, about `p` of them are 0, the gradient uses the same mask, the same seed
+/// gives the same mask, and inside a training step the layer draws from the run context.
+#[test]
+fn dropout_draws_its_masks_on_the_device() {
+    use cortex::nn::DropoutConfig;
+    use cortex::ops::random::{StepKey, in_step};
+    let device = gpu().autodiff();
+    let x = Tensor::<2>::ones([100, 100], &device).require_grad();
+    let y = cortex::ops::dropout(x.clone(), 0.25, true, 3).unwrap();
+    let gradient = x.grad(&y.clone().sum().backward()).unwrap();
+    let values: Vec<f64> = y.to_data().iter::<f64>().collect();
+    let scale = 1.0 / 0.75;
+    assert!(values.iter().all(|v| *v == 0.0 || (v - scale).abs() < 1e-6));
+    // Binomial(10000, 0.25): mean 2500, sd 43; 5 sd either side.
+    let dropped = values.iter().filter(|v| **v == 0.0).count();
+    assert!((2285..=2715).contains(&dropped), "{dropped}");
+    let gradient: Vec<f64> = gradient.to_data().iter::<f64>().collect();
+    assert_eq!(gradient, values, "d(sum y)/dx is the scaled mask");
+    let again: Vec<f64> = cortex::ops::dropout(x.clone(), 0.25, true, 3)
+        .unwrap()
+        .to_data()
+        .iter::<f64>()
+        .collect();
+    assert_eq!(again, values, "same seed, same mask");
+    let other: Vec<f64> = cortex::ops::dropout(x.clone(), 0.25, true, 4)
+        .unwrap()
+        .to_data()
+        .iter::<f64>()
+        .collect();
+    assert_ne!(other, values, "another seed, another mask");
+    let layer = DropoutConfig::new(0.5).with_seed(Some(1)).init().unwrap();
+    let in_step_mask = |step| -> Vec<f64> {
+        in_step(StepKey::new(9, 1, step), || layer.forward(x.clone()))
+            .unwrap()
+            .to_data()
+            .iter::<f64>()
+            .collect()
+    };
+    assert_eq!(in_step_mask(1), in_step_mask(1));
+    assert_ne!(in_step_mask(1), in_step_mask(2));
+}
+
 #[test]
 fn the_wgpu_device_has_no_cpu_kernels() {
     let device = gpu();
@@ -71,7 +114,13 @@ fn the_wgpu_device_has_no_cpu_kernels() {
 fn every_op_and_layer_matches_flex() {
     let gpu = gpu();
     let flex = Device::flex();
-    let cases: Vec<_> = op_cases().into_iter().chain(layer_cases()).collect();
+    // Dropout draws its masks with the device's own generator off the CPU backends, so its
+    // values differ from flex's by design: `dropout_draws_its_masks_on_the_device` checks it.
+    let cases: Vec<_> = op_cases()
+        .into_iter()
+        .chain(layer_cases())
+        .filter(|case| !case.name.to_lowercase().starts_with("dropout/"))
+        .collect();
     let mut matched = 0;
     let mut mismatched = Vec::new();
     let mut not_run = Vec::new();
@@ -174,7 +223,7 @@ fn the_trainer_runs_on_wgpu_as_on_flex() {
     };
     let model = |device: &Device| {
         MlpConfig::new(4, vec![8], 3)
-            .with_seed(1)
+            .with_seed(Some(1))
             .init(device)
             .unwrap()
     };

@@ -33,13 +33,7 @@ struct Cnn {
 }
 
 impl Cnn {
-    fn new(
-        height: usize,
-        width: usize,
-        classes: usize,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self, BoxError> {
+    fn new(height: usize, width: usize, classes: usize, device: &Device) -> Result<Self, BoxError> {
         let pooled = (height / 4) * (width / 4);
         if pooled == 0 {
             return Err(
@@ -49,23 +43,17 @@ impl Cnn {
         Ok(Self {
             conv1: Conv2dConfig::new(1, 16, [5, 5])
                 .with_padding(Padding::Same)
-                .with_seed(seed)
                 .init(device)?,
             norm1: BatchNormConfig::new(16).init(device)?,
             norm2: BatchNormConfig::new(32).init(device)?,
             conv2: Conv2dConfig::new(16, 32, [5, 5])
                 .with_padding(Padding::Same)
-                .with_seed(seed + 1)
                 .init(device)?,
             pool: MaxPool2dConfig::new([2, 2]).init()?,
             flatten: Flatten::new(),
-            dropout: DropoutConfig::new(0.5).with_seed(seed).init()?,
-            hidden: LinearConfig::new(32 * pooled, 128)
-                .with_seed(seed + 2)
-                .init(device)?,
-            output: LinearConfig::new(128, classes)
-                .with_seed(seed + 3)
-                .init(device)?,
+            dropout: DropoutConfig::new(0.5).init()?,
+            hidden: LinearConfig::new(32 * pooled, 128).init(device)?,
+            output: LinearConfig::new(128, classes).init(device)?,
         })
     }
 
@@ -118,7 +106,7 @@ fn main() -> std::process::ExitCode {
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,
-            |device| Cnn::new(height, width, classes, common.seed, device),
+            |device| Cnn::new(height, width, classes, device),
             (&train, &validation, &test),
             |model: &Cnn, batch: &ImageBatch| {
                 Output::classification(model.forward(batch.images.clone())?, batch.labels.clone())

@@ -139,10 +139,13 @@ fn main() -> std::process::ExitCode {
             config = config.with_out_dir(out);
         }
         let trainer = Trainer::new(config, &common.backend.device)?;
-        let model = LinearConfig::new(f, 1)
-            .with_seed(common.seed)
-            .init(&trainer.device())?;
-        let fitted = trainer.fit(model, &train_s, &valid_s, forward)?;
+        let device = trainer.device();
+        let model = cortex::nn::seeded(common.seed, || LinearConfig::new(f, 1).init(&device))?;
+        let fitted = if common.resume {
+            trainer.resume(model, &train_s, &valid_s, forward)?
+        } else {
+            trainer.fit(model, &train_s, &valid_s, forward)?
+        };
         // The objective is convex: the last model is the converged one (the closed form's
         // counterpart); the validation split only reports.
         let Metrics::Regression(metrics) = trainer.evaluate(&fitted.last, &test_s, forward)? else {

@@ -126,10 +126,8 @@ fn main() -> std::process::ExitCode {
             clipping: None,
             monitor: ("accuracy", Goal::Maximize),
         };
-        let mlp = |inputs: usize, classes: usize, seed: u64| {
-            MlpConfig::new(inputs, hidden.clone(), classes)
-                .with_activation(activation)
-                .with_seed(seed)
+        let mlp = |inputs: usize, classes: usize| {
+            MlpConfig::new(inputs, hidden.clone(), classes).with_activation(activation)
         };
         let (fitted, metrics) = if let Some(path) = matches.get_one::<PathBuf>("csv") {
             let target = matches
@@ -168,7 +166,7 @@ fn main() -> std::process::ExitCode {
             fit_and_test(
                 &common,
                 &recipe,
-                |device| Ok(mlp(inputs, classes, common.seed).init(device)?),
+                |device| Ok(mlp(inputs, classes).init(device)?),
                 (&train, &valid, &test),
                 |model: &Mlp, batch: &TabularBatch| {
                     let labels = batch.classes.clone().ok_or_else(|| {
@@ -190,11 +188,7 @@ fn main() -> std::process::ExitCode {
             fit_and_test(
                 &common,
                 &recipe,
-                |device| {
-                    Ok(mlp(inputs, classes, common.seed)
-                        .with_dropout(0.2)
-                        .init(device)?)
-                },
+                |device| Ok(mlp(inputs, classes).with_dropout(0.2).init(device)?),
                 (&train, &validation, &test),
                 |model: &Mlp, batch: &ImageBatch| {
                     let [b, _, h, w] = batch.images.dims();

@@ -11,13 +11,15 @@ use clap::{Arg, Command};
 use cortex::burn;
 use cortex::burn::module::Module;
 use cortex::burn::tensor::{Device, Tensor};
-use cortex::data::{Dataset, ImageBatch, SequenceBatch, WindowConfig, bundled, windows};
+use cortex::data::{
+    Dataset, ImageBatch, SequenceBatch, ShiftedImages, WindowConfig, bundled, windows,
+};
 use cortex::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig};
 use cortex::optim::{AdamConfig, GradClipping, LrSchedule, OptimizerConfig};
 use cortex::train::{Goal, Metrics, Output};
 use cortex_examples::{
-    BoxError, Common, Recipe, ShiftedImages, common, fit_and_test, image_train_validation,
-    print_final, report_classification, run, with_common_args,
+    BoxError, Common, Recipe, common, fit_and_test, image_train_validation, print_final,
+    report_classification, run, with_common_args,
 };
 
 /// An LSTM or GRU stack with a linear head on the last layer's final hidden state.
@@ -34,34 +36,17 @@ impl Recurrent {
         inputs: usize,
         hidden: usize,
         outputs: usize,
-        seed: u64,
         device: &Device,
     ) -> Result<Self, BoxError> {
         let (lstm, gru) = match cell {
-            "lstm" => (
-                Some(
-                    LstmConfig::new(inputs, hidden)
-                        .with_seed(seed)
-                        .init(device)?,
-                ),
-                None,
-            ),
-            "gru" => (
-                None,
-                Some(
-                    GruConfig::new(inputs, hidden)
-                        .with_seed(seed)
-                        .init(device)?,
-                ),
-            ),
+            "lstm" => (Some(LstmConfig::new(inputs, hidden).init(device)?), None),
+            "gru" => (None, Some(GruConfig::new(inputs, hidden).init(device)?)),
             other => return Err(format!("--cell must be lstm or gru, got `{other}`").into()),
         };
         Ok(Self {
             lstm,
             gru,
-            head: LinearConfig::new(hidden, outputs)
-                .with_seed(seed + 1)
-                .init(device)?,
+            head: LinearConfig::new(hidden, outputs).init(device)?,
         })
     }
 
@@ -112,7 +97,7 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,
-        |device| Recurrent::new(cell, cols, 128, 10, common.seed, device),
+        |device| Recurrent::new(cell, cols, 128, 10, device),
         (&train, &validation, &test),
         |model: &Recurrent, batch: &ImageBatch| {
             let b = batch.images.dims()[0];
@@ -170,7 +155,7 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,
-        |device| Recurrent::new(cell, 1, 32, 1, common.seed, device),
+        |device| Recurrent::new(cell, 1, 32, 1, device),
         (&train, &validation, &test),
         |model: &Recurrent, batch: &SequenceBatch| {
             Output::regression(model.forward(batch.inputs.clone())?, batch.targets.clone())

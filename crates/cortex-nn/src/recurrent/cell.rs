@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::param::{derive_seed, param, pytorch_uniform};
+use crate::seed::layer_seed;
 
 /// Nonlinearity of [`RnnCell`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,9 +259,9 @@ macro_rules! cell {
             pub bias: bool,
             /// Initializer of every parameter; `None`: PyTorch's `U(-1/√H, 1/√H)`.
             pub init: Option<Initializer>,
-            /// Seed of the initial values.
-            #[config(default = 0)]
-            pub seed: u64,
+            /// Seed of the initial values; `None` (the default) takes the next seed of the
+            /// model seed ([`crate::seeded`]).
+            pub seed: Option<u64>,
         }
 
         $(#[$doc])*
@@ -307,7 +308,7 @@ macro_rules! cell {
             pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<$cell> {
                 let params = CellParams::init(
                     $name, $gates, self.input_size, self.hidden_size, self.bias,
-                    self.init.as_ref(), self.seed, device, dtype,
+                    self.init.as_ref(), layer_seed(self.seed), device, dtype,
                 )?;
                 Ok(<$cell as Recurrent>::build(params, RnnActivation::Tanh))
             }

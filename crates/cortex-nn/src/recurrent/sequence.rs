@@ -14,6 +14,7 @@ use crate::check;
 use crate::dropout::{Dropout, DropoutConfig};
 use crate::error::{Error, Result};
 use crate::param::derive_seed;
+use crate::seed::layer_seed;
 
 /// The layout of a stack: what `forward` checks against.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,9 +181,9 @@ macro_rules! sequence_layer {
             pub dropout: f64,
             /// Initializer of every parameter; `None`: PyTorch's `U(-1/√H, 1/√H)`.
             pub init: Option<Initializer>,
-            /// Seed of the initial values and of the dropout masks.
-            #[config(default = 0)]
-            pub seed: u64,
+            /// Seed of the initial values and of the dropout masks; `None` (the default)
+            /// takes the next seed of the model seed ([`crate::seeded`]).
+            pub seed: Option<u64>,
             $($extra)*
         }
 
@@ -212,9 +213,9 @@ macro_rules! sequence_layer {
                 })
             }
 
-            fn dropout_layer(&self) -> Result<Dropout> {
+            fn dropout_layer(&self, seed: u64) -> Result<Dropout> {
                 DropoutConfig::new(self.dropout)
-                    .with_seed(derive_seed(self.seed, u64::MAX))
+                    .with_seed(Some(derive_seed(seed, u64::MAX)))
                     .init()
             }
 
@@ -233,6 +234,7 @@ macro_rules! sequence_layer {
             /// As `init`.
             pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<$layer> {
                 let stack = self.stack()?;
+                let seed = layer_seed(self.seed);
                 let mut cells = Vec::new();
                 for slot in 0..stack.num_layers * stack.directions {
                     let params = CellParams::init(
@@ -242,13 +244,13 @@ macro_rules! sequence_layer {
                         stack.hidden_size,
                         self.bias,
                         self.init.as_ref(),
-                        derive_seed(self.seed, slot as u64),
+                        derive_seed(seed, slot as u64),
                         device,
                         dtype,
                     )?;
                     cells.push(<$cell as Recurrent>::build(params, $activation(self)));
                 }
-                Ok($layer { cells, dropout: self.dropout_layer()?, stack })
+                Ok($layer { cells, dropout: self.dropout_layer(seed)?, stack })
             }
         }
 
@@ -290,7 +292,7 @@ macro_rules! sequence_layer {
                     let params = CellParams::from_tensors($name, gates, tensors, &suffix)?;
                     built.push(<$cell as Recurrent>::build(params, $activation(config)));
                 }
-                Ok(Self { cells: built, dropout: config.dropout_layer()?, stack })
+                Ok(Self { cells: built, dropout: config.dropout_layer(layer_seed(config.seed))?, stack })
             }
 
             /// Builds the layer from a PyTorch `state_dict` (`weight_ih_l0`, `bias_hh_l1_reverse`,

@@ -1,0 +1,252 @@
+//! Metrics accumulated on the device: every step adds its batch's figures with tensor
+//! operations — no read back to the host — and the totals travel to the host in one transfer
+//! when the progress display or the end of the pass asks for them ([`DeviceTotals::flush`]).
+//! On a GPU this keeps the training loop free of a device synchronisation per step.
+//!
+//! Between two flushes the device sums are f32: counts stay exact below 2²⁴ samples per
+//! flush, and each flush adds them into the host's f64/u64 [`Metrics`].
+
+use burn::tensor::{Bool, DType, Int, Tensor};
+
+use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
+use crate::output::{Output, Prediction};
+
+/// Marks "no non-finite loss yet" in the first-bad-step tracker (far above any step number).
+const NO_STEP: f64 = 1e30;
+
+/// The device sums since the last flush.
+enum Sums {
+    Classes {
+        classes: usize,
+        /// `[loss · counted, top-k hits]` summed.
+        scalars: Tensor<1>,
+        /// `[target, predicted]` counts.
+        confusion: Tensor<2>,
+    },
+    Values {
+        /// `[loss · n, Σ(p - t)², Σ|p - t|, Σt, Σt²]`.
+        scalars: Tensor<1>,
+        /// Values counted (known on the host from the shapes).
+        n: u64,
+    },
+}
+
+/// A pass's metrics, kept on the device between flushes.
+pub(crate) struct DeviceTotals {
+    top_k: usize,
+    sums: Option<Sums>,
+    /// `[step of the first non-finite loss (or NO_STEP), that loss]`.
+    first_bad: Option<Tensor<1>>,
+    /// The host's totals of earlier flushes.
+    metrics: Option<Metrics>,
+}
+
+/// A non-finite loss found at a flush: the (1-based) step and the value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NonFinite {
+    pub step: usize,
+    pub loss: f64,
+}
+
+/// `[B]` class ids as `[B, C]` one-hot rows (all zeros for an id outside `0..C`), built on
+/// the device (burn's `one_hot` validates its input on the host).
+fn one_hot(ids: Tensor<1>, classes: usize) -> Tensor<2> {
+    let [batch] = ids.dims();
+    let device = ids.device();
+    let range = Tensor::<1, Int>::arange(0..classes as i64, &device)
+        .float()
+        .cast(DType::F32)
+        .reshape([1, classes])
+        .expand([batch, classes]);
+    let hits: Tensor<2, Bool> = ids
+        .reshape([batch, 1])
+        .expand([batch, classes])
+        .equal(range);
+    hits.float().cast(DType::F32)
+}
+
+impl DeviceTotals {
+    pub(crate) fn new(top_k: usize) -> Self {
+        Self {
+            top_k: top_k.max(1),
+            sums: None,
+            first_bad: None,
+            metrics: None,
+        }
+    }
+
+    /// Adds a batch's output; `step` (1-based) is recorded if its loss is not finite.
+    pub(crate) fn add(&mut self, output: &Output, step: usize) {
+        let loss = output.loss.clone().inner().cast(DType::F32).reshape([1]);
+        self.track_non_finite(loss.clone(), step);
+        match &output.prediction {
+            Prediction::Classes { logits, targets } => {
+                let logits = logits.clone().inner().cast(DType::F32);
+                let [batch, classes] = logits.dims();
+                let ids = targets
+                    .clone()
+                    .inner()
+                    .float()
+                    .cast(DType::F32)
+                    .reshape([batch]);
+                let truth = one_hot(ids, classes);
+                let predicted = one_hot(
+                    logits
+                        .clone()
+                        .argmax(1)
+                        .float()
+                        .cast(DType::F32)
+                        .reshape([batch]),
+                    classes,
+                );
+                // Rows with a target outside the classes are all zeros in `truth`: they count
+                // nowhere, as in `ClassificationMetrics::update`.
+                let counted = truth.clone().sum_dim(1);
+                let target_score = logits.clone().mul(truth.clone()).sum_dim(1);
+                let above = logits
+                    .greater(target_score.expand([batch, classes]))
+                    .float()
+                    .cast(DType::F32)
+                    .sum_dim(1);
+                let hits = above
+                    .lower_elem(self.top_k as f64)
+                    .float()
+                    .cast(DType::F32)
+                    .mul(counted.clone())
+                    .sum();
+                let counted = counted.sum();
+                let scalars = Tensor::cat(vec![loss.mul(counted), hits], 0);
+                let confusion = truth.transpose().matmul(predicted);
+                self.sums = Some(match self.sums.take() {
+                    Some(Sums::Classes {
+                        scalars: s,
+                        confusion: c,
+                        ..
+                    }) => Sums::Classes {
+                        classes,
+                        scalars: s.add(scalars),
+                        confusion: c.add(confusion),
+                    },
+                    _ => Sums::Classes {
+                        classes,
+                        scalars,
+                        confusion,
+                    },
+                });
+            }
+            Prediction::Values {
+                predictions,
+                targets,
+            } => {
+                let p = predictions.clone().inner().cast(DType::F32);
+                let t = targets.clone().inner().cast(DType::F32);
+                let n = p.dims().iter().product::<usize>() as u64;
+                let error = p.sub(t.clone());
+                let scalars = Tensor::cat(
+                    vec![
+                        loss.mul_scalar(n as f64),
+                        error.clone().powi_scalar(2).sum(),
+                        error.abs().sum(),
+                        t.clone().sum(),
+                        t.powi_scalar(2).sum(),
+                    ],
+                    0,
+                );
+                self.sums = Some(match self.sums.take() {
+                    Some(Sums::Values { scalars: s, n: m }) => Sums::Values {
+                        scalars: s.add(scalars),
+                        n: m + n,
+                    },
+                    _ => Sums::Values { scalars, n },
+                });
+            }
+        }
+    }
+
+    /// Keeps the first step whose loss is not finite, and that loss, on the device.
+    fn track_non_finite(&mut self, loss: Tensor<1>, step: usize) {
+        let device = loss.device();
+        let first = self.first_bad.take().unwrap_or_else(|| {
+            Tensor::<1>::from_floats([NO_STEP as f32, 0.0], &device).cast(DType::F32)
+        });
+        let not_finite = loss.clone().is_finite().bool_not();
+        let earlier = first.clone().narrow(0, 0, 1).lower_elem(NO_STEP);
+        let new = not_finite.bool_and(earlier.bool_not()).expand([2]);
+        let candidate = Tensor::cat(
+            vec![
+                Tensor::<1>::from_floats([step as f32], &device).cast(DType::F32),
+                loss,
+            ],
+            0,
+        );
+        self.first_bad = Some(first.mask_where(new, candidate));
+    }
+
+    /// Reads the device sums into the host's totals (one transfer) and returns the first
+    /// non-finite loss seen so far, if any.
+    pub(crate) fn flush(&mut self) -> Option<NonFinite> {
+        let first_bad = self.first_bad.clone();
+        let sums = self.sums.take();
+        let mut parts = Vec::new();
+        if let Some(first) = first_bad {
+            parts.push(first);
+        }
+        let shape = match &sums {
+            Some(Sums::Classes {
+                scalars, confusion, ..
+            }) => {
+                parts.push(scalars.clone());
+                parts.push(confusion.clone().flatten(0, 1));
+                true
+            }
+            Some(Sums::Values { scalars, .. }) => {
+                parts.push(scalars.clone());
+                true
+            }
+            None => false,
+        };
+        if parts.is_empty() {
+            return None;
+        }
+        let values: Vec<f64> = Tensor::cat(parts, 0).into_data().iter::<f64>().collect();
+        let (bad, rest) = values.split_at(2.min(values.len()));
+        let non_finite = (bad.first().is_some_and(|&s| s < NO_STEP)).then(|| NonFinite {
+            step: bad[0] as usize,
+            loss: bad.get(1).copied().unwrap_or(f64::NAN),
+        });
+        if shape {
+            match sums {
+                Some(Sums::Classes { classes, .. }) => {
+                    let metrics = self.metrics.get_or_insert_with(|| {
+                        Metrics::Classification(ClassificationMetrics::new(classes, self.top_k))
+                    });
+                    if let Metrics::Classification(m) = metrics {
+                        m.add_counts(rest[0], rest[1], &rest[2..]);
+                    }
+                }
+                Some(Sums::Values { n, .. }) => {
+                    let metrics = self
+                        .metrics
+                        .get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
+                    if let Metrics::Regression(m) = metrics {
+                        m.add_sums(n, rest);
+                    }
+                }
+                None => {}
+            }
+        }
+        non_finite
+    }
+
+    /// The metrics of every batch added (flushing what the device still holds); `None` when
+    /// no batch was added. The first non-finite loss, if any, comes with them.
+    pub(crate) fn finish(mut self) -> (Option<Metrics>, Option<NonFinite>) {
+        let non_finite = self.flush();
+        (self.metrics, non_finite)
+    }
+
+    /// The mean loss of the batches flushed so far.
+    pub(crate) fn loss(&self) -> Option<f64> {
+        self.metrics.as_ref().map(Metrics::loss)
+    }
+}
