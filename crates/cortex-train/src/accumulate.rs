@@ -14,7 +14,9 @@ use crate::output::{Output, Prediction};
 /// Marks "no non-finite loss yet" in the first-bad-step tracker (far above any step number).
 const NO_STEP: f64 = 1e30;
 
-/// The device sums since the last flush.
+/// The device sums since the last flush (one value per pass, so the variants' sizes do not
+/// matter).
+#[allow(clippy::large_enum_variant)]
 enum Sums {
     Classes {
         classes: usize,

@@ -70,8 +70,11 @@ fn bits(model: &Mlp) -> Vec<u32> {
         .collect()
 }
 
+/// One epoch's figures as bits: epoch, learning rate, named metrics.
+type EpochBits = (usize, u64, Vec<(String, u64)>);
+
 /// Every figure of the history but the wall-clock seconds, as bits.
-fn figures(history: &History) -> Vec<(usize, u64, Vec<(String, u64)>)> {
+fn figures(history: &History) -> Vec<EpochBits> {
     history
         .epochs
         .iter()
