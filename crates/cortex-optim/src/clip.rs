@@ -110,42 +110,40 @@ impl GradClipping {
 /// `‖g‖` over all of `module`'s gradients as a `[1]` tensor on their device (f32 sums);
 /// `None` when no parameter has a gradient.
 fn global_norm_tensor<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
-    struct SumOfSquares<'a> {
-        grads: &'a GradientsParams,
-        total: Option<Tensor<1>>,
-    }
-    impl ModuleVisitor for SumOfSquares<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.grads.get::<D>(param.id) {
-                let squares = (g.clone() * g).sum().cast(burn::tensor::DType::F32);
-                self.total = Some(match self.total.take() {
-                    Some(total) => total.add(squares),
-                    None => squares,
-                });
-            }
-        }
-    }
-    let mut visitor = SumOfSquares { grads, total: None };
-    module.visit(&mut visitor);
-    visitor.total.map(Tensor::sqrt)
+    let mut total: Option<Tensor<1>> = None;
+    each_sum_of_squares(module, grads, |squares| {
+        let squares = squares.cast(burn::tensor::DType::F32);
+        total = Some(match total.take() {
+            Some(total) => total.add(squares),
+            None => squares,
+        });
+    });
+    total.map(Tensor::sqrt)
 }
 
 /// The L2 norm of all of `module`'s gradients together, `√Σ g²` (accumulated in f64).
 pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    struct SumOfSquares<'a> {
+    let mut total = 0.0;
+    each_sum_of_squares(module, grads, |squares| {
+        total += squares.into_scalar::<f64>();
+    });
+    total.sqrt()
+}
+
+/// Calls `f` with `Σ g²` (a `[1]` tensor) of each of `module`'s gradients.
+fn each_sum_of_squares<M: Module>(module: &M, grads: &GradientsParams, f: impl FnMut(Tensor<1>)) {
+    struct SumOfSquares<'a, F> {
         grads: &'a GradientsParams,
-        total: f64,
+        f: F,
     }
-    impl ModuleVisitor for SumOfSquares<'_> {
+    impl<F: FnMut(Tensor<1>)> ModuleVisitor for SumOfSquares<'_, F> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(g) = self.grads.get::<D>(param.id) {
-                self.total += (g.clone() * g).sum().into_scalar::<f64>();
+                (self.f)((g.clone() * g).sum());
             }
         }
     }
-    let mut visitor = SumOfSquares { grads, total: 0.0 };
-    module.visit(&mut visitor);
-    visitor.total.sqrt()
+    module.visit(&mut SumOfSquares { grads, f });
 }
 
 /// Applies `f` to every gradient of `module`'s parameters.

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Bytes;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamConfig, AdamWConfig};
@@ -202,27 +202,27 @@ impl Optim {
 /// Whether every float parameter of `module` lives on an autodiff device (burn's
 /// `ModuleOptimizer` panics otherwise): create modules on `device.autodiff()` to train them.
 pub fn on_autodiff_device<M: Module>(module: &M) -> bool {
-    struct Check(bool);
-    impl ModuleVisitor for Check {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0 &= param.val().is_autodiff();
-        }
-    }
-    let mut check = Check(true);
-    module.visit(&mut check);
-    check.0
+    every_parameter(module, Device::is_autodiff)
 }
 
 /// Whether every parameter of `module` lives on a CPU backend (flex, ndarray), where reading
 /// a value back to the host costs no device synchronisation.
 fn on_host_device<M: Module>(module: &M) -> bool {
-    struct Check(bool);
-    impl ModuleVisitor for Check {
+    every_parameter(module, cortex_ops::is_host_device)
+}
+
+/// Whether `holds` is true of the device of every float parameter of `module`.
+fn every_parameter<M: Module>(module: &M, holds: impl Fn(&Device) -> bool) -> bool {
+    struct Check<F> {
+        holds: F,
+        all: bool,
+    }
+    impl<F: Fn(&Device) -> bool> ModuleVisitor for Check<F> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0 &= cortex_ops::is_host_device(&param.val().device());
+            self.all &= (self.holds)(&param.val().device());
         }
     }
-    let mut check = Check(true);
+    let mut check = Check { holds, all: true };
     module.visit(&mut check);
-    check.0
+    check.all
 }

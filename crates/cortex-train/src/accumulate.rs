@@ -187,57 +187,45 @@ impl DeviceTotals {
     /// Reads the device sums into the host's totals (one transfer) and returns the first
     /// non-finite loss seen so far, if any.
     pub(crate) fn flush(&mut self) -> Option<NonFinite> {
-        let first_bad = self.first_bad.clone();
+        // Every `add` sets both; no tracker means no batch since the pass began.
+        let first_bad = self.first_bad.clone()?;
         let sums = self.sums.take();
-        let mut parts = Vec::new();
-        if let Some(first) = first_bad {
-            parts.push(first);
-        }
-        let shape = match &sums {
+        let mut parts = vec![first_bad];
+        match &sums {
             Some(Sums::Classes {
                 scalars, confusion, ..
             }) => {
                 parts.push(scalars.clone());
                 parts.push(confusion.clone().flatten(0, 1));
-                true
             }
-            Some(Sums::Values { scalars, .. }) => {
-                parts.push(scalars.clone());
-                true
-            }
-            None => false,
-        };
-        if parts.is_empty() {
-            return None;
+            Some(Sums::Values { scalars, .. }) => parts.push(scalars.clone()),
+            None => {}
         }
         let values: Vec<f64> = Tensor::cat(parts, 0).into_data().iter::<f64>().collect();
-        let (bad, rest) = values.split_at(2.min(values.len()));
-        let non_finite = (bad.first().is_some_and(|&s| s < NO_STEP)).then(|| NonFinite {
-            step: bad[0] as usize,
-            loss: bad.get(1).copied().unwrap_or(f64::NAN),
-        });
-        if shape {
-            match sums {
-                Some(Sums::Classes { classes, .. }) => {
-                    let metrics = self.metrics.get_or_insert_with(|| {
-                        Metrics::Classification(ClassificationMetrics::new(classes, self.top_k))
-                    });
-                    if let Metrics::Classification(m) = metrics {
-                        m.add_counts(rest[0], rest[1], &rest[2..]);
-                    }
+        let (bad, rest) = values.split_at(2);
+        match sums {
+            Some(Sums::Classes { classes, .. }) => {
+                let metrics = self.metrics.get_or_insert_with(|| {
+                    Metrics::Classification(ClassificationMetrics::new(classes, self.top_k))
+                });
+                if let Metrics::Classification(m) = metrics {
+                    m.add_counts(rest[0], rest[1], &rest[2..]);
                 }
-                Some(Sums::Values { n, .. }) => {
-                    let metrics = self
-                        .metrics
-                        .get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
-                    if let Metrics::Regression(m) = metrics {
-                        m.add_sums(n, rest);
-                    }
-                }
-                None => {}
             }
+            Some(Sums::Values { n, .. }) => {
+                let metrics = self
+                    .metrics
+                    .get_or_insert_with(|| Metrics::Regression(RegressionMetrics::new()));
+                if let Metrics::Regression(m) = metrics {
+                    m.add_sums(n, rest);
+                }
+            }
+            None => {}
         }
-        non_finite
+        (bad[0] < NO_STEP).then(|| NonFinite {
+            step: bad[0] as usize,
+            loss: bad[1],
+        })
     }
 
     /// The metrics of every batch added (flushing what the device still holds); `None` when

@@ -2,6 +2,8 @@
 //! a new process (fresh model, fresh dataset, fresh trainer), equals the uninterrupted run bit
 //! for bit on every CPU backend.
 
+mod support;
+
 use std::path::PathBuf;
 
 use burn::tensor::Device;
@@ -10,6 +12,7 @@ use cortex_nn::{Mlp, MlpConfig, seeded};
 use cortex_ops::Backend;
 use cortex_optim::{AdamConfig, OptimizerConfig};
 use cortex_train::{Error, History, Output, Result, Trainer, TrainerConfig};
+use support::parameter_bits;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cortex-resume-{}-{name}", std::process::id()));
@@ -57,16 +60,13 @@ fn model(dropout: f64, trainer: &Trainer) -> Mlp {
     .unwrap()
 }
 
-fn bits(model: &Mlp) -> Vec<u32> {
-    model
-        .layers
-        .iter()
-        .flat_map(|l| {
-            let mut v: Vec<f32> = l.weight.val().to_data().iter::<f32>().collect();
-            v.extend(l.bias.as_ref().unwrap().val().to_data().iter::<f32>());
-            v
-        })
-        .map(f32::to_bits)
+/// The first layer's weights.
+fn first_weights(model: &Mlp) -> Vec<f32> {
+    model.layers[0]
+        .weight
+        .val()
+        .to_data()
+        .iter::<f32>()
         .collect()
 }
 
@@ -102,7 +102,7 @@ fn straight(dropout: f64, shift: usize, seed: u64, device: &Device) -> (Vec<u32>
     let fitted = trainer
         .fit(model(dropout, &trainer), &train, &valid, forward)
         .unwrap();
-    (bits(&fitted.last), fitted.history)
+    (parameter_bits(&fitted.last), fitted.history)
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn a_run_with_dropout_and_augmentation_resumes_bit_for_bit() {
         let resumed = second
             .resume(model(0.3, &second), &train, &valid, forward)
             .unwrap();
-        let got = bits(&resumed.last);
+        let got = parameter_bits(&resumed.last);
         assert_eq!(got.len(), expected.len());
         let first_difference = got.iter().zip(&expected).position(|(a, b)| a != b);
         assert_eq!(
@@ -187,21 +187,10 @@ fn unseeded_layers_of_one_model_start_apart() {
     let device = Device::flex();
     let dir = scratch("unseeded");
     let trainer = trainer(1, 7, &dir, &device);
-    let mlp = model(0.0, &trainer);
-    let first: Vec<f32> = mlp.layers[0].weight.val().to_data().iter::<f32>().collect();
-    let again: Vec<f32> = model(0.0, &trainer).layers[0]
-        .weight
-        .val()
-        .to_data()
-        .iter::<f32>()
-        .collect();
+    let first = first_weights(&model(0.0, &trainer));
+    let again = first_weights(&model(0.0, &trainer));
     assert_eq!(first, again, "the same model seed builds the same model");
-    let other = seeded(4, || MlpConfig::new(64, vec![32], 10).init(&device)).unwrap();
-    let other: Vec<f32> = other.layers[0]
-        .weight
-        .val()
-        .to_data()
-        .iter::<f32>()
-        .collect();
+    let other =
+        first_weights(&seeded(4, || MlpConfig::new(64, vec![32], 10).init(&device)).unwrap());
     assert_ne!(first, other, "another model seed, another model");
 }

@@ -1,6 +1,8 @@
 //! The trainer's promises: early stopping at the right epoch, exact resume, crash-safe
 //! checkpoints, the NaN guard, history and curves on disk, metrics on known values, search.
 
+mod support;
+
 use std::path::PathBuf;
 
 use burn::tensor::Device;
@@ -12,6 +14,7 @@ use cortex_nn::{Mlp, MlpConfig};
 use cortex_optim::{AdamConfig, OptimizerConfig};
 use cortex_train::search::{Range, grid, random, search};
 use cortex_train::*;
+use support::parameter_bits;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cortex-train-{}-{name}", std::process::id()));
@@ -50,19 +53,6 @@ fn config(epochs: usize) -> TrainerConfig {
         .with_batch_size(16)
         .with_seed(5)
         .with_quiet(true)
-}
-
-fn params(model: &Mlp) -> Vec<u64> {
-    model
-        .layers
-        .iter()
-        .flat_map(|l| {
-            let mut v: Vec<f32> = l.weight.val().to_data().iter::<f32>().collect();
-            v.extend(l.bias.as_ref().unwrap().val().to_data().iter::<f32>());
-            v
-        })
-        .map(|x| u64::from(x.to_bits()))
-        .collect()
 }
 
 #[test]
@@ -120,8 +110,8 @@ fn resume_continues_exactly_and_files_are_written() {
         .unwrap();
     let resumed = second.resume(fresh, &train, &valid, forward).unwrap();
     assert_eq!(
-        params(&resumed.last),
-        params(&straight.last),
+        parameter_bits(&resumed.last),
+        parameter_bits(&straight.last),
         "bit-identical parameters"
     );
     let losses = |h: &History| {
