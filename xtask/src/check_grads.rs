@@ -24,7 +24,12 @@ impl CheckGrads {
     }
 
     pub(crate) fn run(&self) -> Result<()> {
-        let runner = build_runner()?;
+        let features: Vec<String> = crate::gpu_features(&self.forwarded)
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| format!("cortex/{f}"))
+            .collect();
+        let runner = build_runner(&features.join(","))?;
         let status = Command::new(&runner)
             .args(&self.forwarded)
             .current_dir(workspace_root())
@@ -37,16 +42,21 @@ impl CheckGrads {
     }
 }
 
-/// Builds the workspace's test targets and returns the path of the `check_grads` runner.
-fn build_runner() -> Result<String> {
-    eprintln!("$ cargo test --workspace --no-run");
+/// Builds the workspace's test targets (with `features`, e.g. `cortex/wgpu` for
+/// `--backend wgpu`) and returns the path of the `check_grads` runner.
+fn build_runner(features: &str) -> Result<String> {
+    let mut args = vec![
+        "test",
+        "--workspace",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ];
+    if !features.is_empty() {
+        args.extend(["--features", features]);
+    }
+    eprintln!("$ cargo {}", args.join(" "));
     let output = Command::new("cargo")
-        .args([
-            "test",
-            "--workspace",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(&args)
         .current_dir(workspace_root())
         .stderr(std::process::Stdio::inherit())
         .output()

@@ -28,7 +28,12 @@ fn main() -> Result<()> {
             // A release build: these numbers are compared with PyTorch's. Two threads, as the
             // peer (the machine has two cores); an explicit RAYON_NUM_THREADS wins.
             let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".to_string());
-            let mut cargo = vec!["run", "--release", "--quiet", "-p", "cortex-bench", "--"];
+            let features = gpu_features(&args[1..]);
+            let mut cargo = vec!["run", "--release", "--quiet", "-p", "cortex-bench"];
+            if !features.is_empty() {
+                cargo.extend(["--features", features.as_str()]);
+            }
+            cargo.push("--");
             cargo.extend(args[1..].iter().map(String::as_str));
             run("cargo", &cargo, &[("RAYON_NUM_THREADS", &threads)])
         }
@@ -39,16 +44,37 @@ fn main() -> Result<()> {
                  test [--backend flex|ndarray|all] [--wgpu]\n  \
                                                      layering, fmt, clippy and every test\n  \
                                                      (--wgpu: also burn's wgpu backend and the GPU-path suite)\n  \
-                 check-grads [--backend B] [--filter S] [--fast] [--json PATH]\n  \
+                 check-grads [--backend B] [--precision f32|f64] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \
                  bench [--backend B] [--quick] [--filter S] [--json PATH] [--vs-torch PYTHON] [--rounds N]\n  \
                                                      throughput, release build, beside PyTorch\n  \
+                                                     (B: flex, ndarray, cpu, wgpu, vulkan, cuda[:N], a list)\n  \
                  ci                                  what .ci/run runs (= test --wgpu)\n  \
                  layering                            check that crates depend only downwards"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }
     }
+}
+
+/// The GPU backends named by `--backend` (`wgpu,flex` → `wgpu`): the cargo features
+/// `cargo xtask bench` and `check-grads` build with, so that they build what they run.
+pub(crate) fn gpu_features(args: &[String]) -> String {
+    let selection = args
+        .iter()
+        .position(|a| a == "--backend")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    ["wgpu", "vulkan", "cuda"]
+        .into_iter()
+        .filter(|gpu| {
+            selection
+                .split(',')
+                .any(|n| n.trim().split(':').next() == Some(*gpu))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Runs a command in the workspace root, echoing it, and fails if it fails.

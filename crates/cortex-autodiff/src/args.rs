@@ -99,12 +99,15 @@ impl Args {
     }
 
     /// Builds arguments from inputs with some values replaced (`overrides[i]`).
-    pub(crate) fn from_values(inputs: &[Input], values: &[&[f64]], device: &Device) -> Self {
+    pub(crate) fn from_values(
+        inputs: &[Input],
+        values: &[&[f64]],
+        device: &Device,
+        dtype: DType,
+    ) -> Self {
         let flat = values
             .iter()
-            .map(|v| {
-                Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), (device, DType::F64))
-            })
+            .map(|v| Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), (device, dtype)))
             .collect();
         Self::new(flat, inputs.iter().map(|i| i.shape.clone()).collect())
     }

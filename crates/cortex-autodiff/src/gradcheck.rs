@@ -1,5 +1,6 @@
 //! `GradCheck`: autodiff gradients against central finite differences, in f64, with
-//! PyTorch's defaults (`torch.autograd.gradcheck`: eps 1e-6, atol 1e-5, rtol 1e-3).
+//! PyTorch's defaults (`torch.autograd.gradcheck`: eps 1e-6, atol 1e-5, rtol 1e-3) — or, on
+//! a device without f64 (wgpu), in f32 with wider steps and tolerances ([`GradCheck::f32`]).
 //!
 //! The checked scalar is `vᵀ f(x)` for a random upstream `v` (a vector–Jacobian product),
 //! not `sum(f(x))`, so a wrong gradient cannot hide behind a symmetric upstream. An element
@@ -7,11 +8,13 @@
 
 use std::fmt;
 
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+
+use cortex_ops::Precision;
 
 use crate::args::{Args, Flatten, Input};
 use crate::error::{Error, Result};
@@ -30,6 +33,9 @@ pub struct GradCheck {
     /// Fast mode: compare `vᵀ J u` for a random unit `u` per input (one backward, two
     /// forwards per input) instead of the full Jacobian (two forwards per element).
     pub fast: bool,
+    /// Precision of the inputs, the forward passes and the gradients: f64 (the default) where
+    /// the device has it, f32 on devices without f64 (see [`GradCheck::f32`]).
+    pub precision: Precision,
 }
 
 impl Default for GradCheck {
@@ -40,6 +46,7 @@ impl Default for GradCheck {
             rtol: 1e-3,
             seed: 0,
             fast: false,
+            precision: Precision::F64,
         }
     }
 }
@@ -141,6 +148,16 @@ impl fmt::Display for GradCheckReport {
     }
 }
 
+/// The value of a one-element tensor of any float dtype, as f64.
+fn scalar(tensor: Tensor<1>) -> f64 {
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .iter::<f64>()
+        .next()
+        .unwrap_or(f64::NAN)
+}
+
 pub(crate) fn normal_vector(rng: &mut StdRng, len: usize) -> Vec<f64> {
     (0..len).map(|_| StandardNormal.sample(rng)).collect()
 }
@@ -159,6 +176,22 @@ impl GradCheck {
     pub fn fast() -> Self {
         Self {
             fast: true,
+            ..Self::default()
+        }
+    }
+
+    /// A check in f32, for devices without f64 (burn's wgpu): step 1e-2, atol and rtol 1e-2.
+    ///
+    /// Central differences in f32 lose `ε_f32 · |f| / eps` ≈ 1e-5 · |f| / eps to rounding and
+    /// gain `eps² · |f'''| / 6` of truncation error; eps = 1e-2 balances the two for inputs of
+    /// order one (errors ~1e-3), and the tolerances leave a margin of ten. It catches a wrong
+    /// gradient (a missing term, a wrong sign, a transposed weight), not an error of 1e-4.
+    pub fn f32() -> Self {
+        Self {
+            eps: 1e-2,
+            atol: 1e-2,
+            rtol: 1e-2,
+            precision: Precision::F32,
             ..Self::default()
         }
     }
@@ -224,18 +257,19 @@ impl GradCheck {
         let plain = autodiff.clone().without_autodiff();
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|i| i.shape.clone()).collect();
 
-        let leaves = Args::leaves(inputs, &autodiff, DType::F64);
+        let dtype = self.precision.dtype();
+        let leaves = Args::leaves(inputs, &autodiff, dtype);
         let out = f(&Args::new(leaves.clone(), shapes))?.flatten_output();
         let mut rng = StdRng::seed_from_u64(self.seed);
         let upstream = normal_vector(&mut rng, out.dims()[0]);
         let up = |device: &Device| {
             Tensor::<1>::from_data(
                 TensorData::new(upstream.clone(), [upstream.len()]),
-                (device, DType::F64),
+                (device, dtype),
             )
         };
         let objective = out.mul(up(&autodiff)).sum();
-        let value: f64 = objective.clone().into_scalar();
+        let value = scalar(objective.clone());
         if !value.is_finite() {
             return Err(Error::NonFinite {
                 what: "vᵀ f(x)".to_string(),
@@ -246,16 +280,16 @@ impl GradCheck {
             .iter()
             .zip(inputs)
             .map(|(leaf, input)| match leaf.grad(&grads) {
-                Some(g) => g.to_data().iter::<f64>().collect(),
+                Some(g) => g.to_data().convert::<f64>().iter::<f64>().collect(),
                 None => vec![0.0; input.len()],
             })
             .collect();
 
         let plain_up = up(&plain);
         let evaluate = |values: &[&[f64]]| -> Result<f64> {
-            let args = Args::from_values(inputs, values, &plain);
+            let args = Args::from_values(inputs, values, &plain, dtype);
             let out = f(&args)?.flatten_output();
-            let v: f64 = out.mul(plain_up.clone()).sum().into_scalar();
+            let v = scalar(out.mul(plain_up.clone()).sum());
             if v.is_finite() {
                 Ok(v)
             } else {

@@ -1,5 +1,6 @@
 //! The checker itself: it must flag a wrong gradient (with the right index), pass a right one,
-//! refuse f32, and pass every registered case in fast mode.
+//! refuse f32 module parameters, check in f32 where asked, and pass every registered case in
+//! fast mode.
 
 use burn::tensor::{DType, Tensor, TensorData};
 use cortex_autodiff::{Error, GradCheck, Input, op_cases, value_and_grad};
@@ -83,6 +84,39 @@ fn a_correct_gradient_passes() {
             assert!(report.passed(), "{report}");
             assert!(report.max_abs_err() < 1e-7, "{report}");
         }
+    }
+}
+
+/// The f32 check (for devices without f64) still flags a gradient off by a factor of two,
+/// at its index, passes the right one, and really computes in f32 (its errors are f32-sized).
+#[test]
+fn the_f32_check_flags_a_wrong_gradient_and_passes_a_right_one() {
+    let x = Input::new(
+        "x",
+        &[3, 4],
+        (0..12).map(|i| 0.5 + 0.1 * i as f64).collect(),
+    )
+    .unwrap();
+    for device in devices() {
+        let checker = GradCheck::f32();
+        let wrong = checker
+            .check(&device, std::slice::from_ref(&x), |args| {
+                Ok(square_with_broken_element(args.get::<2>(0)?, [2, 1]))
+            })
+            .unwrap();
+        assert!(!wrong.passed(), "the f32 check missed it: {wrong}");
+        assert_eq!(wrong.inputs[0].worst.index, vec![2, 1]);
+        let right = checker
+            .check(&device, std::slice::from_ref(&x), |args| {
+                let x = args.get::<2>(0)?;
+                assert_eq!(x.dtype(), DType::F32);
+                Ok(x.clone().mul(x))
+            })
+            .unwrap();
+        assert!(right.passed(), "{right}");
+        // x² has no third derivative: what is left is f32 rounding, far above f64's 1e-12.
+        assert!(right.max_abs_err() > 1e-9, "{right}");
+        assert!(right.max_abs_err() < 1e-3, "{right}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! `cortex-bench` (run by `cargo xtask bench`): training and inference throughput of the
-//! classic workloads on the CPU backends, fp32, two threads; warm-up, then the median of
-//! timed windows with their spread; windows disturbed by other processes are discarded.
+//! classic workloads on any burn device (the CPU backends by default; `wgpu`, `vulkan`, `cuda`
+//! in a build with that feature), fp32, two threads; warm-up, then the median of timed windows
+//! with their spread; windows disturbed by other processes are discarded.
 //! `--vs-torch PYTHON` runs the PyTorch peer (`peer/torch_workloads.py`) in the same
 //! invocation, alternating with Cortex, and prints the ratio per workload.
 
@@ -13,7 +14,7 @@ use std::process::{Command as Process, ExitCode};
 use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, Command, value_parser};
-use cortex::Backend;
+use cortex::device::NamedDevice;
 use serde::Serialize;
 
 /// The machine's fp32 peak: 2 Zen3 cores × 2 FMA pipes × 8 lanes × 2 FLOP × ~3.0 GHz.
@@ -31,7 +32,8 @@ struct Measurement {
     max_samples_per_s: f64,
     ms_per_step: f64,
     gflops: f64,
-    percent_of_peak: f64,
+    /// Of the CPU's peak, on the CPU backends only.
+    percent_of_peak: Option<f64>,
     windows: usize,
     rejected_windows: usize,
     /// Cores this process kept busy during the kept windows.
@@ -87,11 +89,11 @@ fn windows(
 
 fn measure(
     workload: &workloads::Workload,
-    backend: Backend,
+    device: &NamedDevice,
     settings: &Settings,
     breakdown: bool,
 ) -> Result<Measurement, String> {
-    let mut step = (workload.build)(backend)?;
+    let mut step = (workload.build)(&device.device)?;
     if settings.wait_idle {
         load::wait_for_idle(0.15, Duration::from_secs(300));
     }
@@ -105,14 +107,15 @@ fn measure(
     let gflops = rate * flops / 1e9;
     Ok(Measurement {
         name: workload.name.to_string(),
-        backend: backend.name().to_string(),
+        backend: device.name.clone(),
         batch: workload.batch,
         median_samples_per_s: rate,
         min_samples_per_s: rates[0],
         max_samples_per_s: rates[rates.len() - 1],
         ms_per_step: 1000.0 * workload.batch as f64 / rate,
         gflops,
-        percent_of_peak: 100.0 * gflops / PEAK_GFLOPS,
+        percent_of_peak: cortex::ops::is_host_device(&device.device)
+            .then_some(100.0 * gflops / PEAK_GFLOPS),
         windows: rates.len(),
         rejected_windows: rejected,
         cores_used,
@@ -122,7 +125,7 @@ fn measure(
 
 fn print_row(m: &Measurement) {
     println!(
-        "{:<30} {:<8} b={:<4} {:>12.0} samples/s [{:.0} .. {:.0}] {:>9.3} ms/step {:>7.2} GFLOP/s {:>5.1}% peak {:.2} cores{}{}",
+        "{:<30} {:<8} b={:<4} {:>12.0} samples/s [{:.0} .. {:.0}] {:>9.3} ms/step {:>7.2} GFLOP/s {} {:.2} cores{}{}",
         m.name,
         m.backend,
         m.batch,
@@ -131,7 +134,8 @@ fn print_row(m: &Measurement) {
         m.max_samples_per_s,
         m.ms_per_step,
         m.gflops,
-        m.percent_of_peak,
+        m.percent_of_peak
+            .map_or("   (GPU)  ".to_string(), |p| format!("{p:>5.1}% peak")),
         m.cores_used,
         m.forward_ms_per_step.map_or(String::new(), |f| format!(
             " (forward+loss {f:.2} ms, backward+step {:.2} ms)",
@@ -185,8 +189,11 @@ fn run() -> Result<(), String> {
         .arg(
             Arg::new("backend")
                 .long("backend")
-                .default_value("all")
-                .help("ndarray, flex or all"),
+                .default_value("cpu")
+                .help(
+                    "devices: flex, ndarray, cpu (both), wgpu, vulkan, cuda[:N] in a build with \
+                     that feature, a comma-separated list, or all (every device of this build)",
+                ),
         )
         .arg(
             Arg::new("json")
@@ -226,10 +233,10 @@ fn run() -> Result<(), String> {
                 .help("alternations of Cortex and PyTorch"),
         )
         .get_matches();
-    let backends = Backend::parse_selection(
+    let backends = NamedDevice::parse_selection(
         matches
             .get_one::<String>("backend")
-            .map_or("all", String::as_str),
+            .map_or("cpu", String::as_str),
     )
     .map_err(|e| e.to_string())?;
     let quick = matches.get_flag("quick");
@@ -262,16 +269,21 @@ fn run() -> Result<(), String> {
     let mut ours: Vec<Measurement> = Vec::new();
     let mut theirs: Vec<BTreeMap<String, f64>> = Vec::new();
     println!(
-        "cortex-bench: {} workloads, backends {:?}, {} threads (RAYON_NUM_THREADS={})",
+        "cortex-bench: {} workloads, devices {:?}, {} build, {} threads (RAYON_NUM_THREADS={})",
         selected.len(),
-        backends.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        backends.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+        if cfg!(debug_assertions) {
+            "debug (dependencies optimised)"
+        } else {
+            "release"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
     );
     for round in 0..rounds.max(1) {
         for backend in &backends {
             for workload in &selected {
-                let m = measure(workload, *backend, &settings, matches.get_flag("breakdown"))?;
+                let m = measure(workload, backend, &settings, matches.get_flag("breakdown"))?;
                 print_row(&m);
                 ours.push(m);
             }
@@ -290,7 +302,7 @@ fn run() -> Result<(), String> {
             for workload in &selected {
                 let mine: Vec<&Measurement> = ours
                     .iter()
-                    .filter(|m| m.name == workload.name && m.backend == backend.name())
+                    .filter(|m| m.name == workload.name && m.backend == backend.name)
                     .collect();
                 let our_median = median(mine.iter().map(|m| m.median_samples_per_s).collect());
                 let torch_median = median(
@@ -301,14 +313,18 @@ fn run() -> Result<(), String> {
                 );
                 let gflops = median(mine.iter().map(|m| m.gflops).collect());
                 println!(
-                    "| {} | {} | {:.0} | {:.0} | {:.2}× | {:.2} | {:.1}% |",
+                    "| {} | {} | {:.0} | {:.0} | {:.2}× | {:.2} | {} |",
                     workload.name,
-                    backend.name(),
+                    backend.name,
                     our_median,
                     torch_median,
                     our_median / torch_median,
                     gflops,
-                    100.0 * gflops / PEAK_GFLOPS
+                    if cortex::ops::is_host_device(&backend.device) {
+                        format!("{:.1}%", 100.0 * gflops / PEAK_GFLOPS)
+                    } else {
+                        "GPU".to_string()
+                    }
                 );
             }
         }

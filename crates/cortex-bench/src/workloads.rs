@@ -1,7 +1,6 @@
 //! The workloads of `../shared/bench/README.md`, built from Cortex's own layers, losses and
 //! optimizers: training steps (forward + loss + backward + optimizer step) and inference.
 
-use cortex::Backend;
 use cortex::burn;
 use cortex::burn::module::Module;
 use cortex::burn::optim::GradientsParams;
@@ -30,8 +29,8 @@ pub struct Workload {
     pub forward_flops: f64,
     /// Training (true) or inference.
     pub train: bool,
-    /// Builds the step on a backend.
-    pub build: fn(Backend) -> Result<Step, String>,
+    /// Builds the step on a plain device (training steps use its autodiff twin).
+    pub build: fn(&Device) -> Result<Step, String>,
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -95,8 +94,8 @@ fn adam() -> Result<Optim, String> {
         .map_err(err)
 }
 
-fn w1(backend: Backend) -> Result<Step, String> {
-    let device = backend.autodiff_device();
+fn w1(device: &Device) -> Result<Step, String> {
+    let device = device.clone().autodiff();
     let model = LinearConfig::new(1, 1).init(&device).map_err(err)?;
     let xs = normal([1024, 1], &device);
     let ys: Vec<Tensor<2>> = xs
@@ -123,8 +122,8 @@ fn mlp(activation: Activation, device: &Device) -> Result<Mlp, String> {
         .map_err(err)
 }
 
-fn w2(activation: Activation, backend: Backend) -> Result<Step, String> {
-    let device = backend.autodiff_device();
+fn w2(activation: Activation, device: &Device) -> Result<Step, String> {
+    let device = device.clone().autodiff();
     let model = mlp(activation, &device)?;
     let (xs, ys) = (normal([64, 784], &device), labels(64, &device));
     Ok(train_step(model, sgd(0.1)?, move |m: &Mlp, i| {
@@ -177,8 +176,8 @@ impl LeNet {
     }
 }
 
-fn w3(backend: Backend) -> Result<Step, String> {
-    let device = backend.autodiff_device();
+fn w3(device: &Device) -> Result<Step, String> {
+    let device = device.clone().autodiff();
     let model = LeNet::new(&device)?;
     let (xs, ys) = (normal([64, 1, 28, 28], &device), labels(64, &device));
     Ok(train_step(model, adam()?, move |m: &LeNet, i| {
@@ -207,8 +206,8 @@ impl RowReader {
     }
 }
 
-fn w4(lstm: bool, backend: Backend) -> Result<Step, String> {
-    let device = backend.autodiff_device();
+fn w4(lstm: bool, device: &Device) -> Result<Step, String> {
+    let device = device.clone().autodiff();
     let model = RowReader {
         lstm: lstm
             .then(|| LstmConfig::new(28, 128).init(&device))
@@ -226,8 +225,8 @@ fn w4(lstm: bool, backend: Backend) -> Result<Step, String> {
     }))
 }
 
-fn infer_mlp(activation: Activation, backend: Backend) -> Result<Step, String> {
-    let device = backend.device();
+fn infer_mlp(activation: Activation, device: &Device) -> Result<Step, String> {
+    let device = device.clone();
     let model = mlp(activation, &device)?.valid();
     let xs = normal([256, 784], &device);
     Ok(Box::new(move |i, _| {
@@ -238,8 +237,8 @@ fn infer_mlp(activation: Activation, backend: Backend) -> Result<Step, String> {
     }))
 }
 
-fn infer_cnn(backend: Backend) -> Result<Step, String> {
-    let device = backend.device();
+fn infer_cnn(device: &Device) -> Result<Step, String> {
+    let device = device.clone();
     let model = LeNet::new(&device)?.valid();
     let xs = normal([256, 1, 28, 28], &device);
     Ok(Box::new(move |i, _| {
@@ -271,14 +270,14 @@ pub fn all() -> Vec<Workload> {
             batch: 64,
             forward_flops: MLP_FLOPS,
             train: true,
-            build: |b| w2(Activation::Sigmoid, b),
+            build: |d| w2(Activation::Sigmoid, d),
         },
         Workload {
             name: "W2 MLP relu train (SGD)",
             batch: 64,
             forward_flops: MLP_FLOPS,
             train: true,
-            build: |b| w2(Activation::Relu, b),
+            build: |d| w2(Activation::Relu, d),
         },
         Workload {
             name: "W3 CNN train (Adam)",
@@ -292,28 +291,28 @@ pub fn all() -> Vec<Workload> {
             batch: 64,
             forward_flops: LSTM_FLOPS,
             train: true,
-            build: |b| w4(true, b),
+            build: |d| w4(true, d),
         },
         Workload {
             name: "W4 GRU train (Adam)",
             batch: 64,
             forward_flops: GRU_FLOPS,
             train: true,
-            build: |b| w4(false, b),
+            build: |d| w4(false, d),
         },
         Workload {
             name: "W2 MLP sigmoid infer",
             batch: 256,
             forward_flops: MLP_FLOPS,
             train: false,
-            build: |b| infer_mlp(Activation::Sigmoid, b),
+            build: |d| infer_mlp(Activation::Sigmoid, d),
         },
         Workload {
             name: "W2 MLP relu infer",
             batch: 256,
             forward_flops: MLP_FLOPS,
             train: false,
-            build: |b| infer_mlp(Activation::Relu, b),
+            build: |d| infer_mlp(Activation::Relu, d),
         },
         Workload {
             name: "W3 CNN infer",

@@ -1,19 +1,24 @@
-//! `check-grads`: runs every registered gradient case (the ops' and the layers') on the chosen backends, prints one row
-//! per case and a summary line `N passed, M failed`, and exits non-zero on any failure.
+//! `check-grads`: runs every registered gradient case (the ops' and the layers') on the chosen
+//! devices, prints one row per case and a summary line `N passed, M failed`, and exits non-zero
+//! on any failure.
 //!
-//! Options (after `--`): `--backend ndarray|flex|all` (default: `CORTEX_BACKEND`, else all),
+//! Options (after `--`): `--backend DEVICES` (`flex`, `ndarray`, `cpu`, `wgpu` … or a list;
+//! default: `CORTEX_BACKEND`, else flex and ndarray), `--precision f32|f64` (default: f64 on
+//! the CPU backends, f32 on the others, which have no f64: [`GradCheck::f32`]),
 //! `--filter SUBSTRING`, `--fast`, `--json PATH`.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cortex::Backend;
 use cortex::autodiff::{GradCheck, op_cases};
+use cortex::device::NamedDevice;
 use cortex::nn::layer_cases;
+use cortex::ops::{BACKEND_ENV, Precision, is_host_device};
 use serde_json::json;
 
 struct Options {
-    backends: Vec<Backend>,
+    backends: Vec<NamedDevice>,
+    precision: Option<Precision>,
     filter: Option<String>,
     fast: bool,
     json: Option<String>,
@@ -21,7 +26,11 @@ struct Options {
 
 fn parse() -> Result<Options, String> {
     let mut options = Options {
-        backends: Backend::selected_from_env().map_err(|e| e.to_string())?,
+        backends: NamedDevice::parse_selection(
+            &std::env::var(BACKEND_ENV).unwrap_or_else(|_| "cpu".to_string()),
+        )
+        .map_err(|e| e.to_string())?,
+        precision: None,
         filter: None,
         fast: false,
         json: None,
@@ -30,8 +39,15 @@ fn parse() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--backend" => {
-                let value = args.next().ok_or("--backend needs ndarray, flex or all")?;
-                options.backends = Backend::parse_selection(&value).map_err(|e| e.to_string())?;
+                let value = args
+                    .next()
+                    .ok_or("--backend needs a device, e.g. flex or wgpu")?;
+                options.backends =
+                    NamedDevice::parse_selection(&value).map_err(|e| e.to_string())?;
+            }
+            "--precision" => {
+                let value = args.next().ok_or("--precision needs f32 or f64")?;
+                options.precision = Some(value.parse().map_err(|e| format!("{e}"))?);
             }
             "--filter" => options.filter = Some(args.next().ok_or("--filter needs a substring")?),
             "--fast" => options.fast = true,
@@ -39,6 +55,13 @@ fn parse() -> Result<Options, String> {
             // libtest flags that `cargo test` forwards to every test binary.
             "--nocapture" | "--quiet" | "-q" | "--show-output" => {}
             other if other.starts_with("--test-threads") => {}
+            // A libtest name filter (`cargo test -- NAME`): this target's one "test" is
+            // `check_grads`; a filter it does not match selects nothing here.
+            other if !other.starts_with('-') => {
+                if !"check_grads".contains(other) {
+                    options.backends.clear();
+                }
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -53,9 +76,27 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let checker = GradCheck {
-        fast: options.fast,
-        ..GradCheck::default()
+    if options.backends.is_empty() {
+        // Filtered out by a libtest name filter (see `parse`).
+        return ExitCode::SUCCESS;
+    }
+    // f64 where the device has it (every CPU backend), f32 elsewhere, unless asked.
+    let checker_for = |device: &NamedDevice| {
+        let precision = options
+            .precision
+            .unwrap_or(if is_host_device(&device.device) {
+                Precision::F64
+            } else {
+                Precision::F32
+            });
+        let base = match precision {
+            Precision::F64 => GradCheck::default(),
+            Precision::F32 => GradCheck::f32(),
+        };
+        GradCheck {
+            fast: options.fast,
+            ..base
+        }
     };
     let cases: Vec<_> = op_cases()
         .into_iter()
@@ -71,16 +112,18 @@ fn main() -> ExitCode {
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut rows = Vec::new();
     println!(
-        "check-grads: {} cases x {} backend(s), {} mode, eps {:e}, atol {:e}, rtol {:e}",
+        "check-grads: {} cases x {} device(s), {} mode",
         cases.len(),
         options.backends.len(),
         if options.fast { "fast" } else { "full" },
-        checker.eps,
-        checker.atol,
-        checker.rtol
     );
     for backend in &options.backends {
-        let device = backend.autodiff_device();
+        let device = backend.device.clone().autodiff();
+        let checker = checker_for(backend);
+        println!(
+            "{}: {}, eps {:e}, atol {:e}, rtol {:e}",
+            backend.name, checker.precision, checker.eps, checker.atol, checker.rtol
+        );
         for case in &cases {
             let t = Instant::now();
             let outcome = case.check(&checker, &device);
@@ -96,7 +139,7 @@ fn main() -> ExitCode {
             println!(
                 "{} {:<8} {:<48} max_abs {:>9.2e} max_rel {:>9.2e} {:>7.1} ms",
                 if ok { "ok  " } else { "FAIL" },
-                backend.name(),
+                backend.name,
                 case.name,
                 abs,
                 rel,
@@ -108,7 +151,8 @@ fn main() -> ExitCode {
             rows.push(json!({
                 "name": case.name,
                 "op": case.op,
-                "backend": backend.name(),
+                "backend": backend.name,
+                "precision": checker.precision.to_string(),
                 "shapes": case.shapes(),
                 "max_abs_err": if abs.is_finite() { json!(abs) } else { json!(null) },
                 "max_rel_err": if rel.is_finite() { json!(rel) } else { json!(null) },

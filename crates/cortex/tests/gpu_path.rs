@@ -11,7 +11,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cortex::autodiff::{
-    CaseEvaluation, cpu_kernels_supported, fused_binary_cross_entropy_with_logits,
+    CaseEvaluation, GradCheck, cpu_kernels_supported, fused_binary_cross_entropy_with_logits,
     fused_cross_entropy, op_cases,
 };
 use cortex::burn::tensor::{DType, Device, Int, Tensor, TensorData};
@@ -143,6 +143,27 @@ fn every_op_and_layer_matches_flex() {
         not_run.is_empty(),
         "cases that could not run on wgpu: {not_run:#?}"
     );
+}
+
+/// Every registered case's gradient against finite differences on wgpu itself, in f32 (the
+/// device has no f64), in fast mode: what `cargo xtask check-grads --backend wgpu` runs.
+#[test]
+fn every_case_passes_the_f32_gradient_check_on_wgpu() {
+    let gpu = gpu();
+    let checker = GradCheck {
+        fast: true,
+        ..GradCheck::f32()
+    };
+    let failed: Vec<String> = op_cases()
+        .into_iter()
+        .chain(layer_cases())
+        .filter_map(|case| match case.check(&checker, &gpu) {
+            Ok(report) if report.passed() => None,
+            Ok(report) => Some(format!("{}: {report}", case.name)),
+            Err(e) => Some(format!("{}: {e}", case.name)),
+        })
+        .collect();
+    assert!(failed.is_empty(), "gradients wrong on wgpu: {failed:#?}");
 }
 
 /// The fused losses take their composed path on wgpu: same values and gradients as flex's
