@@ -45,6 +45,26 @@ impl CheckGrads {
 /// Builds the workspace's test targets (with `features`, e.g. `cortex/wgpu` for
 /// `--backend wgpu`) and returns the path of the `check_grads` runner.
 fn build_runner(features: &str) -> Result<String> {
+    build_test_targets(features)?
+        .into_iter()
+        .find(|artifact| artifact.name == "check_grads")
+        .map(|artifact| artifact.path)
+        .context("cargo built no `check_grads` test target")
+}
+
+/// An executable `cargo test --no-run` built: a test target or a binary.
+pub(crate) struct Artifact {
+    /// The target's name (`check_grads`, `cnn`, …).
+    pub(crate) name: String,
+    /// Whether it is the program of a binary target (else a test harness).
+    pub(crate) is_bin: bool,
+    /// Where cargo put it.
+    pub(crate) path: String,
+}
+
+/// `cargo test --workspace --no-run [--features F]`: the very build the test suite uses (and
+/// so no second build of burn), returning every executable it produced.
+pub(crate) fn build_test_targets(features: &str) -> Result<Vec<Artifact>> {
     let mut args = vec![
         "test",
         "--workspace",
@@ -64,16 +84,25 @@ fn build_runner(features: &str) -> Result<String> {
     if !output.status.success() {
         bail!("building the test targets failed");
     }
+    let mut artifacts = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if message["reason"] == "compiler-artifact"
-            && message["target"]["name"] == "check_grads"
-            && let Some(path) = message["executable"].as_str()
+            && let (Some(name), Some(path)) = (
+                message["target"]["name"].as_str(),
+                message["executable"].as_str(),
+            )
         {
-            return Ok(path.to_string());
+            artifacts.push(Artifact {
+                name: name.to_string(),
+                // A binary's unit-test harness is a `bin` target too, built with `test`.
+                is_bin: message["target"]["kind"][0] == "bin"
+                    && message["profile"]["test"] == false,
+                path: path.to_string(),
+            });
         }
     }
-    bail!("cargo built no `check_grads` test target")
+    Ok(artifacts)
 }

@@ -6,8 +6,11 @@
 //! - `bench`: the throughput benchmark (release build of `cortex-bench`), optionally beside
 //!   PyTorch.
 //! - `ci`: what `.ci/run` calls: `test --wgpu` (the GPU-path suite on lavapipe included).
+//! - `gpu-pack`: the GPU-path suite, examples and bench, prebuilt for a lent GPU machine
+//!   (`xtask/gpu/run.sh` runs them there).
 
 mod check_grads;
+mod gpu;
 mod layering;
 mod test;
 
@@ -23,6 +26,7 @@ fn main() -> Result<()> {
             test::Test::from_args(&ci)?.run()
         }
         Some("layering") => layering::Layering.run(),
+        Some("gpu-pack") => gpu::pack(),
         Some("check-grads") => check_grads::CheckGrads::from_args(&args[1..]).run(),
         Some("bench") => {
             // A release build: these numbers are compared with PyTorch's. Two threads, as the
@@ -50,6 +54,8 @@ fn main() -> Result<()> {
                                                      throughput, release build, beside PyTorch\n  \
                                                      (B: flex, ndarray, cpu, wgpu, vulkan, cuda[:N], a list)\n  \
                  ci                                  what .ci/run runs (= test --wgpu)\n  \
+                 gpu-pack                            prebuilt binaries for a lent GPU machine in .gpu/\n  \
+                                                     (then: bash xtask/gpu/run.sh there, --quick here)\n  \
                  layering                            check that crates depend only downwards"
             );
             bail!("unknown or missing command: {:?}", args.first());

@@ -26,9 +26,12 @@ struct Options {
 
 fn parse() -> Result<Options, String> {
     let mut options = Options {
-        backends: NamedDevice::parse_selection(
-            &std::env::var(BACKEND_ENV).unwrap_or_else(|_| "cpu".to_string()),
-        )
+        // `CORTEX_BACKEND` names CPU backends (`all` = both, as for every other test); a
+        // GPU is asked for with `--backend`.
+        backends: NamedDevice::parse_selection(&match std::env::var(BACKEND_ENV) {
+            Ok(value) if !value.trim().eq_ignore_ascii_case("all") => value,
+            _ => "cpu".to_string(),
+        })
         .map_err(|e| e.to_string())?,
         precision: None,
         filter: None,
