@@ -259,7 +259,7 @@ pub fn report_classification(
     let summary = metrics.summary();
     if let cortex::train::Metrics::Classification(m) = metrics {
         let recalls: Vec<String> = (0..m.confusion.classes())
-            .map(|c| format!("{:.3}", m.confusion.recall(c)))
+            .filter_map(|c| m.confusion.recall(c).map(|r| format!("{r:.3}")))
             .collect();
         println!("test recall per class: {}", recalls.join(" "));
     }

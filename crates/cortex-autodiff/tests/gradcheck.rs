@@ -29,14 +29,19 @@ fn square_with_broken_element(x: Tensor<2>, bad: [usize; 2]) -> Tensor<2> {
     x.mul(partner)
 }
 
-#[test]
-fn a_wrong_gradient_is_flagged_at_its_index() {
-    let x = Input::new(
+/// `x` of shape `[3, 4]` with values 0.5, 0.6, …, 1.6.
+fn ramp() -> Input {
+    Input::new(
         "x",
         &[3, 4],
         (0..12).map(|i| 0.5 + 0.1 * i as f64).collect(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_wrong_gradient_is_flagged_at_its_index() {
+    let x = ramp();
     for device in devices() {
         let report = GradCheck::default()
             .check(&device, std::slice::from_ref(&x), |args| {
@@ -67,12 +72,7 @@ fn a_wrong_gradient_is_flagged_at_its_index() {
 
 #[test]
 fn a_correct_gradient_passes() {
-    let x = Input::new(
-        "x",
-        &[3, 4],
-        (0..12).map(|i| 0.5 + 0.1 * i as f64).collect(),
-    )
-    .unwrap();
+    let x = ramp();
     for device in devices() {
         for checker in [GradCheck::default(), GradCheck::fast()] {
             let report = checker
@@ -91,12 +91,7 @@ fn a_correct_gradient_passes() {
 /// at its index, passes the right one, and really computes in f32 (its errors are f32-sized).
 #[test]
 fn the_f32_check_flags_a_wrong_gradient_and_passes_a_right_one() {
-    let x = Input::new(
-        "x",
-        &[3, 4],
-        (0..12).map(|i| 0.5 + 0.1 * i as f64).collect(),
-    )
-    .unwrap();
+    let x = ramp();
     for device in devices() {
         let checker = GradCheck::f32();
         let wrong = checker

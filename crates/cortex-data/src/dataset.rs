@@ -505,8 +505,14 @@ impl TabularDataset {
             .map(|(_, names)| names.as_slice())
     }
 
-    /// Feature value at `(row, column)`.
-    pub fn value(&self, row: usize, column: usize) -> f64 {
+    /// Feature value at `(row, column)`, `None` when either is out of range.
+    pub fn value(&self, row: usize, column: usize) -> Option<f64> {
+        (row < self.len() && column < self.num_features()).then(|| self.at(row, column))
+    }
+
+    /// Feature value at an in-range `(row, column)`, for this crate's loops over
+    /// `0..len()` × `0..num_features()`.
+    pub(crate) fn at(&self, row: usize, column: usize) -> f64 {
         self.features[row * self.num_features() + column]
     }
 

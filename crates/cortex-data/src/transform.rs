@@ -44,7 +44,7 @@ fn check_columns(what: &'static str, data: &TabularDataset, fitted: usize) -> Re
 
 /// Column `c` of `data`, with the first missing value reported as an error.
 fn column(what: &'static str, data: &TabularDataset, c: usize) -> Result<Vec<f64>> {
-    let values: Vec<f64> = (0..data.len()).map(|r| data.value(r, c)).collect();
+    let values: Vec<f64> = (0..data.len()).map(|r| data.at(r, c)).collect();
     if let Some(row) = values.iter().position(|v| v.is_nan()) {
         return Err(Error::MissingValue {
             what,
@@ -97,7 +97,7 @@ impl Imputer {
         let fill = (0..data.num_features())
             .map(|c| {
                 let mut present: Vec<f64> = (0..data.len())
-                    .map(|r| data.value(r, c))
+                    .map(|r| data.at(r, c))
                     .filter(|v| !v.is_nan())
                     .collect();
                 let name = &data.feature_names()[c];
@@ -296,7 +296,7 @@ impl OneHotEncoder {
         let mut features = Vec::with_capacity(data.len() * names.len());
         for r in 0..data.len() {
             for c in 0..self.input_columns {
-                let v = data.value(r, c);
+                let v = data.at(r, c);
                 match self.encoded.iter().find(|(e, _, _)| *e == c) {
                     Some((_, column, categories)) => {
                         let code = v as usize;

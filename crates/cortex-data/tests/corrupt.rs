@@ -160,7 +160,10 @@ fn csv_errors_name_line_and_column() {
         &CsvOptions::new("y").with_missing(MissingPolicy::Keep),
     )
     .unwrap();
-    assert!(kept.value(1, 0).is_nan());
+    assert!(kept.value(1, 0).is_some_and(f64::is_nan));
+    // Out of range is `None`, not a panic (#16).
+    assert_eq!(kept.value(kept.len(), 0), None);
+    assert_eq!(kept.value(0, kept.num_features()), None);
     // A categorical target is mapped to class ids in sorted order of the names.
     let animals = csv("w,y\n1,dog\n2,cat\n3,dog\n").unwrap();
     assert_eq!(animals.class_ids().unwrap(), [1, 0, 1]);

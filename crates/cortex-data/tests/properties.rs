@@ -181,7 +181,9 @@ fn fitted_transforms_use_training_statistics_only() {
     standardizer.transform(&mut train).unwrap();
     standardizer.transform(&mut test).unwrap();
     for c in 0..train.num_features() {
-        let column: Vec<f64> = (0..train.len()).map(|r| train.value(r, c)).collect();
+        let column: Vec<f64> = (0..train.len())
+            .map(|r| train.value(r, c).unwrap())
+            .collect();
         let mean = column.iter().sum::<f64>() / column.len() as f64;
         let std =
             (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / column.len() as f64).sqrt();
@@ -190,8 +192,9 @@ fn fitted_transforms_use_training_statistics_only() {
             "column {c}: mean {mean}, std {std}"
         );
         // The test split is shifted and scaled by the training statistics.
-        let expected = (raw_test.value(0, c) - standardizer.mean[c]) / standardizer.scale[c];
-        assert!((test.value(0, c) - expected).abs() < 1e-12);
+        let expected =
+            (raw_test.value(0, c).unwrap() - standardizer.mean[c]) / standardizer.scale[c];
+        assert!((test.value(0, c).unwrap() - expected).abs() < 1e-12);
     }
     // Serde round trip: a model can ship with its preprocessing.
     let json = serde_json::to_string(&Pipeline {
@@ -224,12 +227,12 @@ fn constant_columns_missing_values_and_one_hot() {
         ["c", "x", "kind=blue", "kind=green", "kind=red"]
     );
     // The constant column is centred, not divided by zero.
-    assert!((0..4).all(|r| data.value(r, 0) == 0.0));
+    assert!((0..4).all(|r| data.value(r, 0) == Some(0.0)));
     assert!(data.features().iter().all(|v| v.is_finite()));
     let scaler = MinMaxScaler::fit(&data, [-1.0, 1.0]).unwrap();
     scaler.transform(&mut data).unwrap();
     assert!(
-        (0..4).all(|r| data.value(r, 0) == -1.0),
+        (0..4).all(|r| data.value(r, 0) == Some(-1.0)),
         "constant column maps to the low end"
     );
     assert!(data.features().iter().all(|v| (-1.0..=1.0).contains(v)));

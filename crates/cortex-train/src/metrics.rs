@@ -36,24 +36,28 @@ impl ConfusionMatrix {
         correct as f64 / self.total().max(1) as f64
     }
 
-    /// Precision of class `c`: correct / predicted as `c` (0 when never predicted).
-    pub fn precision(&self, c: usize) -> f64 {
-        let predicted: u64 = self.counts.iter().map(|row| row[c]).sum();
-        if predicted == 0 {
+    /// Precision of class `c`: correct / predicted as `c` (0 when never predicted); `None` for a
+    /// class past the matrix.
+    pub fn precision(&self, c: usize) -> Option<f64> {
+        let correct = *self.counts.get(c)?.get(c)?;
+        let predicted: u64 = self.counts.iter().filter_map(|row| row.get(c)).sum();
+        Some(if predicted == 0 {
             0.0
         } else {
-            self.counts[c][c] as f64 / predicted as f64
-        }
+            correct as f64 / predicted as f64
+        })
     }
 
-    /// Recall of class `c`: correct / truly `c` (0 when absent).
-    pub fn recall(&self, c: usize) -> f64 {
-        let actual: u64 = self.counts[c].iter().sum();
-        if actual == 0 {
+    /// Recall of class `c`: correct / truly `c` (0 when absent); `None` for a class past the
+    /// matrix.
+    pub fn recall(&self, c: usize) -> Option<f64> {
+        let row = self.counts.get(c)?;
+        let actual: u64 = row.iter().sum();
+        Some(if actual == 0 {
             0.0
         } else {
-            self.counts[c][c] as f64 / actual as f64
-        }
+            *row.get(c)? as f64 / actual as f64
+        })
     }
 }
 

@@ -213,8 +213,16 @@ fn metrics_on_known_values() {
     assert_eq!(m.accuracy(), 0.75);
     assert_eq!(m.top_k_accuracy(), 1.0, "the miss has its target second");
     assert_eq!(
-        (m.confusion.precision(1), m.confusion.recall(2)),
+        (
+            m.confusion.precision(1).unwrap(),
+            m.confusion.recall(2).unwrap()
+        ),
         (0.5, 0.5)
+    );
+    // A class past the matrix is no panic (#16).
+    assert_eq!(
+        (m.confusion.precision(3), m.confusion.recall(7)),
+        (None, None)
     );
     assert_eq!(m.loss(), 0.5);
     let mut r = RegressionMetrics::new();

@@ -33,7 +33,12 @@ fn every_optimizer_reaches_the_least_squares_optimum() {
     let y: Vec<f64> = y.iter().map(|v| (v - mean) / std).collect();
     // Closed form: normal equations over [x, 1].
     let beta = cortex::train::baseline::least_squares(data.features(), f, &y).unwrap();
-    let row = |r: usize| -> Vec<f64> { (0..f).map(|c| data.value(r, c)).chain([1.0]).collect() };
+    let row = |r: usize| -> Vec<f64> {
+        (0..f)
+            .map(|c| data.value(r, c).unwrap())
+            .chain([1.0])
+            .collect()
+    };
     let optimum = (0..n)
         .map(|r| (row(r).iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>() - y[r]).powi(2))
         .sum::<f64>()

@@ -121,7 +121,12 @@ fn main() -> std::process::ExitCode {
             .iter()
             .enumerate()
             .map(|(r, y)| {
-                ((0..f).map(|c| test.value(r, c) * beta[c]).sum::<f64>() + beta[f] - y).powi(2)
+                ((0..f)
+                    .filter_map(|c| Some(test.value(r, c)? * beta[c]))
+                    .sum::<f64>()
+                    + beta[f]
+                    - y)
+                    .powi(2)
             })
             .sum::<f64>()
             / y_test.len() as f64)
