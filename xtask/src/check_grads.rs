@@ -25,8 +25,7 @@ impl CheckGrads {
 
     pub(crate) fn run(&self) -> Result<()> {
         let features: Vec<String> = crate::gpu_features(&self.forwarded)
-            .split(',')
-            .filter(|f| !f.is_empty())
+            .into_iter()
             .map(|f| format!("cortex/{f}"))
             .collect();
         let runner = build_runner(&features.join(","))?;

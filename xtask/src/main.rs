@@ -32,7 +32,7 @@ fn main() -> Result<()> {
             // A release build: these numbers are compared with PyTorch's. Two threads, as the
             // peer (the machine has two cores); an explicit RAYON_NUM_THREADS wins.
             let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".to_string());
-            let features = gpu_features(&args[1..]);
+            let features = gpu_features(&args[1..]).join(",");
             let mut cargo = vec!["run", "--release", "--quiet", "-p", "cortex-bench"];
             if !features.is_empty() {
                 cargo.extend(["--features", features.as_str()]);
@@ -65,7 +65,7 @@ fn main() -> Result<()> {
 
 /// The GPU backends named by `--backend` (`wgpu,flex` → `wgpu`): the cargo features
 /// `cargo xtask bench` and `check-grads` build with, so that they build what they run.
-pub(crate) fn gpu_features(args: &[String]) -> String {
+pub(crate) fn gpu_features(args: &[String]) -> Vec<&'static str> {
     let selection = args
         .iter()
         .position(|a| a == "--backend")
@@ -79,8 +79,7 @@ pub(crate) fn gpu_features(args: &[String]) -> String {
                 .split(',')
                 .any(|n| n.trim().split(':').next() == Some(*gpu))
         })
-        .collect::<Vec<_>>()
-        .join(",")
+        .collect()
 }
 
 /// Runs a command in the workspace root, echoing it, and fails if it fails.

@@ -114,13 +114,17 @@ fn measure(
         max_samples_per_s: rates[rates.len() - 1],
         ms_per_step: 1000.0 * workload.batch as f64 / rate,
         gflops,
-        percent_of_peak: cortex::ops::is_host_device(&device.device)
-            .then_some(100.0 * gflops / PEAK_GFLOPS),
+        percent_of_peak: percent_of_peak(device, gflops),
         windows: rates.len(),
         rejected_windows: rejected,
         cores_used,
         forward_ms_per_step,
     })
+}
+
+/// `gflops` as a percentage of the CPU's peak, on the CPU backends only.
+fn percent_of_peak(device: &NamedDevice, gflops: f64) -> Option<f64> {
+    cortex::ops::is_host_device(&device.device).then_some(100.0 * gflops / PEAK_GFLOPS)
 }
 
 fn print_row(m: &Measurement) {
@@ -320,11 +324,8 @@ fn run() -> Result<(), String> {
                     torch_median,
                     our_median / torch_median,
                     gflops,
-                    if cortex::ops::is_host_device(&backend.device) {
-                        format!("{:.1}%", 100.0 * gflops / PEAK_GFLOPS)
-                    } else {
-                        "GPU".to_string()
-                    }
+                    percent_of_peak(backend, gflops)
+                        .map_or("GPU".to_string(), |p| format!("{p:.1}%"))
                 );
             }
         }
