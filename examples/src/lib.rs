@@ -91,7 +91,7 @@ pub fn with_common_args(command: Command) -> Command {
 /// Reads the common flags.
 ///
 /// # Errors
-/// An unknown backend name.
+/// An unknown backend name, `--epochs 0`, `--limit 0`, `--resume` without `--out`.
 pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
     let name = matches
         .get_one::<String>("backend")
@@ -100,6 +100,12 @@ pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
     let epochs = matches.get_one::<usize>("epochs").copied();
     if epochs == Some(0) {
         return Err("--epochs must be at least 1".into());
+    }
+    let limit = matches.get_one::<usize>("limit").copied();
+    if limit == Some(0) {
+        return Err(
+            "--limit 0 leaves nothing to train on: give at least 1 (or leave it out)".into(),
+        );
     }
     let out = matches.get_one::<PathBuf>("out").cloned();
     let resume = matches.get_flag("resume");
@@ -112,7 +118,7 @@ pub fn common(matches: &ArgMatches) -> Result<Common, BoxError> {
         seed: matches.get_one::<u64>("seed").copied().unwrap_or(42),
         out,
         resume,
-        limit: matches.get_one::<usize>("limit").copied(),
+        limit,
         quiet: matches.get_flag("quiet"),
     })
 }
@@ -152,7 +158,7 @@ pub fn image_train_validation(
     )?;
     let mut train = parts.train;
     if let Some(limit) = limit {
-        train.truncate(limit.max(1));
+        train.truncate(limit);
     }
     let mut validation = parts.validation;
     if let Some(limit) = limit {

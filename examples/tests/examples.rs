@@ -224,4 +224,32 @@ fn bad_flags_and_data_are_clear_errors() {
         stderr.contains("column `color`") && stderr.contains("categorical"),
         "{stderr}"
     );
+    // Too few rows for the 70/15/15 split, and a target of a single class: each named.
+    let tiny = dir.join("tiny.csv");
+    std::fs::write(&tiny, "a,b,target\n1,2,0\n2,1,1\n3,3,0\n4,0,1\n").unwrap();
+    let single = dir.join("single.csv");
+    std::fs::write(&single, "a,b,target\n1,2,0\n2,1,0\n3,3,0\n4,0,0\n5,5,0\n").unwrap();
+    for (csv, message) in [
+        (
+            &tiny,
+            "splitting 4 samples 0.70/0.15/0.15 by class leaves it without a sample",
+        ),
+        (&single, "holds 1 class; a classifier needs at least two"),
+    ] {
+        let output = run(
+            env!("CARGO_BIN_EXE_mlp"),
+            &["--csv", csv.to_str().unwrap(), "--quiet"],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    // --limit 0 would train on nothing.
+    let output = run(env!("CARGO_BIN_EXE_cnn"), &["--limit", "0", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--limit 0 leaves nothing to train on"),
+        "{stderr}"
+    );
 }

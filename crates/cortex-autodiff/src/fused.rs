@@ -19,7 +19,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::ops::IndexingUpdateOp;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor};
 use cortex_ops::{ClassTargets, CrossEntropyOptions, Reduction};
 
 use crate::error::Result;
@@ -299,39 +299,34 @@ pub fn fused_cross_entropy(
         }
         .into());
     }
-    let (device, dtype) = (logits.device(), logits.dtype());
-    if !crate::cpu_kernels_supported(&device) {
+    let dtype = logits.dtype();
+    if !crate::cpu_kernels_supported(&logits.device()) {
         // No kernel on this device: the composed op computes the same value and gradient.
         return Ok(cortex_ops::cross_entropy(logits, targets, options)?);
     }
     let checked = ClassTargets::new(
         "fused_cross_entropy",
-        [rows, classes],
-        dtype,
+        &logits,
         &targets,
         options.class_weights.as_ref(),
         options.ignore_index,
         options.reduction,
+        options.target_check,
     )?;
-    if options.class_weights.is_none() && options.ignore_index.is_none() {
+    if options.class_weights.is_none() && checked.every_row_counts() {
         let per_sample =
             Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy_index(
                 logits.into_dispatch(),
-                targets.into_dispatch(),
+                checked.gather.clone().into_dispatch(),
                 ls,
             ));
         return Ok(checked.reduce(per_sample, options.reduction));
     }
-    // T = ((1-ε) onehot + ε/C) · w_c, zeroed on ignored rows; built on the device.
-    let gather = match options.ignore_index {
-        None => targets,
-        Some(_) => Tensor::<1, Int>::from_data(
-            TensorData::new(checked.gather_indices(options.ignore_index), [rows]),
-            &device,
-        ),
-    };
+    // T = ((1-ε) onehot + ε/C) · w_c, zeroed on rows that count nowhere; built on the device.
     let off = ls / classes as f64;
-    let mut matrix: Tensor<2> = gather
+    let mut matrix: Tensor<2> = checked
+        .gather
+        .clone()
         .float()
         .cast(dtype)
         .one_hot_fill(classes, 1.0, 0.0, -1)
@@ -340,10 +335,8 @@ pub fn fused_cross_entropy(
     if let Some(w) = &options.class_weights {
         matrix = matrix.mul(w.clone().detach().reshape([1, classes]));
     }
-    if options.ignore_index.is_some() {
-        let kept = checked.kept_mask(options.ignore_index);
-        let kept = Tensor::<1>::from_data(TensorData::new(kept, [rows]), (&device, dtype));
-        matrix = matrix.mul(kept.reshape([rows, 1]));
+    if !checked.every_row_counts() {
+        matrix = matrix.mul(checked.kept.clone().reshape([rows, 1]));
     }
     let per_sample = Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy(
         logits.into_dispatch(),

@@ -369,7 +369,7 @@ fn bad_inputs_are_typed_errors() {
         zeros([2, 2]),
         false,
     ) {
-        Err(Error::InvalidArgument { arg: "h0", .. }) => {}
+        Err(Error::DeviceMismatch { arg: "h0", .. }) => {}
         other => panic!("expected a device error, got {other:?}"),
     }
     // The hidden bias must be [4H] (LSTM) or [3H] (GRU).

@@ -72,7 +72,9 @@ fn sizes(n: usize, config: &SplitConfig) -> (usize, usize) {
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for fractions outside `[0, 1]` or not summing to 1, stratifying
-/// without labels; [`Error::ShapeMismatch`] for labels of another length.
+/// without labels; [`Error::ShapeMismatch`] for labels of another length; [`Error::Empty`]
+/// when a part with a fraction > 0 receives no sample (too few samples), with the count
+/// that would fill it.
 pub fn split(n: usize, config: &SplitConfig, labels: Option<&[usize]>) -> Result<Split> {
     const W: &str = "split";
     for (field, f) in [
@@ -130,9 +132,53 @@ pub fn split(n: usize, config: &SplitConfig, labels: Option<&[usize]>) -> Result
             .extend_from_slice(&group[train..train + validation]);
         parts.train.extend_from_slice(&group[..train]);
     }
+    check_parts(n, config, &parts)?;
     // Mix the classes within each part.
     parts.train.shuffle(&mut rng);
     parts.validation.shuffle(&mut rng);
     parts.test.shuffle(&mut rng);
     Ok(parts)
+}
+
+/// Fails with [`Error::Empty`] when a part asked for (fraction > 0) received no sample,
+/// saying how many samples would fill it.
+fn check_parts(n: usize, config: &SplitConfig, parts: &Split) -> Result<()> {
+    let asked = [
+        ("training", config.train, parts.train.len()),
+        ("validation", config.validation, parts.validation.len()),
+        ("test", config.test, parts.test.len()),
+    ];
+    let Some(&(name, fraction, _)) = asked.iter().find(|(_, f, len)| *f > 0.0 && *len == 0) else {
+        return Ok(());
+    };
+    // The smallest larger sample count whose unstratified split fills every part asked for
+    // (rounding makes this not monotonic: 2 samples fill a 70/15/15 test part, 4 do not).
+    let fills = |m: usize| {
+        let (train, validation) = sizes(m, config);
+        let got = [train, validation, m - train - validation];
+        asked
+            .iter()
+            .zip(got)
+            .all(|((_, f, _), g)| *f == 0.0 || g > 0)
+    };
+    let needed = (n + 1..=n.saturating_add(1_000_000)).find(|&m| fills(m));
+    let how = match (config.stratify, needed) {
+        (true, _) => format!(
+            "give more samples of each class, set the {name} fraction to 0, or split without \
+             stratifying"
+        ),
+        (false, Some(m)) => format!("give at least {m} samples or set the {name} fraction to 0"),
+        (false, None) => format!("set the {name} fraction to 0"),
+    };
+    Err(Error::Empty {
+        what: format!("the {name} part"),
+        reason: format!(
+            "splitting {n} samples {:.2}/{:.2}/{:.2}{} leaves it without a sample (its fraction \
+             is {fraction}): {how}",
+            config.train,
+            config.validation,
+            config.test,
+            if config.stratify { " by class" } else { "" },
+        ),
+    })
 }

@@ -42,6 +42,25 @@ fn check_columns(what: &'static str, data: &TabularDataset, fitted: usize) -> Re
     Ok(())
 }
 
+/// Checks that a fitted transform's per-column vectors agree in length and hold finite
+/// values (a hand-edited or corrupt saved transform is an error, not a panic).
+fn check_fitted(what: &'static str, vectors: &[(&'static str, &[f64])]) -> Result<()> {
+    let len = vectors.first().map_or(0, |(_, v)| v.len());
+    for (field, values) in vectors {
+        if values.len() != len {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: format!("`{field}` with {len} values (one per column)"),
+                got: format!("{} values", values.len()),
+            });
+        }
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(invalid(what, field, "finite numbers", bad));
+        }
+    }
+    Ok(())
+}
+
 /// Column `c` of `data`, with the first missing value reported as an error.
 fn column(what: &'static str, data: &TabularDataset, c: usize) -> Result<Vec<f64>> {
     let values: Vec<f64> = (0..data.len()).map(|r| data.at(r, c)).collect();
@@ -133,6 +152,7 @@ impl Imputer {
     /// # Errors
     /// [`Error::ShapeMismatch`] for another column count than fitted.
     pub fn transform(&self, data: &mut TabularDataset) -> Result<()> {
+        check_fitted("Imputer", &[("fill", &self.fill)])?;
         check_columns("Imputer", data, self.fill.len())?;
         apply(data, |c, v| if v.is_nan() { self.fill[c] } else { v });
         Ok(())
@@ -174,16 +194,26 @@ impl Standardizer {
     /// Standardizes `data` with the fitted statistics.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] for another column count than fitted.
+    /// [`Error::ShapeMismatch`] for another column count than fitted, or fitted vectors of
+    /// different lengths; [`Error::InvalidArgument`] for a non-finite statistic or a scale
+    /// that is not > 0 (a corrupt saved transform).
     pub fn transform(&self, data: &mut TabularDataset) -> Result<()> {
+        check_fitted(
+            "Standardizer",
+            &[("mean", &self.mean), ("scale", &self.scale)],
+        )?;
+        if let Some(bad) = self.scale.iter().find(|s| **s <= 0.0) {
+            return Err(invalid("Standardizer", "scale", "> 0", bad));
+        }
         check_columns("Standardizer", data, self.mean.len())?;
         apply(data, |c, v| (v - self.mean[c]) / self.scale[c]);
         Ok(())
     }
 
-    /// Maps standardized values of column `c` back to the original units.
-    pub fn inverse(&self, c: usize, value: f64) -> f64 {
-        value * self.scale[c] + self.mean[c]
+    /// Maps standardized values of column `c` back to the original units; `None` for a
+    /// column the standardizer was not fitted on.
+    pub fn inverse(&self, c: usize, value: f64) -> Option<f64> {
+        Some(value * self.scale.get(c)? + self.mean.get(c)?)
     }
 }
 
@@ -225,10 +255,21 @@ impl MinMaxScaler {
     /// Scales `data` with the fitted ranges (values outside them map outside `[low, high]`).
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] for another column count than fitted.
+    /// [`Error::ShapeMismatch`] for another column count than fitted, or fitted vectors of
+    /// different lengths; [`Error::InvalidArgument`] for non-finite fitted values or a range
+    /// without low < high.
     pub fn transform(&self, data: &mut TabularDataset) -> Result<()> {
-        check_columns("MinMaxScaler", data, self.min.len())?;
+        check_fitted("MinMaxScaler", &[("min", &self.min), ("max", &self.max)])?;
         let [low, high] = self.range;
+        if !(low.is_finite() && high.is_finite() && low < high) {
+            return Err(invalid(
+                "MinMaxScaler",
+                "range",
+                "finite with low < high",
+                format!("{:?}", self.range),
+            ));
+        }
+        check_columns("MinMaxScaler", data, self.min.len())?;
         apply(data, |c, v| {
             let span = self.max[c] - self.min[c];
             if span > 0.0 {

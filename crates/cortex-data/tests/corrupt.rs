@@ -234,4 +234,23 @@ fn batch_and_window_arguments_are_checked() {
         split(10, &SplitConfig::new(0.5, 0.5, 0.0).stratified(), None),
         Err(Error::InvalidArgument { .. })
     ));
+    // Four rows split 70/15/15 leave the test part empty: said so, with the count that fills it.
+    let err = split(4, &SplitConfig::new(0.7, 0.15, 0.15), None).unwrap_err();
+    assert!(matches!(err, Error::Empty { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the test part is empty: splitting 4 samples 0.70/0.15/0.15 leaves it without a sample \
+         (its fraction is 0.15): give at least 6 samples or set the test fraction to 0"
+    );
+    assert!(split(6, &SplitConfig::new(0.7, 0.15, 0.15), None).is_ok());
+    let err = split(
+        4,
+        &SplitConfig::new(0.7, 0.15, 0.15).stratified(),
+        Some(&[0, 0, 1, 1]),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("split without stratifying"),
+        "{err}"
+    );
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use cortex_data::*;
 use proptest::prelude::*;
 
-/// Inputs per fuzz property (four properties: 4 × this many inputs per run).
+/// Inputs per fuzz property (five properties: 5 × this many inputs per run).
 const FUZZ_CASES: u32 = 1000;
 
 fn valid_idx() -> Vec<u8> {
@@ -42,6 +42,20 @@ fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// The part sizes the split's documented rule gives groups of `counts` samples: per group
+/// `round(c·train)`, `round(c·validation)` (capped by what is left), the rest; summed.
+fn part_sizes(counts: &[usize], [train, validation, _]: [f64; 3]) -> [usize; 3] {
+    let mut sizes = [0; 3];
+    for &c in counts {
+        let t = ((c as f64 * train).round() as usize).min(c);
+        let v = ((c as f64 * validation).round() as usize).min(c - t);
+        sizes[0] += t;
+        sizes[1] += v;
+        sizes[2] += c - t - v;
+    }
+    sizes
 }
 
 fn csv_options() -> CsvOptions {
@@ -85,6 +99,26 @@ proptest! {
             prop_assert_eq!(data.features().len(), data.len() * data.num_features());
         }
     }
+
+    /// A saved pipeline (JSON), edited anyhow — digits, signs, brackets, quotes — either
+    /// fails to parse or, applied to data, gives a consistent dataset or a typed error: never
+    /// a panic.
+    #[test]
+    fn a_mutated_saved_pipeline_never_panics(
+        edits in proptest::collection::vec((any::<usize>(), prop::sample::select(b"0123456789-.e,[]{}\"a ".to_vec()), any::<u8>()), 1..6),
+    ) {
+        let data = parse_csv(VALID_CSV.as_bytes(), Path::new("fitted"), &csv_options()).unwrap();
+        let mut train = data.clone();
+        let pipeline = Pipeline::fit_standard(&mut train).unwrap();
+        let saved = serde_json::to_vec(&pipeline).unwrap();
+        let bytes = mutate(saved, &edits);
+        if let Ok(loaded) = serde_json::from_slice::<Pipeline>(&bytes) {
+            let mut fresh = data.clone();
+            if loaded.transform(&mut fresh).is_ok() {
+                prop_assert_eq!(fresh.features().len(), fresh.len() * fresh.num_features());
+            }
+        }
+    }
 }
 
 proptest! {
@@ -96,7 +130,17 @@ proptest! {
     ) {
         let validation = (1.0 - train) * share;
         let config = SplitConfig::new(train, validation, 1.0 - train - validation).with_seed(seed);
-        let parts = split(n, &config, None).unwrap();
+        let fractions = [config.train, config.validation, config.test];
+        let parts = match split(n, &config, None) {
+            Ok(parts) => parts,
+            Err(Error::Empty { .. }) => {
+                // Only when a part asked for gets no sample.
+                let sizes = part_sizes(&[n], fractions);
+                prop_assert!((0..3).any(|k| fractions[k] > 0.0 && sizes[k] == 0), "{:?}", sizes);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+        };
         let mut all: Vec<usize> = parts.train.iter().chain(&parts.validation).chain(&parts.test).copied().collect();
         all.sort_unstable();
         prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
@@ -109,7 +153,17 @@ proptest! {
     ) {
         let (train, validation, test) = (0.6, 0.25, 0.15);
         let config = SplitConfig::new(train, validation, test).with_seed(seed).stratified();
-        let parts = split(labels.len(), &config, Some(&labels)).unwrap();
+        let counts: Vec<usize> = (0..4).map(|c| labels.iter().filter(|&&l| l == c).count()).collect();
+        let sizes = part_sizes(&counts, [train, validation, test]);
+        let parts = match split(labels.len(), &config, Some(&labels)) {
+            Ok(parts) => parts,
+            Err(Error::Empty { .. }) => {
+                prop_assert!(sizes.contains(&0), "{:?}", sizes);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+        };
+        prop_assert!(!sizes.contains(&0));
         for class in 0..4 {
             let total = labels.iter().filter(|&&l| l == class).count() as f64;
             for (part, fraction) in [(&parts.train, train), (&parts.validation, validation), (&parts.test, test)] {

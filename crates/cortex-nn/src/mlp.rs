@@ -40,8 +40,9 @@ pub struct MlpConfig {
 /// A multilayer perceptron: `Linear → activation → [dropout] → … → Linear`.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    /// The linear layers, input to output.
-    pub layers: Vec<Linear>,
+    /// The linear layers, input to output (never empty, each one's input the previous one's
+    /// output: private so that no caller can break either).
+    layers: Vec<Linear>,
     /// Dropout after each hidden activation.
     pub dropout: Dropout,
     #[module(skip)]
@@ -115,12 +116,21 @@ impl Mlp {
         })
     }
 
+    /// The linear layers, input to output.
+    pub fn layers(&self) -> &[Linear] {
+        &self.layers
+    }
+
     /// Maps `x` `[…, input_size]` to `[…, output_size]`.
     ///
     /// # Errors
-    /// [`crate::Error::InputShape`] when the last dimension is not `input_size`.
+    /// [`crate::Error::InputShape`] when the last dimension is not `input_size`;
+    /// [`crate::Error::InvalidConfig`] for a network without layers (a record loaded from a
+    /// file that had none).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
-        let last = self.layers.len() - 1;
+        let Some(last) = self.layers.len().checked_sub(1) else {
+            return Err(check::invalid("Mlp", "layers", "at least one", 0));
+        };
         let mut x = x;
         for (k, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x)?;

@@ -546,3 +546,26 @@ fn mlp_hidden_layers_apply_the_configured_activation() {
     // σ(0.5) + σ(-0.5) = 1: the hidden nonlinearity is applied, the output layer is linear.
     assert_close(&y, &[s(0.5) + s(-0.5)], 1e-12);
 }
+
+/// An `Mlp` cannot be built without layers or with layers that do not chain (its layers are
+/// private, so `forward` never meets either).
+#[test]
+fn an_mlp_without_layers_or_with_unchained_layers_is_an_error() {
+    let device = Backend::Flex.device();
+    assert!(matches!(
+        Mlp::from_layers(Vec::new(), Activation::Relu, 0.0),
+        Err(Error::InvalidConfig {
+            layer: "Mlp",
+            field: "layers",
+            ..
+        })
+    ));
+    let layers = vec![
+        Linear::from_tensors(tensor(&[1.0, -1.0], [2, 1], &device), None).unwrap(),
+        Linear::from_tensors(tensor(&[1.0, 1.0, 1.0], [1, 3], &device), None).unwrap(),
+    ];
+    assert!(matches!(
+        Mlp::from_layers(layers, Activation::Relu, 0.0),
+        Err(Error::ParameterShape { layer: "Mlp", .. })
+    ));
+}

@@ -155,6 +155,10 @@ pub(crate) fn softplus_unit<const D: usize>(z: Tensor<D>) -> Tensor<D> {
 /// ```
 pub fn softmax<const D: usize>(x: Tensor<D>, dim: isize) -> Result<Tensor<D>> {
     let dim = check::dim_index("softmax", dim, D)?;
+    if x.dims().contains(&0) {
+        // Nothing to normalise (PyTorch returns the empty tensor too).
+        return Ok(x);
+    }
     let shifted = x.clone().sub(x.max_dim(dim).detach());
     let exp = shifted.exp();
     let total = exp.clone().sum_dim(dim);
@@ -170,6 +174,9 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: isize) -> Result<Tensor<D>> {
 /// Any shape; the output has the input's shape.
 pub fn log_softmax<const D: usize>(x: Tensor<D>, dim: isize) -> Result<Tensor<D>> {
     let dim = check::dim_index("log_softmax", dim, D)?;
+    if x.dims().contains(&0) {
+        return Ok(x);
+    }
     let shifted = x.clone().sub(x.max_dim(dim).detach());
     let log_total = shifted.clone().exp().sum_dim(dim).log();
     Ok(shifted.sub(log_total))

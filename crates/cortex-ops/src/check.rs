@@ -1,7 +1,7 @@
 //! Input validation shared by every op: run once at the public boundary so burn's own asserts
 //! never fire on user input.
 
-use burn::tensor::{DType, Int, Tensor};
+use burn::tensor::{DType, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 
@@ -63,6 +63,38 @@ pub(crate) fn same_dtype(
             got: format!("{got:?}"),
         })
     }
+}
+
+/// Fails with `DeviceMismatch` unless `got` is `expected` (with or without gradient tracking:
+/// burn moves values between a backend's plain and autodiff tensors itself).
+pub(crate) fn same_device(
+    op: &'static str,
+    arg: &'static str,
+    expected: &Device,
+    got: &Device,
+) -> Result<()> {
+    if expected.clone().inner() == got.clone().inner() {
+        Ok(())
+    } else {
+        Err(Error::DeviceMismatch {
+            op,
+            arg,
+            expected: format!("{expected:?}"),
+            got: format!("{got:?}"),
+        })
+    }
+}
+
+/// Fails with `DTypeMismatch` or `DeviceMismatch` unless `other` has `first`'s float precision
+/// and device.
+pub(crate) fn same_kind<const D: usize, const E: usize>(
+    op: &'static str,
+    arg: &'static str,
+    first: &Tensor<D>,
+    other: &Tensor<E>,
+) -> Result<()> {
+    same_dtype(op, arg, first.dtype(), other.dtype())?;
+    same_device(op, arg, &first.device(), &other.device())
 }
 
 /// Fails with `InvalidArgument` unless `value` is finite.
@@ -155,17 +187,102 @@ pub(crate) fn indices_in_range<const D: usize>(
     Ok(values)
 }
 
-/// Fails with `ShapeMismatch` unless an optional per-channel tensor has shape `[channels]`.
-pub(crate) fn channel_vector(
+/// Fails with `ShapeMismatch` unless an optional per-channel tensor has shape `[channels]`,
+/// and as [`same_kind`] unless it has `first`'s precision and device.
+pub(crate) fn channel_vector<const D: usize>(
     op: &'static str,
     arg: &'static str,
     tensor: Option<&Tensor<1>>,
     channels: usize,
-    dtype: DType,
+    first: &Tensor<D>,
 ) -> Result<()> {
     if let Some(t) = tensor {
         same_shape(op, arg, &[channels], &t.dims())?;
-        same_dtype(op, arg, dtype, t.dtype())?;
+        same_kind(op, arg, first, t)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Int, Tensor};
+
+    use crate::backend::Backend;
+    use crate::testing::{assert_close, ints, tensor, values};
+    use crate::*;
+
+    /// Tensors on two backends, given to one op, are a typed error naming the argument (burn
+    /// itself would panic); one backend's plain and autodiff tensors mix as burn allows.
+    #[test]
+    fn tensors_on_two_devices_are_an_error_naming_the_argument() {
+        let flex = Backend::Flex.autodiff_device();
+        let other = Backend::NdArray.autodiff_device();
+        let a = || tensor(&[1.0, 2.0], [1, 2], &flex);
+        let b = || tensor(&[1.0, 2.0], [1, 2], &other);
+        let on_other = |result: Result<Tensor<2>>, op_name: &str, arg_name: &str| match result {
+            Err(Error::DeviceMismatch { op, arg, .. }) => {
+                assert_eq!((op, arg), (op_name, arg_name));
+            }
+            other => panic!("{op_name}: expected DeviceMismatch, got {other:?}"),
+        };
+        on_other(add(a(), b()), "add", "b");
+        on_other(matmul(a(), b().reshape([2, 1])), "matmul", "b");
+        on_other(linear(a(), b(), None), "linear", "weight");
+        on_other(
+            linear(a(), a(), Some(tensor(&[0.0], [1], &other))),
+            "linear",
+            "bias",
+        );
+        on_other(mse_loss(a(), b(), Reduction::Mean), "mse_loss", "target");
+        let targets: Tensor<1, Int> = ints(&[1], [1], &other);
+        let ce = cross_entropy(a(), targets, &CrossEntropyOptions::new());
+        assert!(
+            matches!(ce, Err(Error::DeviceMismatch { arg: "targets", .. })),
+            "{ce:?}"
+        );
+        let weights = tensor(&[1.0, 1.0], [2], &other);
+        let ce = cross_entropy(
+            a(),
+            ints(&[1], [1], &flex),
+            &CrossEntropyOptions::new().with_class_weights(weights),
+        );
+        assert!(
+            matches!(
+                ce,
+                Err(Error::DeviceMismatch {
+                    arg: "class_weights",
+                    ..
+                })
+            ),
+            "{ce:?}"
+        );
+        let image = tensor(&[1.0; 9], [1, 1, 3, 3], &flex);
+        let kernel = tensor(&[1.0; 4], [1, 1, 2, 2], &other);
+        let conv = conv2d(image, kernel, None, &Conv2dOptions::default());
+        assert!(
+            matches!(conv, Err(Error::DeviceMismatch { arg: "weight", .. })),
+            "{conv:?}"
+        );
+        let lookup: Result<Tensor<2>> =
+            embedding(a().reshape([2, 1]), ints(&[0], [1], &other), None);
+        assert!(
+            matches!(lookup, Err(Error::DeviceMismatch { arg: "indices", .. })),
+            "{lookup:?}"
+        );
+        let norm = batch_norm(
+            tensor(&[1.0, 2.0, 3.0, 4.0], [2, 2], &flex),
+            Some(tensor(&[1.0, 1.0], [2], &other)),
+            None,
+            None,
+            &BatchNormOptions::new(true),
+        );
+        assert!(
+            matches!(norm, Err(Error::DeviceMismatch { arg: "weight", .. })),
+            "{norm:?}"
+        );
+
+        // Plain and autodiff tensors of one backend: burn handles the mix.
+        let plain = tensor(&[10.0, 20.0], [1, 2], &Backend::Flex.device());
+        assert_close(&values(&add(a(), plain).unwrap()), &[11.0, 22.0], 0.0);
+    }
 }

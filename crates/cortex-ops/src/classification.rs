@@ -1,11 +1,12 @@
 //! Classification losses: `cross_entropy` (from logits), `nll_loss` (from log-probabilities)
 //! and `binary_cross_entropy_with_logits`, with PyTorch's semantics.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor};
 
 use crate::activation::{log_softmax, softplus_unit};
 use crate::check;
-use crate::error::{Error, Result};
+use crate::class_targets::{ClassTargets, TargetCheck};
+use crate::error::Result;
 use crate::loss::{Reduction, check_pair};
 
 /// Options of [`cross_entropy`]; the defaults are PyTorch's.
@@ -20,6 +21,8 @@ pub struct CrossEntropyOptions {
     pub class_weights: Option<Tensor<1>>,
     /// A target value whose samples contribute nothing (default: none).
     pub ignore_index: Option<i64>,
+    /// How the targets are checked (default: eagerly, on the host).
+    pub target_check: TargetCheck,
 }
 
 impl CrossEntropyOptions {
@@ -51,6 +54,13 @@ impl CrossEntropyOptions {
         self.ignore_index = Some(ignore_index);
         self
     }
+
+    /// Sets how the targets are checked ([`TargetCheck::Deferred`] keeps a training step free
+    /// of reads back to the host).
+    pub fn with_target_check(mut self, target_check: TargetCheck) -> Self {
+        self.target_check = target_check;
+        self
+    }
 }
 
 /// Cross-entropy of logits against integer class targets.
@@ -61,9 +71,12 @@ impl CrossEntropyOptions {
 ///
 /// # Errors
 /// `EmptyInput` for no samples or no classes; `ShapeMismatch` when `targets` is not `[N]` or
-/// `class_weights` not `[C]`; `IndexOutOfRange` for a target outside `[0, C)` that is not the
-/// ignore index; `InvalidArgument` for smoothing outside `[0, 1]`, a negative or non-finite
-/// class weight, or a mean over samples whose weights sum to 0 (all ignored).
+/// `class_weights` not `[C]`; `DTypeMismatch`/`DeviceMismatch` for class weights or targets
+/// of another precision or on another device; `IndexOutOfRange` for a target outside `[0, C)`
+/// that is not the ignore index; `InvalidArgument` for smoothing outside `[0, 1]`, a negative
+/// or non-finite class weight, or a mean over samples whose weights sum to 0 (all ignored).
+/// With [`TargetCheck::Deferred`], neither `IndexOutOfRange` nor the class-weight and
+/// zero-sum checks (see there).
 ///
 /// # Shapes
 /// logits `[N, C]`, targets `[N]`; output `[N]` (`None`) or `[1]`.
@@ -96,9 +109,12 @@ pub fn cross_entropy(
         log_probs,
         targets,
         options.reduction,
-        options.class_weights.as_ref(),
-        options.ignore_index,
-        ls,
+        ClassOptions {
+            class_weights: options.class_weights.as_ref(),
+            ignore_index: options.ignore_index,
+            label_smoothing: ls,
+            target_check: options.target_check,
+        },
     )
 }
 
@@ -122,115 +138,13 @@ pub fn nll_loss(
         log_probs,
         targets,
         reduction,
-        class_weights,
-        ignore_index,
-        0.0,
-    )
-}
-
-/// Integer class targets checked against `[N, C]` scores, with what every classification
-/// loss needs from them: per-sample weights `w[t_i]` (0 for ignored samples), their total (the
-/// mean's divisor) and a gather index (ignored samples point at class 0).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassTargets {
-    /// The targets, row-major.
-    pub indices: Vec<i64>,
-    /// `w[t_i]`, or 1 without class weights; 0 for ignored samples.
-    pub sample_weights: Vec<f64>,
-    /// `Σ_i w[t_i]` over kept samples.
-    pub total_weight: f64,
-    /// The class weights read to the host (all 1 without weights).
-    pub class_weights: Vec<f64>,
-}
-
-impl ClassTargets {
-    /// Validates `targets` against scores of shape `[N, C]` = `dims`.
-    ///
-    /// # Errors
-    /// `EmptyInput` for no samples or classes; `ShapeMismatch` when `targets` is not `[N]` or
-    /// `class_weights` not `[C]` (or of another dtype than `dtype`); `IndexOutOfRange` for a
-    /// target outside `[0, C)` that is not the ignore index; `InvalidArgument` for a negative
-    /// or non-finite class weight, or (for a mean) weights that sum to 0.
-    pub fn new(
-        op: &'static str,
-        dims: [usize; 2],
-        dtype: burn::tensor::DType,
-        targets: &Tensor<1, Int>,
-        class_weights: Option<&Tensor<1>>,
-        ignore_index: Option<i64>,
-        reduction: Reduction,
-    ) -> Result<Self> {
-        let [n, classes] = dims;
-        check::non_empty(op, "input", &dims)?;
-        check::same_shape(op, "targets", &[n], &targets.dims())?;
-        check::channel_vector(op, "class_weights", class_weights, classes, dtype)?;
-        let indices = check::indices_in_range(op, "targets", targets, classes, ignore_index)?;
-        let class_weights: Vec<f64> = match class_weights {
-            Some(w) => w.to_data().iter::<f64>().collect(),
-            None => vec![1.0; classes],
-        };
-        if let Some(bad) = class_weights
-            .iter()
-            .find(|v| !(v.is_finite() && **v >= 0.0))
-        {
-            return Err(check::invalid(op, "class_weights", "finite and >= 0", bad));
-        }
-        let sample_weights: Vec<f64> = indices
-            .iter()
-            .map(|&t| {
-                if Some(t) == ignore_index {
-                    0.0
-                } else {
-                    class_weights[t as usize]
-                }
-            })
-            .collect();
-        let total_weight: f64 = sample_weights.iter().sum();
-        if reduction == Reduction::Mean && total_weight <= 0.0 {
-            return Err(Error::InvalidArgument {
-                op,
-                arg: "targets",
-                expected: "at least one sample with a non-zero class weight that is not ignored"
-                    .to_string(),
-                got: format!("{n} samples whose weights sum to 0"),
-            });
-        }
-        Ok(Self {
-            indices,
-            sample_weights,
-            total_weight,
+        ClassOptions {
             class_weights,
-        })
-    }
-
-    /// 1 for kept samples, 0 for ignored ones.
-    pub fn kept_mask(&self, ignore_index: Option<i64>) -> Vec<f64> {
-        self.indices
-            .iter()
-            .map(|&t| if Some(t) == ignore_index { 0.0 } else { 1.0 })
-            .collect()
-    }
-
-    /// PyTorch's reduction of per-sample class losses `[N]`: the mean divides by
-    /// `total_weight`, not by `N`.
-    pub fn reduce(&self, per_sample: Tensor<1>, reduction: Reduction) -> Tensor<1> {
-        match reduction {
-            Reduction::None => per_sample,
-            Reduction::Sum => per_sample.sum(),
-            // `mul_scalar(1/w)`, not `div_scalar(w)`: burn-autodiff's div_scalar backward
-            // rounds the divisor to f32 (a 2e-9 relative error in f64 gradients, caught by the
-            // oracle).
-            Reduction::Mean => per_sample.sum().mul_scalar(1.0 / self.total_weight),
-        }
-    }
-
-    /// The targets with ignored samples pointing at class 0 (safe to gather with).
-    pub fn gather_indices(&self, ignore_index: Option<i64>) -> Vec<i64> {
-        self.indices
-            .iter()
-            .map(|&t| if Some(t) == ignore_index { 0 } else { t })
-            .collect()
-    }
+            ignore_index,
+            label_smoothing: 0.0,
+            target_check: TargetCheck::Eager,
+        },
+    )
 }
 
 /// The shared body of `nll_loss` and `cross_entropy` (see the latter for the formula).
@@ -239,49 +153,35 @@ fn class_loss(
     log_probs: Tensor<2>,
     targets: Tensor<1, Int>,
     reduction: Reduction,
-    class_weights: Option<&Tensor<1>>,
-    ignore_index: Option<i64>,
-    label_smoothing: f64,
+    options: ClassOptions<'_>,
 ) -> Result<Tensor<1>> {
     let [n, classes] = log_probs.dims();
     let checked = ClassTargets::new(
         op,
-        [n, classes],
-        log_probs.dtype(),
+        &log_probs,
         &targets,
-        class_weights,
-        ignore_index,
+        options.class_weights,
+        options.ignore_index,
         reduction,
+        options.target_check,
     )?;
-    let device = log_probs.device();
-    let dtype = log_probs.dtype();
-    let gather_index = match ignore_index {
-        None => targets,
-        Some(_) => Tensor::<1, Int>::from_data(
-            TensorData::new(checked.gather_indices(ignore_index), [n]),
-            &device,
-        ),
-    };
-    let sample_weight = Tensor::<1>::from_data(
-        TensorData::new(checked.sample_weights.clone(), [n]),
-        (&device, dtype),
-    );
     let picked = log_probs
         .clone()
-        .gather(1, gather_index.reshape([n, 1]))
+        .gather(1, checked.gather.clone().reshape([n, 1]))
         .reshape([n]);
-    let mut per_sample = picked.neg().mul(sample_weight);
+    let mut per_sample = picked.neg().mul(checked.sample_weights.clone());
 
+    let label_smoothing = options.label_smoothing;
     if label_smoothing > 0.0 {
-        let weighted = match class_weights {
+        let weighted = match options.class_weights {
             Some(w) => log_probs.mul(w.clone().detach().reshape([1, classes])),
             None => log_probs,
         };
-        let kept = Tensor::<1>::from_data(
-            TensorData::new(checked.kept_mask(ignore_index), [n]),
-            (&device, dtype),
-        );
-        let smooth = weighted.sum_dim(1).reshape([n]).neg().mul(kept);
+        let smooth = weighted
+            .sum_dim(1)
+            .reshape([n])
+            .neg()
+            .mul(checked.kept.clone());
         per_sample = per_sample
             .mul_scalar(1.0 - label_smoothing)
             .add(smooth.mul_scalar(label_smoothing / classes as f64));
@@ -290,11 +190,21 @@ fn class_loss(
     Ok(checked.reduce(per_sample, reduction))
 }
 
+/// The options `nll_loss` and `cross_entropy` share.
+#[derive(Clone, Copy)]
+struct ClassOptions<'a> {
+    class_weights: Option<&'a Tensor<1>>,
+    ignore_index: Option<i64>,
+    label_smoothing: f64,
+    target_check: TargetCheck,
+}
+
 /// Validates a logits/targets pair of a binary cross-entropy: same shape and dtype, not
 /// empty, every target in `[0, 1]` (NaN rejected).
 ///
 /// # Errors
-/// `ShapeMismatch`, `DTypeMismatch`, `EmptyInput`, or `InvalidArgument` naming a bad target.
+/// `ShapeMismatch`, `DTypeMismatch`, `DeviceMismatch`, `EmptyInput`, or `InvalidArgument`
+/// naming a bad target.
 pub fn check_binary_targets<const D: usize>(
     op: &'static str,
     logits: &Tensor<D>,
@@ -334,6 +244,7 @@ pub fn binary_cross_entropy_with_logits<const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::testing::{assert_close, devices, ints, tensor, values};
 
     const LN2: f64 = std::f64::consts::LN_2;

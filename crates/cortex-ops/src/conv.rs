@@ -85,15 +85,26 @@ macro_rules! conv_builders {
 conv_builders!(Conv1dOptions, usize);
 conv_builders!(Conv2dOptions, [usize; 2]);
 
-/// Output extent of a sliding window: `⌊(n + 2p - d(k-1) - 1) / s⌋ + 1`.
+/// Output extent of a sliding window: `⌊(n + 2p - d(k-1) - 1) / s⌋ + 1`; `None` when the
+/// window does not fit the padded input or `kernel`, `stride` or `dilation` is 0.
+///
+/// ```
+/// assert_eq!(cortex_ops::window_output_size(28, 5, 1, 2, 1), Some(28));
+/// assert_eq!(cortex_ops::window_output_size(2, 5, 1, 0, 1), None);
+/// ```
 pub fn window_output_size(
     input: usize,
     kernel: usize,
     stride: usize,
     padding: usize,
     dilation: usize,
-) -> usize {
-    (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+) -> Option<usize> {
+    if kernel == 0 || stride == 0 || dilation == 0 {
+        return None;
+    }
+    let padded = padding.checked_mul(2)?.checked_add(input)?;
+    let span = dilation.checked_mul(kernel - 1)?.checked_add(1)?;
+    Some(padded.checked_sub(span)? / stride + 1)
 }
 
 /// Checks that a (dilated) kernel fits the padded input in every spatial dimension.
@@ -175,7 +186,7 @@ fn check_conv(
 ///
 /// # Errors
 /// `EmptyInput`, `InvalidArgument` (stride/dilation/groups 0), `GroupsMismatch`,
-/// `ShapeMismatch` (weight or bias), `KernelTooLarge`, `DTypeMismatch`.
+/// `ShapeMismatch` (weight or bias), `KernelTooLarge`, `DTypeMismatch`, `DeviceMismatch`.
 ///
 /// # Shapes
 /// x `[N, C_in, L]`, weight `[C_out, C_in/groups, K]`, bias `[C_out]`;
@@ -197,8 +208,8 @@ pub fn conv1d(
         &[options.dilation],
         options.groups,
     )?;
-    check::same_dtype(OP, "weight", x.dtype(), weight.dtype())?;
-    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], x.dtype())?;
+    check::same_kind(OP, "weight", &x, &weight)?;
+    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], &x)?;
     let burn_options = ConvOptions::new(
         [options.stride],
         [options.padding],
@@ -243,8 +254,8 @@ pub fn conv2d(
         &options.dilation,
         options.groups,
     )?;
-    check::same_dtype(OP, "weight", x.dtype(), weight.dtype())?;
-    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], x.dtype())?;
+    check::same_kind(OP, "weight", &x, &weight)?;
+    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], &x)?;
     let burn_options = ConvOptions::new(
         options.stride,
         options.padding,

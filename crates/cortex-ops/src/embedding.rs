@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// `RankMismatch` when `D2 != D + 1`; `EmptyInput` for an empty table or no indices;
+/// `DeviceMismatch` when the indices are not on the table's device;
 /// `IndexOutOfRange` for an index outside `[0, num_embeddings)`; `InvalidArgument` for a
 /// `padding_idx` outside the table.
 ///
@@ -46,6 +47,7 @@ pub fn embedding<const D: usize, const D2: usize>(
     let [num_embeddings, dim] = weight.dims();
     check::non_empty(OP, "weight", &[num_embeddings, dim])?;
     check::non_empty(OP, "indices", &index_dims)?;
+    check::same_device(OP, "indices", &weight.device(), &indices.device())?;
     if let Some(pad) = padding_idx
         && pad >= num_embeddings
     {

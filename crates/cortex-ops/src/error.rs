@@ -110,4 +110,19 @@ pub enum Error {
         /// The dtype given.
         got: String,
     },
+    /// Two tensors that must live on one device do not.
+    #[error(
+        "{op}: `{arg}` is on {got}, expected {expected} (the device of the first input): move \
+         it with `.to_device(&device)`"
+    )]
+    DeviceMismatch {
+        /// The op that rejected the input.
+        op: &'static str,
+        /// The argument at fault.
+        arg: &'static str,
+        /// The device required.
+        expected: String,
+        /// The device given.
+        got: String,
+    },
 }

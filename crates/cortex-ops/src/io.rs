@@ -4,9 +4,23 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Environment variable: milliseconds every [`write_atomically`] waits before its rename (a
+/// fault-injection hook for tests; unset in normal use).
+pub const WRITE_DELAY_ENV: &str = "CORTEX_WRITE_DELAY_MS";
+
+/// The delay [`WRITE_DELAY_ENV`] asks for, if any.
+fn write_delay() -> Option<std::time::Duration> {
+    let millis: u64 = std::env::var(WRITE_DELAY_ENV).ok()?.trim().parse().ok()?;
+    Some(std::time::Duration::from_millis(millis))
+}
+
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then
 /// renamed over `path`. A failure at any point removes the temporary file and leaves an
 /// earlier file at `path` exactly as it was; a reader never sees a half-written file.
+///
+/// For fault-injection tests, the environment variable [`WRITE_DELAY_ENV`] (milliseconds)
+/// holds every write for that long between the temporary file's data and its rename, so that
+/// a test can kill the process inside a write.
 ///
 /// # Errors
 /// The underlying I/O error (no file name in `path`, directory missing, disk full, rename
@@ -32,6 +46,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        if let Some(delay) = write_delay() {
+            std::thread::sleep(delay);
+        }
         std::fs::rename(&temporary, path)
     })();
     if written.is_err() {

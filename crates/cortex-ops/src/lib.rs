@@ -29,6 +29,7 @@
 mod activation;
 mod backend;
 mod check;
+mod class_targets;
 mod classification;
 mod conv;
 mod dropout;
@@ -47,16 +48,17 @@ pub use activation::{
     elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh,
 };
 pub use backend::{BACKEND_ENV, Backend, Precision, is_host_device};
+pub use class_targets::{ClassTargets, TargetCheck};
 pub use classification::{
-    ClassTargets, CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets,
-    cross_entropy, nll_loss,
+    CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets, cross_entropy,
+    nll_loss,
 };
 pub use conv::{Conv1dOptions, Conv2dOptions, conv1d, conv2d, window_output_size};
 pub use dropout::dropout;
 pub use embedding::embedding;
 pub use error::{Error, Result};
 pub use init::{FanMode, Initializer, Nonlinearity, fans};
-pub use io::write_atomically;
+pub use io::{WRITE_DELAY_ENV, write_atomically};
 pub use linear::{add, linear, matmul};
 pub use loss::{Reduction, huber_loss, mae_loss, mse_loss};
 pub use norm::{BatchNormOptions, RunningStats, batch_norm, layer_norm};

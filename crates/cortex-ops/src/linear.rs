@@ -28,13 +28,14 @@ fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usi
 /// operand is summed back to its shape. (Lower-rank operands: `unsqueeze` them first.)
 ///
 /// # Errors
-/// `ShapeMismatch` when the shapes do not broadcast; `DTypeMismatch` when precisions differ.
+/// `ShapeMismatch` when the shapes do not broadcast; `DTypeMismatch` when precisions differ;
+/// `DeviceMismatch` when devices differ.
 ///
 /// # Shapes
 /// a `[d…]`, b `[e…]` with `d_i == e_i` or one of them 1; output `[max(d_i, e_i)…]`.
 pub fn add<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>> {
     broadcast_shape("add", &a.dims(), &b.dims())?;
-    check::same_dtype("add", "b", a.dtype(), b.dtype())?;
+    check::same_kind("add", "b", &a, &b)?;
     Ok(a.add(b))
 }
 
@@ -43,7 +44,7 @@ pub fn add<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>> {
 ///
 /// # Errors
 /// `ShapeMismatch` when the inner sizes differ or the batch dimensions do not broadcast;
-/// `DTypeMismatch` when the precisions differ.
+/// `DTypeMismatch` when the precisions differ; `DeviceMismatch` when the devices differ.
 ///
 /// # Shapes
 /// a `[…, m, k]`, b `[…, k, n]`; output `[…, m, n]`.
@@ -69,8 +70,16 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>> {
             got: bd.to_vec(),
         });
     }
-    broadcast_shape(OP, &ad[..D - 2], &bd[..D - 2])?;
-    check::same_dtype(OP, "b", a.dtype(), b.dtype())?;
+    let batch = broadcast_shape(OP, &ad[..D - 2], &bd[..D - 2])?;
+    check::same_kind(OP, "b", &a, &b)?;
+    if ad.contains(&0) || bd.contains(&0) {
+        // An empty product (or a sum over k = 0): zeros of the output shape, as in PyTorch
+        // (burn's kernels divide by the matrix sizes).
+        let mut shape = batch;
+        shape.extend([ad[D - 2], bd[D - 1]]);
+        let shape: [usize; D] = std::array::from_fn(|i| shape[i]);
+        return Ok(Tensor::zeros(shape, (&a.device(), a.dtype())));
+    }
     Ok(a.matmul(b))
 }
 
@@ -82,7 +91,7 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>> {
 /// # Errors
 /// `RankMismatch` for a rank-0 input, `ShapeMismatch` when `x`'s last dimension is not
 /// `in_features` or `bias` is not `[out_features]`, `EmptyInput` for an empty weight,
-/// `DTypeMismatch` when precisions differ.
+/// `DTypeMismatch` when precisions differ, `DeviceMismatch` when devices differ.
 ///
 /// # Shapes
 /// x `[…, in]`, weight `[out, in]`, bias `[out]`; output `[…, out]`.
@@ -124,8 +133,8 @@ pub fn linear<const D: usize>(
             got: dims.to_vec(),
         });
     }
-    check::same_dtype(OP, "weight", x.dtype(), weight.dtype())?;
-    check::channel_vector(OP, "bias", bias.as_ref(), out_features, x.dtype())?;
+    check::same_kind(OP, "weight", &x, &weight)?;
+    check::channel_vector(OP, "bias", bias.as_ref(), out_features, &x)?;
     Ok(burn::tensor::module::linear(x, weight.transpose(), bias))
 }
 

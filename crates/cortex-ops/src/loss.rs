@@ -41,14 +41,14 @@ pub(crate) fn check_pair<const D: usize>(
 ) -> Result<()> {
     check::non_empty(op, "input", &input.dims())?;
     check::same_shape(op, "target", &input.dims(), &target.dims())?;
-    check::same_dtype(op, "target", input.dtype(), target.dtype())
+    check::same_kind(op, "target", input, target)
 }
 
 /// Mean squared error, `(input - target)²` reduced.
 ///
 /// # Errors
 /// `ShapeMismatch` when the shapes differ, `EmptyInput` for an empty input,
-/// `DTypeMismatch` when the precisions differ.
+/// `DTypeMismatch` when the precisions differ, `DeviceMismatch` when the devices differ.
 ///
 /// # Shapes
 /// input and target: any equal shape; output: that shape (`None`) or all ones.

@@ -69,7 +69,8 @@ impl RunningStats {
 ///
 /// # Errors
 /// `RankMismatch` for rank < 2; `EmptyInput`; `ShapeMismatch` for weight, bias or running
-/// statistics not `[C]`; `InvalidArgument` for eps ≤ 0, momentum outside `[0, 1]`, a training
+/// statistics not `[C]`; `DTypeMismatch`/`DeviceMismatch` when they differ from `x` in
+/// precision or device; `InvalidArgument` for eps ≤ 0, momentum outside `[0, 1]`, a training
 /// batch with one value per channel, or inference without running statistics.
 ///
 /// # Shapes
@@ -103,11 +104,11 @@ pub fn batch_norm<const D: usize>(
         ));
     }
     let (channels, dtype, device) = (dims[1], x.dtype(), x.device());
-    check::channel_vector(OP, "weight", weight.as_ref(), channels, dtype)?;
-    check::channel_vector(OP, "bias", bias.as_ref(), channels, dtype)?;
+    check::channel_vector(OP, "weight", weight.as_ref(), channels, &x)?;
+    check::channel_vector(OP, "bias", bias.as_ref(), channels, &x)?;
     if let Some(stats) = running.as_deref() {
-        check::channel_vector(OP, "running.mean", Some(&stats.mean), channels, dtype)?;
-        check::channel_vector(OP, "running.var", Some(&stats.var), channels, dtype)?;
+        check::channel_vector(OP, "running.mean", Some(&stats.mean), channels, &x)?;
+        check::channel_vector(OP, "running.var", Some(&stats.var), channels, &x)?;
     }
     let gamma = weight.unwrap_or_else(|| Tensor::ones([channels], (&device, dtype)));
     let beta = bias.unwrap_or_else(|| Tensor::zeros([channels], (&device, dtype)));
@@ -167,7 +168,8 @@ pub fn batch_norm<const D: usize>(
 ///
 /// # Errors
 /// `RankMismatch` when `N` is 0 or exceeds the input's rank; `ShapeMismatch` when the trailing
-/// dimensions or `weight`/`bias` differ from `normalized_shape`; `EmptyInput`;
+/// dimensions or `weight`/`bias` differ from `normalized_shape`; `DTypeMismatch`/
+/// `DeviceMismatch` when they differ from `x` in precision or device; `EmptyInput`;
 /// `InvalidArgument` for eps ≤ 0.
 ///
 /// # Shapes
@@ -215,7 +217,7 @@ pub fn layer_norm<const D: usize, const N: usize>(
     for (arg, param) in [("weight", &weight), ("bias", &bias)] {
         if let Some(p) = param {
             check::same_shape(OP, arg, &normalized_shape, &p.dims())?;
-            check::same_dtype(OP, arg, x.dtype(), p.dtype())?;
+            check::same_kind(OP, arg, &x, p)?;
         }
     }
 

@@ -6,12 +6,12 @@
 //! Between two flushes the device sums are f32: counts stay exact below 2²⁴ samples per
 //! flush, and each flush adds them into the host's f64/u64 [`Metrics`].
 
-use burn::tensor::{Bool, DType, Int, Tensor};
+use burn::tensor::{Bool, DType, Int, Tensor, TensorData};
 
 use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
 use crate::output::{Output, Prediction};
 
-/// Marks "no non-finite loss yet" in the first-bad-step tracker (far above any step number).
+/// Marks "nothing yet" in the first-bad-step trackers (far above any step number).
 const NO_STEP: f64 = 1e30;
 
 /// The device sums since the last flush (one value per pass, so the variants' sizes do not
@@ -39,15 +39,66 @@ pub(crate) struct DeviceTotals {
     sums: Option<Sums>,
     /// `[step of the first non-finite loss (or NO_STEP), that loss]`.
     first_bad: Option<Tensor<1>>,
+    /// `[step of the first batch with a target outside the classes (or NO_STEP), the
+    /// sample's position in that batch, the target]`.
+    first_bad_target: Option<Tensor<1>>,
     /// The host's totals of earlier flushes.
     metrics: Option<Metrics>,
 }
 
-/// A non-finite loss found at a flush: the (1-based) step and the value.
+/// What a flush can find wrong in the batches since the pass began (the earliest of them).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct NonFinite {
-    pub step: usize,
-    pub loss: f64,
+pub(crate) enum Fault {
+    /// A non-finite loss: the (1-based) step and the value.
+    NonFinite { step: usize, loss: f64 },
+    /// A class target outside `0..classes`: the (1-based) step, the sample's position in
+    /// its batch and the target.
+    Target {
+        step: usize,
+        sample: usize,
+        value: i64,
+        classes: usize,
+    },
+}
+
+impl Fault {
+    /// The error this fault stops a pass with; `epoch` is `None` for an evaluation.
+    pub(crate) fn into_error(self, epoch: Option<usize>) -> crate::Error {
+        match self {
+            Fault::NonFinite { step, loss } => crate::Error::NonFiniteLoss {
+                epoch: epoch.unwrap_or(0),
+                step,
+                loss,
+            },
+            Fault::Target {
+                step,
+                sample,
+                value,
+                classes,
+            } => crate::Error::TargetOutOfRange {
+                epoch,
+                step,
+                sample,
+                value,
+                classes,
+            },
+        }
+    }
+}
+
+/// Keeps in `tracker` (created as `[NO_STEP, 0, …]` of `candidate`'s length) the first
+/// `candidate` whose `hit` is true, on the device.
+fn keep_first(tracker: Option<Tensor<1>>, hit: Tensor<1, Bool>, candidate: Tensor<1>) -> Tensor<1> {
+    let [len] = candidate.dims();
+    let device = candidate.device();
+    let first = tracker.unwrap_or_else(|| {
+        let mut init = vec![0.0f32; len];
+        init[0] = NO_STEP as f32;
+        Tensor::<1>::from_data(TensorData::new(init, [len]), (&device, DType::F32))
+    });
+    let earlier = first.clone().narrow(0, 0, 1).lower_elem(NO_STEP);
+    let new = hit.bool_and(earlier.bool_not()).expand([len]);
+    first.mask_where(new, candidate)
 }
 
 /// `[B]` class ids as `[B, C]` one-hot rows (all zeros for an id outside `0..C`), built on
@@ -73,6 +124,7 @@ impl DeviceTotals {
             top_k: top_k.max(1),
             sums: None,
             first_bad: None,
+            first_bad_target: None,
             metrics: None,
         }
     }
@@ -91,7 +143,7 @@ impl DeviceTotals {
                     .float()
                     .cast(DType::F32)
                     .reshape([batch]);
-                let truth = one_hot(ids, classes);
+                let truth = one_hot(ids.clone(), classes);
                 let predicted = one_hot(
                     logits
                         .clone()
@@ -102,8 +154,10 @@ impl DeviceTotals {
                     classes,
                 );
                 // Rows with a target outside the classes are all zeros in `truth`: they count
-                // nowhere, as in `ClassificationMetrics::update`.
+                // nowhere, as in `ClassificationMetrics::update`, and the first is kept for
+                // the error the next flush returns.
                 let counted = truth.clone().sum_dim(1);
+                self.track_targets(ids, counted.clone().reshape([batch]), step);
                 let target_score = logits.clone().mul(truth.clone()).sum_dim(1);
                 let above = logits
                     .greater(target_score.expand([batch, classes]))
@@ -167,30 +221,40 @@ impl DeviceTotals {
 
     /// Keeps the first step whose loss is not finite, and that loss, on the device.
     fn track_non_finite(&mut self, loss: Tensor<1>, step: usize) {
-        let device = loss.device();
-        let first = self.first_bad.take().unwrap_or_else(|| {
-            Tensor::<1>::from_floats([NO_STEP as f32, 0.0], &device).cast(DType::F32)
-        });
         let not_finite = loss.clone().is_finite().bool_not();
-        let earlier = first.clone().narrow(0, 0, 1).lower_elem(NO_STEP);
-        let new = not_finite.bool_and(earlier.bool_not()).expand([2]);
+        let candidate = Tensor::cat(vec![step_tensor(step, &loss.device()), loss], 0);
+        self.first_bad = Some(keep_first(self.first_bad.take(), not_finite, candidate));
+    }
+
+    /// Keeps the first batch with a row that counts in no class (`counted` 0: a target
+    /// outside the classes), that row and its target, on the device.
+    fn track_targets(&mut self, ids: Tensor<1>, counted: Tensor<1>, step: usize) {
+        let missing = counted.neg().add_scalar(1.0);
+        let hit = missing.clone().sum().greater_elem(0.5);
+        let sample = missing.argmax(0);
+        let value = ids.gather(0, sample.clone());
         let candidate = Tensor::cat(
             vec![
-                Tensor::<1>::from_floats([step as f32], &device).cast(DType::F32),
-                loss,
+                step_tensor(step, &value.device()),
+                sample.float().cast(DType::F32),
+                value,
             ],
             0,
         );
-        self.first_bad = Some(first.mask_where(new, candidate));
+        self.first_bad_target = Some(keep_first(self.first_bad_target.take(), hit, candidate));
     }
 
-    /// Reads the device sums into the host's totals (one transfer) and returns the first
-    /// non-finite loss seen so far, if any.
-    pub(crate) fn flush(&mut self) -> Option<NonFinite> {
-        // Every `add` sets both; no tracker means no batch since the pass began.
+    /// Reads the device sums into the host's totals (one transfer) and returns the earliest
+    /// fault seen so far, if any.
+    pub(crate) fn flush(&mut self) -> Option<Fault> {
+        // Every `add` sets `first_bad`; no tracker means no batch since the pass began.
         let first_bad = self.first_bad.clone()?;
         let sums = self.sums.take();
         let mut parts = vec![first_bad];
+        let target_tracker = self.first_bad_target.clone();
+        if let Some(tracker) = &target_tracker {
+            parts.push(tracker.clone());
+        }
         match &sums {
             Some(Sums::Classes {
                 scalars, confusion, ..
@@ -203,8 +267,27 @@ impl DeviceTotals {
         }
         let values: Vec<f64> = Tensor::cat(parts, 0).into_data().iter::<f64>().collect();
         let (bad, rest) = values.split_at(2);
+        let (bad_target, rest) = match target_tracker {
+            Some(_) => rest.split_at(3),
+            None => ([NO_STEP, 0.0, 0.0].as_slice(), rest),
+        };
+        let mut faults = Vec::new();
+        if bad[0] < NO_STEP {
+            faults.push(Fault::NonFinite {
+                step: bad[0] as usize,
+                loss: bad[1],
+            });
+        }
         match sums {
             Some(Sums::Classes { classes, .. }) => {
+                if bad_target[0] < NO_STEP {
+                    faults.push(Fault::Target {
+                        step: bad_target[0] as usize,
+                        sample: bad_target[1] as usize,
+                        value: bad_target[2] as i64,
+                        classes,
+                    });
+                }
                 let metrics = self.metrics.get_or_insert_with(|| {
                     Metrics::Classification(ClassificationMetrics::new(classes, self.top_k))
                 });
@@ -222,15 +305,16 @@ impl DeviceTotals {
             }
             None => {}
         }
-        (bad[0] < NO_STEP).then(|| NonFinite {
-            step: bad[0] as usize,
-            loss: bad[1],
+        // The earliest fault; at one step a bad target is the likelier cause of the loss.
+        faults.into_iter().min_by_key(|fault| match fault {
+            Fault::Target { step, .. } => (*step, 0),
+            Fault::NonFinite { step, .. } => (*step, 1),
         })
     }
 
     /// The metrics of every batch added (flushing what the device still holds); `None` when
-    /// no batch was added. The first non-finite loss, if any, comes with them.
-    pub(crate) fn finish(mut self) -> (Option<Metrics>, Option<NonFinite>) {
+    /// no batch was added. The earliest fault, if any, comes with them.
+    pub(crate) fn finish(mut self) -> (Option<Metrics>, Option<Fault>) {
         let non_finite = self.flush();
         (self.metrics, non_finite)
     }
@@ -239,4 +323,12 @@ impl DeviceTotals {
     pub(crate) fn loss(&self) -> Option<f64> {
         self.metrics.as_ref().map(Metrics::loss)
     }
+}
+
+/// `[step]` as an f32 tensor on `device`.
+fn step_tensor(step: usize, device: &burn::tensor::Device) -> Tensor<1> {
+    Tensor::<1>::from_data(
+        TensorData::new(vec![step as f32], [1]),
+        (device, DType::F32),
+    )
 }

@@ -44,18 +44,19 @@ pub fn state_file(dir: &Path) -> PathBuf {
     dir.join("state.json")
 }
 
-/// Writes the checkpoint of `state.epoch` into `dir`, then removes older epochs' files.
+/// Writes the checkpoint of `state.epoch` into the existing directory `dir`, then removes
+/// older epochs' files.
 ///
 /// # Errors
-/// [`crate::Error::File`]/[`crate::Error::Nn`]/[`crate::Error::Optim`] when a file cannot be
-/// written; the previous checkpoint is then still the one `state.json` names.
+/// [`crate::Error::File`]/[`crate::Error::Nn`]/[`crate::Error::Optim`] when `dir` is gone or a
+/// file cannot be written; the previous checkpoint is then still the one `state.json` names.
 pub fn save<M: Module + Clone>(
     dir: &Path,
     model: &M,
     optim: &Optim,
     state: &RunState,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| file(dir, e))?;
+    crate::history::require_dir(dir)?;
     cortex_nn::save(model, model_file(dir, state.epoch))?;
     optim.save(optim_file(dir, state.epoch))?;
     let json = serde_json::to_vec_pretty(state).map_err(|e| file(&state_file(dir), e))?;
@@ -65,6 +66,35 @@ pub fn save<M: Module + Clone>(
         let _ = std::fs::remove_file(optim_file(dir, epoch));
     }
     Ok(())
+}
+
+/// Removes the temporary files that writes killed before their rename left in `dir`
+/// (`.NAME.PID.tmp` of another process; see [`cortex_ops::write_atomically`]). Best effort:
+/// a file that cannot be removed stays.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let own = std::process::id().to_string();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let stale = stem.rsplit_once('.').is_some_and(|(file, pid)| {
+            !file.is_empty()
+                && !pid.is_empty()
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && pid != own
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Loads the checkpoint `dir/state.json` names into `model` and `optim`; `None` when `dir`

@@ -47,6 +47,27 @@ pub enum Error {
         /// The value.
         loss: f64,
     },
+    /// A class target outside the model's classes, found by the trainer's device-side
+    /// metrics (the loss itself does not read targets back; see
+    /// [`crate::Output::classification`]).
+    #[error(
+        "target {value} of sample {sample} in batch {step} of {} is not a class id in \
+         0..{classes}: check the labels (class ids count from 0), or give the model one \
+         output per class",
+        pass_name(*.epoch)
+    )]
+    TargetOutOfRange {
+        /// 1-based training epoch, or `None` for an evaluation.
+        epoch: Option<usize>,
+        /// 1-based batch within the pass.
+        step: usize,
+        /// 0-based sample within the batch.
+        sample: usize,
+        /// The target.
+        value: i64,
+        /// The number of classes (the model's outputs).
+        classes: usize,
+    },
     /// A checkpoint, history file or plot could not be written or read.
     #[error("{path}: {reason}")]
     File {
@@ -55,6 +76,11 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// "epoch 3" or "the evaluation", for messages.
+fn pass_name(epoch: Option<usize>) -> String {
+    epoch.map_or_else(|| "the evaluation".to_string(), |e| format!("epoch {e}"))
 }
 
 pub(crate) fn invalid(

@@ -79,12 +79,13 @@ impl History {
         out
     }
 
-    /// Writes `history.csv`, `history.json` and `curves.svg` into `dir`.
+    /// Writes `history.csv`, `history.json` and `curves.svg` into the existing directory `dir`
+    /// (not created here: a run directory that vanished is an error, not a new directory).
     ///
     /// # Errors
     /// [`crate::Error::File`] when a file cannot be written (earlier files stay intact).
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| file(dir, e))?;
+        require_dir(dir)?;
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
             cortex_ops::write_atomically(&path, bytes).map_err(|e| file(&path, e))
@@ -173,5 +174,18 @@ impl History {
             .background_style(WHITE)
             .draw()?;
         Ok(())
+    }
+}
+
+/// Fails with [`crate::Error::File`] unless `dir` is an existing directory.
+pub(crate) fn require_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(file(
+            dir,
+            "the run directory does not exist (removed while the run trained?); nothing more \
+             is written",
+        ))
     }
 }

@@ -2,7 +2,7 @@
 //! predictions to measure.
 
 use burn::tensor::{Int, Tensor};
-use cortex_ops::{CrossEntropyOptions, Reduction};
+use cortex_ops::{CrossEntropyOptions, Reduction, TargetCheck};
 
 use crate::error::Result;
 
@@ -37,13 +37,31 @@ pub struct Output {
 impl Output {
     /// Softmax cross-entropy (fused, stable) of `logits` `[B, C]` against `targets` `[B]`.
     ///
+    /// The targets are not read back to the host here (a device synchronisation per step off
+    /// the CPU): a target outside `0..C` counts nowhere in this loss, and the trainer, which
+    /// counts such rows on the device, stops with [`crate::Error::TargetOutOfRange`] at its
+    /// next read of the metrics. Used outside a trainer, check the targets first or call
+    /// [`cortex_ops::cross_entropy`], which fails at once.
+    ///
     /// # Errors
-    /// Shape errors and targets outside `0..C` (typed, from the loss).
+    /// Shape errors (typed, from the loss); [`crate::Error::InvalidConfig`] for scores of a
+    /// single class (its cross-entropy is 0 whatever the model does: nothing would be
+    /// learned).
     pub fn classification(logits: Tensor<2>, targets: Tensor<1, Int>) -> Result<Self> {
+        let [_, classes] = logits.dims();
+        if classes == 1 {
+            return Err(crate::error::invalid(
+                "Output::classification",
+                "logits",
+                "scores of at least 2 classes (with one class the cross-entropy is 0 and \
+                 nothing is learned: check that the targets hold more than one class)",
+                format!("{:?}", logits.dims()),
+            ));
+        }
         let loss = cortex_autodiff::fused_cross_entropy(
             logits.clone(),
             targets.clone(),
-            &CrossEntropyOptions::new(),
+            &CrossEntropyOptions::new().with_target_check(TargetCheck::Deferred),
         )
         .map_err(|e| match e {
             cortex_autodiff::Error::Ops(op) => crate::Error::Ops(op),

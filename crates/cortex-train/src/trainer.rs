@@ -13,10 +13,10 @@ use cortex_ops::random::{StepKey, in_step};
 use cortex_optim::{GradClipping, LrSchedule, OptimizerConfig, PlateauConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::accumulate::DeviceTotals;
+use crate::accumulate::{DeviceTotals, Fault};
 use crate::checkpoint::{self, RunState};
 use crate::early_stopping::{EarlyStopping, Goal};
-use crate::error::{Error, Result, invalid};
+use crate::error::{Result, invalid};
 use crate::history::{EpochRecord, History};
 use crate::metrics::Metrics;
 use crate::output::Output;
@@ -227,7 +227,8 @@ impl Trainer {
     /// ([`Module::valid`]) on validation batches.
     ///
     /// # Errors
-    /// [`Error::NonFiniteLoss`] naming epoch and step; the errors of `forward`, the data,
+    /// [`Error::NonFiniteLoss`] naming epoch and step; [`Error::TargetOutOfRange`] for a
+    /// class target outside the model's outputs; the errors of `forward`, the data,
     /// the optimizer and the checkpoint files; [`Error::InvalidConfig`] when the monitored
     /// metric is not among the validation metrics.
     pub fn fit<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F) -> Result<Fitted<M>>
@@ -297,6 +298,7 @@ impl Trainer {
         let mut best_model: Option<M> = None;
         if let Some(dir) = &c.out_dir {
             std::fs::create_dir_all(dir).map_err(|e| crate::error::file(dir, e))?;
+            checkpoint::remove_stale_temporaries(dir);
         }
         if resume
             && let Some(dir) = &c.out_dir
@@ -317,7 +319,16 @@ impl Trainer {
             }
             (model, optim, state) = (loaded.train(), loaded_optim, loaded_state);
             let best_path = dir.join("best.bpk");
-            if best_path.exists() {
+            if let Some((best_epoch, _)) = state.best {
+                if !best_path.exists() {
+                    return Err(crate::error::file(
+                        &best_path,
+                        format!(
+                            "missing: state.json names epoch {best_epoch}'s model as the best; \
+                             restore the file or start the run afresh without --resume"
+                        ),
+                    ));
+                }
                 best_model = Some(cortex_nn::load(model.clone(), &best_path)?.valid());
             }
         }
@@ -351,12 +362,8 @@ impl Trainer {
                 let grads = GradientsParams::from_grads(output.loss.backward(), &model);
                 model = optim.step(model, grads)?;
                 let loss = if progress.due(step + 1) {
-                    if let Some(bad) = totals.flush() {
-                        return Err(Error::NonFiniteLoss {
-                            epoch,
-                            step: bad.step,
-                            loss: bad.loss,
-                        });
+                    if let Some(fault) = totals.flush() {
+                        return Err(fault.into_error(Some(epoch)));
                     }
                     totals.loss()
                 } else {
@@ -364,13 +371,9 @@ impl Trainer {
                 };
                 progress.step(step + 1, indices.len(), loss);
             }
-            let (train_metrics, bad) = totals.finish();
-            if let Some(bad) = bad {
-                return Err(Error::NonFiniteLoss {
-                    epoch,
-                    step: bad.step,
-                    loss: bad.loss,
-                });
+            let (train_metrics, fault) = totals.finish();
+            if let Some(fault) = fault {
+                return Err(fault.into_error(Some(epoch)));
             }
             let validation_metrics = self.evaluate(&model, validation, &forward)?;
             let summary = validation_metrics.summary();
@@ -419,11 +422,14 @@ impl Trainer {
                 .is_some_and(|e| e.update(monitored).stop);
             state.epoch = epoch;
             if let Some(dir) = &c.out_dir {
+                // Every file of the epoch before `state.json`, the commit point: a run killed
+                // in between redoes the epoch on resume and rewrites them identically.
+                crate::history::require_dir(dir)?;
                 if improved {
                     cortex_nn::save(&model, dir.join("best.bpk"))?;
                 }
-                checkpoint::save(dir, &model, &optim, &state)?;
                 state.history.save(dir)?;
+                checkpoint::save(dir, &model, &optim, &state)?;
             }
             if stop {
                 stopped_early = true;
@@ -442,7 +448,8 @@ impl Trainer {
     /// Measures `model` (in evaluation mode) on every sample of `data`, in order.
     ///
     /// # Errors
-    /// The errors of `forward` and of the data; [`Error::InvalidConfig`] for an empty set.
+    /// The errors of `forward` and of the data; [`Error::TargetOutOfRange`] for a class target
+    /// outside the model's outputs; [`Error::InvalidConfig`] for an empty set.
     pub fn evaluate<M, D, F>(&self, model: &M, data: &D, forward: F) -> Result<Metrics>
     where
         M: Module,
@@ -458,10 +465,12 @@ impl Trainer {
             let output = forward(&snapshot, &batch)?;
             totals.add(&output, step + 1);
         }
-        // A non-finite loss shows in the metrics (a NaN loss); evaluation does not stop.
-        totals
-            .finish()
-            .0
-            .ok_or_else(|| invalid("Trainer::evaluate", "data", "at least one sample", 0))
+        // A non-finite loss shows in the metrics (a NaN loss); evaluation does not stop for
+        // it, but a target outside the classes would leave the metrics wrong.
+        let (metrics, fault) = totals.finish();
+        if let Some(fault @ Fault::Target { .. }) = fault {
+            return Err(fault.into_error(None));
+        }
+        metrics.ok_or_else(|| invalid("Trainer::evaluate", "data", "at least one sample", 0))
     }
 }

@@ -62,7 +62,7 @@ fn model(dropout: f64, trainer: &Trainer) -> Mlp {
 
 /// The first layer's weights.
 fn first_weights(model: &Mlp) -> Vec<f32> {
-    model.layers[0]
+    model.layers()[0]
         .weight
         .val()
         .to_data()

@@ -200,6 +200,75 @@ fn a_nan_loss_stops_with_epoch_and_step() {
     assert!(err.to_string().contains("epoch 1, step 1"));
 }
 
+/// The loss leaves targets on the device; the trainer's device-side metrics find a target
+/// outside the model's classes and stop with where it is, in training and in evaluation.
+#[test]
+fn a_target_outside_the_classes_stops_with_its_batch_and_sample() {
+    let (train, valid) = iris();
+    let trainer = Trainer::new(config(2), &Device::flex()).unwrap();
+    // Iris has 3 classes; a model with 2 outputs makes every class-2 target out of range.
+    let model = MlpConfig::new(4, vec![8], 2)
+        .init(&trainer.device())
+        .unwrap();
+    let err = trainer
+        .fit(model.clone(), &train, &valid, forward)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TargetOutOfRange {
+                epoch: Some(1),
+                value: 2,
+                classes: 2,
+                sample,
+                ..
+            } if sample < 16
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("of epoch 1 is not a class id in 0..2"),
+        "{err}"
+    );
+
+    // Evaluation goes in order: the first class-2 sample of the validation set is the one.
+    let first = valid
+        .class_ids()
+        .unwrap()
+        .iter()
+        .position(|&c| c == 2)
+        .unwrap();
+    let err = trainer.evaluate(&model, &valid, forward).unwrap_err();
+    assert_eq!(
+        err,
+        Error::TargetOutOfRange {
+            epoch: None,
+            step: first / 16 + 1,
+            sample: first % 16,
+            value: 2,
+            classes: 2,
+        }
+    );
+    assert!(err.to_string().contains("of the evaluation"), "{err}");
+    // One class: the cross-entropy is 0 whatever the model does; refused at once.
+    let device = Device::flex();
+    let one_class = Output::classification(
+        Tensor::<2>::zeros([2, 1], &device),
+        burn::tensor::Tensor::<1, burn::tensor::Int>::from_ints([0, 0], &device),
+    );
+    assert!(
+        matches!(
+            one_class,
+            Err(Error::InvalidConfig {
+                field: "logits",
+                ..
+            })
+        ),
+        "{one_class:?}"
+    );
+}
+
 #[test]
 fn metrics_on_known_values() {
     let mut m = ClassificationMetrics::new(3, 2);

@@ -272,3 +272,44 @@ fn the_trainer_runs_on_wgpu_as_on_flex() {
     assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} vs {b}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// On wgpu the loss leaves the targets on the device (no read back per step); a target outside
+/// the model's classes still stops the run, with the same error as on flex.
+#[test]
+fn a_target_outside_the_classes_stops_the_run_on_wgpu_as_on_flex() {
+    let (train, valid) = iris();
+    let errors: Vec<cortex::train::Error> = [Device::flex(), gpu()]
+        .iter()
+        .map(|device| {
+            let trainer = Trainer::new(
+                TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new()))
+                    .with_epochs(1)
+                    .with_batch_size(16)
+                    .with_seed(5)
+                    .with_quiet(true),
+                device,
+            )
+            .unwrap();
+            // Iris has 3 classes; 2 outputs put every class-2 target out of range.
+            let model = MlpConfig::new(4, vec![8], 2)
+                .with_seed(Some(1))
+                .init(&trainer.device())
+                .unwrap();
+            trainer.fit(model, &train, &valid, forward).unwrap_err()
+        })
+        .collect();
+    assert!(
+        matches!(
+            errors[1],
+            cortex::train::Error::TargetOutOfRange {
+                epoch: Some(1),
+                value: 2,
+                classes: 2,
+                ..
+            }
+        ),
+        "{:?}",
+        errors[1]
+    );
+    assert_eq!(errors[0], errors[1]);
+}

@@ -147,6 +147,16 @@ fn main() -> std::process::ExitCode {
                 .with_missing(MissingPolicy::Keep)
                 .with_categorical(categorical);
             let data = read_csv(path, &options)?;
+            if data.num_classes() < 2 {
+                return Err(format!(
+                    "{}: the target column `{target}` holds {} class{}; a classifier needs at \
+                     least two (is --target the right column?)",
+                    path.display(),
+                    data.num_classes(),
+                    if data.num_classes() == 1 { "" } else { "es" }
+                )
+                .into());
+            }
             let parts = split(
                 data.len(),
                 &SplitConfig::new(0.7, 0.15, 0.15)

@@ -122,10 +122,10 @@ fn check(
         .chain(states.iter().map(|(n, s)| (*n, s.device())));
     for (arg, got) in others {
         if got != device || got.is_autodiff() != device.is_autodiff() {
-            return Err(cortex_ops::Error::InvalidArgument {
+            return Err(cortex_ops::Error::DeviceMismatch {
                 op,
                 arg,
-                expected: format!("a tensor on {device:?}, the device of xw"),
+                expected: format!("{device:?}"),
                 got: format!("{got:?}"),
             });
         }
@@ -227,10 +227,10 @@ fn hidden_bias(
     }
     let (device, got) = (xw.device(), b_hh.device());
     if got != device || got.is_autodiff() != device.is_autodiff() {
-        return Err(cortex_ops::Error::InvalidArgument {
+        return Err(cortex_ops::Error::DeviceMismatch {
             op,
             arg: "b_hh",
-            expected: format!("a tensor on {device:?}, the device of xw"),
+            expected: format!("{device:?}"),
             got: format!("{got:?}"),
         });
     }

@@ -6,7 +6,7 @@ use cortex_nn::Mlp;
 /// comparisons).
 pub fn parameter_bits(model: &Mlp) -> Vec<u32> {
     model
-        .layers
+        .layers()
         .iter()
         .flat_map(|l| {
             let mut v: Vec<f32> = l.weight.val().to_data().iter::<f32>().collect();
