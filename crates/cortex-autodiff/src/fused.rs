@@ -317,7 +317,7 @@ pub fn fused_cross_entropy(
         let per_sample =
             Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy_index(
                 logits.into_dispatch(),
-                checked.gather.clone().into_dispatch(),
+                checked.gather().into_dispatch(),
                 ls,
             ));
         return Ok(checked.reduce(per_sample, options.reduction));
@@ -325,8 +325,7 @@ pub fn fused_cross_entropy(
     // T = ((1-ε) onehot + ε/C) · w_c, zeroed on rows that count nowhere; built on the device.
     let off = ls / classes as f64;
     let mut matrix: Tensor<2> = checked
-        .gather
-        .clone()
+        .gather()
         .float()
         .cast(dtype)
         .one_hot_fill(classes, 1.0, 0.0, -1)
@@ -336,7 +335,7 @@ pub fn fused_cross_entropy(
         matrix = matrix.mul(w.clone().detach().reshape([1, classes]));
     }
     if !checked.every_row_counts() {
-        matrix = matrix.mul(checked.kept.clone().reshape([rows, 1]));
+        matrix = matrix.mul(checked.kept().reshape([rows, 1]));
     }
     let per_sample = Tensor::<1>::from_dispatch(<Dispatch as FusedLossOps>::softmax_cross_entropy(
         logits.into_dispatch(),

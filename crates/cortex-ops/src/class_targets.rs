@@ -27,29 +27,34 @@ pub enum TargetCheck {
     Deferred,
 }
 
-/// The mean's divisor `Σ_i w[t_i]`: a host number, or a device scalar when the targets stay
-/// on the device. (One per loss call: the variants' sizes do not matter.)
+/// Per-row weights and the mean's divisor `Σ_i w[t_i]`: host values (uploaded only when a
+/// loss asks for them — the fused CPU kernel never does), or device tensors when the targets
+/// stay on the device. (One per loss call: the variants' sizes do not matter.)
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)]
-enum Total {
-    Host(f64),
-    Device(Tensor<1>),
+enum Weights {
+    Host {
+        sample: Vec<f64>,
+        kept: Vec<f64>,
+        total: f64,
+        dtype: DType,
+    },
+    Device {
+        sample: Tensor<1>,
+        kept: Tensor<1>,
+        total: Tensor<1>,
+    },
 }
 
 /// Integer class targets checked against `[N, C]` scores, with what every classification loss
-/// needs from them, all on the scores' device: a gather index, per-sample weights `w[t_i]`
-/// (0 for rows that count nowhere) and the mean's divisor.
+/// needs from them, on the scores' device: a gather index, per-sample weights `w[t_i]` (0 for
+/// rows that count nowhere) and the mean's divisor.
 #[derive(Debug, Clone)]
 pub struct ClassTargets {
-    /// `[N]`: the target, or 0 for a row that counts nowhere (safe to gather with).
-    pub gather: Tensor<1, Int>,
-    /// `[N]`: `w[t_i]` (1 without class weights); 0 for rows that count nowhere.
-    pub sample_weights: Tensor<1>,
-    /// `[N]`: 1 for rows that count, 0 for ignored (and, deferred, out-of-range) ones.
-    pub kept: Tensor<1>,
+    gather: Tensor<1, Int>,
+    weights: Weights,
     /// Whether every row is known, on the host, to count.
     every_row_counts: bool,
-    total: Total,
 }
 
 impl ClassTargets {
@@ -95,7 +100,7 @@ impl ClassTargets {
                     dtype,
                 );
                 if reduction == Reduction::Mean
-                    && matches!(checked.total, Total::Host(total) if total <= 0.0)
+                    && matches!(checked.weights, Weights::Host { total, .. } if total <= 0.0)
                 {
                     return Err(Error::InvalidArgument {
                         op,
@@ -166,15 +171,15 @@ impl ClassTargets {
             })
             .collect();
         let total = weights.iter().sum();
-        let upload = |values: Vec<f64>| {
-            Tensor::<1>::from_data(TensorData::new(values, [n]), (&device, dtype))
-        };
         Self {
             gather,
-            sample_weights: upload(weights),
-            kept: upload(kept),
+            weights: Weights::Host {
+                sample: weights,
+                kept,
+                total,
+                dtype,
+            },
             every_row_counts,
-            total: Total::Host(total),
         }
     }
 
@@ -207,11 +212,40 @@ impl ClassTargets {
         let total = sample_weights.clone().sum();
         Self {
             gather,
-            sample_weights,
-            kept,
+            weights: Weights::Device {
+                sample: sample_weights,
+                kept,
+                total,
+            },
             every_row_counts: false,
-            total: Total::Device(total),
         }
+    }
+
+    /// `[N]`: the target, or 0 for a row that counts nowhere (safe to gather with).
+    pub fn gather(&self) -> Tensor<1, Int> {
+        self.gather.clone()
+    }
+
+    /// `[N]`: `w[t_i]` (1 without class weights); 0 for rows that count nowhere.
+    pub fn sample_weights(&self) -> Tensor<1> {
+        match &self.weights {
+            Weights::Host { sample, dtype, .. } => self.upload(sample, *dtype),
+            Weights::Device { sample, .. } => sample.clone(),
+        }
+    }
+
+    /// `[N]`: 1 for rows that count, 0 for ignored (and, deferred, out-of-range) ones.
+    pub fn kept(&self) -> Tensor<1> {
+        match &self.weights {
+            Weights::Host { kept, dtype, .. } => self.upload(kept, *dtype),
+            Weights::Device { kept, .. } => kept.clone(),
+        }
+    }
+
+    /// Host values as a tensor on the targets' device.
+    fn upload(&self, values: &[f64], dtype: DType) -> Tensor<1> {
+        let data = TensorData::new(values.to_vec(), [values.len()]);
+        Tensor::from_data(data, (&self.gather.device(), dtype))
     }
 
     /// Whether every row is known (on the host) to count: no ignored and no out-of-range
@@ -224,14 +258,16 @@ impl ClassTargets {
     /// `Σ_i w[t_i]` over the rows that count, not by `N` (NaN or ±inf when that sum is 0 and
     /// the check was deferred).
     pub fn reduce(&self, per_sample: Tensor<1>, reduction: Reduction) -> Tensor<1> {
-        match (reduction, &self.total) {
+        match (reduction, &self.weights) {
             (Reduction::None, _) => per_sample,
             (Reduction::Sum, _) => per_sample.sum(),
             // `mul_scalar(1/w)`, not `div_scalar(w)`: burn-autodiff's div_scalar backward
             // rounds the divisor to f32 (a 2e-9 relative error in f64 gradients, caught by the
             // oracle).
-            (Reduction::Mean, Total::Host(total)) => per_sample.sum().mul_scalar(1.0 / total),
-            (Reduction::Mean, Total::Device(total)) => per_sample.sum().div(total.clone()),
+            (Reduction::Mean, Weights::Host { total, .. }) => {
+                per_sample.sum().mul_scalar(1.0 / total)
+            }
+            (Reduction::Mean, Weights::Device { total, .. }) => per_sample.sum().div(total.clone()),
         }
     }
 }
@@ -270,24 +306,24 @@ mod tests {
                         DType::F64,
                     );
                     let gathered = |c: &ClassTargets| -> Vec<i64> {
-                        c.gather.to_data().iter::<i64>().collect()
+                        c.gather().to_data().iter::<i64>().collect()
                     };
                     assert_eq!(gathered(&on_device), vec![2, 0, 0, 0, 0, 1]);
                     assert_eq!(gathered(&host), gathered(&on_device));
                     assert_close(
-                        &values(&on_device.kept),
+                        &values(&on_device.kept()),
                         &[1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
                         0.0,
                     );
-                    assert_close(&values(&host.kept), &values(&on_device.kept), 0.0);
+                    assert_close(&values(&host.kept()), &values(&on_device.kept()), 0.0);
                     let expected_weights = match class_weights {
                         Some(_) => vec![3.0, 0.0, 0.0, 0.5, 0.0, 2.0],
                         None => vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
                     };
-                    assert_close(&values(&on_device.sample_weights), &expected_weights, 0.0);
-                    assert_close(&values(&host.sample_weights), &expected_weights, 0.0);
+                    assert_close(&values(&on_device.sample_weights()), &expected_weights, 0.0);
+                    assert_close(&values(&host.sample_weights()), &expected_weights, 0.0);
                     let losses = tensor(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6], &device)
-                        .mul(on_device.sample_weights.clone());
+                        .mul(on_device.sample_weights());
                     let total: f64 = expected_weights.iter().sum();
                     let mean = (expected_weights[0]
                         + 4.0 * expected_weights[3]

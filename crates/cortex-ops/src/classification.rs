@@ -167,9 +167,9 @@ fn class_loss(
     )?;
     let picked = log_probs
         .clone()
-        .gather(1, checked.gather.clone().reshape([n, 1]))
+        .gather(1, checked.gather().reshape([n, 1]))
         .reshape([n]);
-    let mut per_sample = picked.neg().mul(checked.sample_weights.clone());
+    let mut per_sample = picked.neg().mul(checked.sample_weights());
 
     let label_smoothing = options.label_smoothing;
     if label_smoothing > 0.0 {
@@ -177,11 +177,7 @@ fn class_loss(
             Some(w) => log_probs.mul(w.clone().detach().reshape([1, classes])),
             None => log_probs,
         };
-        let smooth = weighted
-            .sum_dim(1)
-            .reshape([n])
-            .neg()
-            .mul(checked.kept.clone());
+        let smooth = weighted.sum_dim(1).reshape([n]).neg().mul(checked.kept());
         per_sample = per_sample
             .mul_scalar(1.0 - label_smoothing)
             .add(smooth.mul_scalar(label_smoothing / classes as f64));

@@ -63,6 +63,18 @@ fn run<C: Recurrent>(
     }
     let (hidden, dirs) = (stack.hidden_size, stack.directions);
     let slots = stack.num_layers * dirs;
+    if cells.len() != slots || slots == 0 {
+        // The cells are public: a stack edited by hand no longer matches its configuration.
+        return Err(Error::InvalidConfig {
+            layer: layer_name,
+            field: "cells",
+            expected: format!(
+                "{slots} cells ({} layers × {dirs} directions)",
+                stack.num_layers
+            ),
+            got: cells.len().to_string(),
+        });
+    }
     if let Some(states) = &initial {
         for (state, name) in states.iter().zip(["h0", "c0"]) {
             check::input(
