@@ -144,14 +144,13 @@ fn assert_loadable(dir: &Path) {
     assert!(state.trim_end().ends_with('}'), "state.json cut short");
 }
 
-/// Whether a write of process `pid` is in flight (its temporary file `.NAME.PID.tmp` exists;
-/// those of earlier, killed processes do not count).
-fn writing(dir: &Path, pid: u32) -> bool {
+/// The write of process `pid` in flight, if any: the name of its temporary file
+/// `.NAME.PID.tmp` (those of earlier, killed processes do not count).
+fn writing(dir: &Path, pid: u32) -> Option<String> {
     let suffix = format!(".{pid}.tmp");
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(&suffix))
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.ends_with(&suffix).then_some(name)
     })
 }
 
@@ -241,9 +240,21 @@ fn killed_and_resumed_run_equals_the_uninterrupted_one(backend: &str, seed: u64)
         let in_write = kills % 2 == 1;
         let pid = child.id();
         let kill = if in_write {
-            // Inside a checkpoint write: as soon as its temporary file shows.
+            // Inside the n-th checkpoint write of the process (n in 1..=6, so that kills land
+            // before, between and after the writes of an epoch's files and its state.json).
             let dir = faulted.clone();
-            kill_when(&mut child, run_time, move || writing(&dir, pid))
+            let nth = 1 + (moments.next() % 6) as usize;
+            let seen = std::cell::RefCell::new(Vec::<String>::new());
+            kill_when(&mut child, run_time, move || {
+                let Some(name) = writing(&dir, pid) else {
+                    return false;
+                };
+                let mut seen = seen.borrow_mut();
+                if seen.last() != Some(&name) {
+                    seen.push(name);
+                }
+                seen.len() >= nth
+            })
         } else {
             // A random moment of the run (most often inside an epoch).
             let at = moments.within(run_time.mul_f64(0.5));
