@@ -178,6 +178,38 @@ pub struct TabularBatch {
     pub values: Option<Tensor<2>>,
 }
 
+impl TabularBatch {
+    /// The class ids `[B]` of a classification batch.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a batch of regression values.
+    pub fn class_ids(&self) -> Result<Tensor<1, Int>> {
+        self.classes.clone().ok_or_else(|| {
+            invalid(
+                "TabularBatch",
+                "targets",
+                "class ids (a dataset read with TargetKind::Classes)",
+                "real values",
+            )
+        })
+    }
+
+    /// The target values `[B, 1]` of a regression batch.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a batch of class ids.
+    pub fn target_values(&self) -> Result<Tensor<2>> {
+        self.values.clone().ok_or_else(|| {
+            invalid(
+                "TabularBatch",
+                "targets",
+                "real values (a dataset read with TargetKind::Values)",
+                "class ids",
+            )
+        })
+    }
+}
+
 impl ToBatch for TabularDataset {
     type Batch = TabularBatch;
 

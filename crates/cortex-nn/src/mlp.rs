@@ -13,7 +13,7 @@ use crate::linear::{Linear, LinearConfig};
 use crate::param::derive_seed;
 use crate::seed::layer_seed;
 
-/// Configuration of [`Mlp`]. The seed's sigmoid MLP 784-128-64-10 is
+/// Configuration of [`Mlp`]. The classic sigmoid MLP for MNIST, 784-128-64-10, is
 /// `MlpConfig::new(784, vec![128, 64], 10).with_activation(Activation::Sigmoid)`.
 #[derive(Config, Debug, PartialEq)]
 pub struct MlpConfig {

@@ -45,8 +45,8 @@ pub fn seeded<T>(seed: u64, build: impl FnOnce() -> T) -> T {
     build()
 }
 
-/// The seed a layer initializes from: `explicit` when given, else the next seed of the model
-/// seed's stream.
+/// The seed a layer initializes from: `explicit` when given, else the next value of the stream
+/// that the model seed starts.
 pub(crate) fn layer_seed(explicit: Option<u64>) -> u64 {
     explicit.unwrap_or_else(|| {
         MODEL_SEED.with(|current| {

@@ -31,6 +31,23 @@ pub enum OptimizerConfig {
     Adagrad(AdagradConfig),
 }
 
+macro_rules! optimizer_from {
+    ($($config:ident => $variant:ident),*) => {$(
+        impl From<$config> for OptimizerConfig {
+            fn from(config: $config) -> Self {
+                OptimizerConfig::$variant(config)
+            }
+        }
+    )*};
+}
+optimizer_from!(
+    SgdConfig => Sgd,
+    AdamConfig => Adam,
+    AdamWConfig => AdamW,
+    RmsPropConfig => RmsProp,
+    AdagradConfig => Adagrad
+);
+
 impl OptimizerConfig {
     /// The configured learning rate.
     pub fn lr(&self) -> f64 {

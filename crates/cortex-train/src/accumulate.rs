@@ -8,7 +8,7 @@
 
 use burn::tensor::{Bool, DType, Int, Tensor, TensorData};
 
-use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
+use crate::metrics::{ClassificationMetrics, Metrics, RegressionMetrics, default_top_k};
 use crate::output::{Output, Prediction};
 
 /// Marks "nothing yet" in the first-bad-step trackers (far above any step number).
@@ -35,7 +35,8 @@ enum Sums {
 
 /// A pass's metrics, kept on the device between flushes.
 pub(crate) struct DeviceTotals {
-    top_k: usize,
+    /// The configured `k` of the top-k accuracy (`None`: [`default_top_k`] of the classes).
+    top_k: Option<usize>,
     sums: Option<Sums>,
     /// `[step of the first non-finite loss (or NO_STEP), that loss]`.
     first_bad: Option<Tensor<1>>,
@@ -119,9 +120,9 @@ fn one_hot(ids: Tensor<1>, classes: usize) -> Tensor<2> {
 }
 
 impl DeviceTotals {
-    pub(crate) fn new(top_k: usize) -> Self {
+    pub(crate) fn new(top_k: Option<usize>) -> Self {
         Self {
-            top_k: top_k.max(1),
+            top_k: top_k.map(|k| k.max(1)),
             sums: None,
             first_bad: None,
             first_bad_target: None,
@@ -164,8 +165,9 @@ impl DeviceTotals {
                     .float()
                     .cast(DType::F32)
                     .sum_dim(1);
+                let k = self.top_k.unwrap_or_else(|| default_top_k(classes));
                 let hits = above
-                    .lower_elem(self.top_k as f64)
+                    .lower_elem(k as f64)
                     .float()
                     .cast(DType::F32)
                     .mul(counted.clone())
@@ -289,7 +291,9 @@ impl DeviceTotals {
                     });
                 }
                 let metrics = self.metrics.get_or_insert_with(|| {
-                    Metrics::Classification(ClassificationMetrics::new(classes, self.top_k))
+                    Metrics::Classification(ClassificationMetrics::with_default_k(
+                        classes, self.top_k,
+                    ))
                 });
                 if let Metrics::Classification(m) = metrics {
                     m.add_counts(rest[0], rest[1], &rest[2..]);

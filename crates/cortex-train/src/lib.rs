@@ -1,7 +1,7 @@
 //! # cortex-train
 //!
-//! The seed's workflow — fit on the training split, validate every epoch, test at the end —
-//! for classification and regression: [`Trainer`] with metrics (loss, accuracy, top-k,
+//! The supervised-learning workflow — fit on the training split, validate every epoch, test
+//! at the end — for classification and regression: [`Trainer`] with metrics (loss, accuracy, top-k,
 //! confusion matrix, per-class precision/recall; MSE, MAE, RMSE, R²), early stopping on a
 //! validation metric, the best model kept, atomic checkpoints and exact resume, NaN/inf loss
 //! detection, a progress bar, the history as CSV/JSON and curves as SVG; and a seeded
@@ -48,6 +48,8 @@ mod trainer;
 pub use early_stopping::{EarlyStopping, Goal, Verdict};
 pub use error::{Error, Result};
 pub use history::{EpochRecord, History};
-pub use metrics::{ClassificationMetrics, ConfusionMatrix, Metrics, RegressionMetrics};
+pub use metrics::{
+    ClassificationMetrics, ConfusionMatrix, Metrics, RegressionMetrics, default_top_k,
+};
 pub use output::{Output, Prediction};
 pub use trainer::{Fitted, Trainer, TrainerConfig};

@@ -140,13 +140,36 @@ impl ClassificationMetrics {
         self.top_k_hits as f64 / self.confusion.total().max(1) as f64
     }
 
-    /// The scalar metrics by name (`loss`, `accuracy`, `top{k}_accuracy`).
+    /// The scalar metrics by name: `loss`, `accuracy`, and `top{k}_accuracy` when it says
+    /// something the accuracy does not (`1 < k < classes`: with `k >= classes` every sample
+    /// is a top-k hit).
     pub fn summary(&self) -> BTreeMap<String, f64> {
-        BTreeMap::from([
+        let mut summary = BTreeMap::from([
             ("loss".to_string(), self.loss()),
             ("accuracy".to_string(), self.accuracy()),
-            (format!("top{}_accuracy", self.k), self.top_k_accuracy()),
-        ])
+        ]);
+        if self.k > 1 && self.k < self.confusion.classes() {
+            summary.insert(format!("top{}_accuracy", self.k), self.top_k_accuracy());
+        }
+        summary
+    }
+}
+
+/// The `k` of the top-k accuracy when none is configured: 5 among 20 classes or more (the
+/// ImageNet convention), 2 among 4 to 19, and 1 (no top-k figure) for fewer classes.
+pub fn default_top_k(classes: usize) -> usize {
+    match classes {
+        20.. => 5,
+        4..=19 => 2,
+        _ => 1,
+    }
+}
+
+impl ClassificationMetrics {
+    /// Empty metrics for `classes` classes, with top-`k` accuracy for `k` given or
+    /// [`default_top_k`].
+    pub fn with_default_k(classes: usize, k: Option<usize>) -> Self {
+        Self::new(classes, k.unwrap_or_else(|| default_top_k(classes)))
     }
 }
 

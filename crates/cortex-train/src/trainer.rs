@@ -1,6 +1,5 @@
 //! The `Trainer`: fit on the training split, validate every epoch, keep the best model, stop
-//! early, checkpoint and resume, then test — the seed's workflow, for classification and
-//! regression alike.
+//! early, checkpoint and resume, then test — for classification and regression alike.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -50,8 +49,9 @@ pub struct TrainerConfig {
     pub patience: Option<usize>,
     /// Smallest change that counts as an improvement.
     pub min_delta: f64,
-    /// `k` of the top-k accuracy.
-    pub top_k: usize,
+    /// `k` of the top-k accuracy; `None` (the default) picks one from the number of classes
+    /// ([`crate::default_top_k`]).
+    pub top_k: Option<usize>,
     /// Where checkpoints, the best model, the history and the curves go.
     pub out_dir: Option<PathBuf>,
     /// No progress output.
@@ -59,8 +59,10 @@ pub struct TrainerConfig {
 }
 
 impl TrainerConfig {
-    /// 10 epochs of batches of 32 with `optimizer`, monitoring the validation loss.
-    pub fn new(optimizer: OptimizerConfig) -> Self {
+    /// 10 epochs of batches of 32 with `optimizer` (any optimizer's configuration, e.g.
+    /// `AdamConfig::new()`), monitoring the validation loss.
+    pub fn new(optimizer: impl Into<OptimizerConfig>) -> Self {
+        let optimizer = optimizer.into();
         Self {
             epochs: 10,
             batch_size: 32,
@@ -73,7 +75,7 @@ impl TrainerConfig {
             goal: Goal::Minimize,
             patience: None,
             min_delta: 0.0,
-            top_k: 5,
+            top_k: None,
             out_dir: None,
             quiet: false,
         }
@@ -94,6 +96,12 @@ impl TrainerConfig {
     /// Sets the seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Sets the `k` of the top-k accuracy.
+    pub fn with_top_k(mut self, k: usize) -> Self {
+        self.top_k = Some(k);
         self
     }
 

@@ -281,6 +281,26 @@ fn metrics_on_known_values() {
     );
     assert_eq!(m.accuracy(), 0.75);
     assert_eq!(m.top_k_accuracy(), 1.0, "the miss has its target second");
+    assert_eq!(m.summary().get("top2_accuracy"), Some(&1.0));
+    // Without a configured k: one that says something for the number of classes, and no
+    // top-k figure where every sample would be a hit or it would repeat the accuracy.
+    assert_eq!(
+        [3, 4, 10, 19, 20, 1000].map(default_top_k),
+        [1, 2, 2, 2, 5, 5]
+    );
+    let keys = |classes| {
+        ClassificationMetrics::with_default_k(classes, None)
+            .summary()
+            .into_keys()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(3), ["accuracy", "loss"]);
+    assert_eq!(keys(10), ["accuracy", "loss", "top2_accuracy"]);
+    assert_eq!(
+        ClassificationMetrics::new(3, 5).summary().len(),
+        2,
+        "top-5 of 3 classes is always 1"
+    );
     assert_eq!(
         (
             m.confusion.precision(1).unwrap(),

@@ -67,6 +67,11 @@ pub use cortex_autodiff as autodiff;
 
 pub mod device;
 
+/// The README's code samples, compiled and run as doctests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The names a training program needs, in one `use cortex::prelude::*;`.
 pub mod prelude {
     pub use crate::Precision;

@@ -12,7 +12,7 @@ use cortex::nn::{
     BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, DropoutConfig, Flatten, Linear,
     LinearConfig, MaxPool2d, MaxPool2dConfig, Padding,
 };
-use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
+use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Goal, Output};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
@@ -93,7 +93,7 @@ fn main() -> std::process::ExitCode {
         let recipe = Recipe {
             default_epochs: 8,
             batch_size: 32,
-            optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(1e-3)),
+            optimizer: AdamConfig::new().with_lr(1e-3).into(),
             schedule: Some(LrSchedule::CosineAnnealing {
                 lr: 1e-3,
                 t_max: epochs,

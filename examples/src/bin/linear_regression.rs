@@ -11,7 +11,7 @@ use cortex::data::{
     Targets, bundled, read_csv, split,
 };
 use cortex::nn::{Linear, LinearConfig};
-use cortex::optim::{OptimizerConfig, SgdConfig};
+use cortex::optim::SgdConfig;
 use cortex::train::{Metrics, Output, Trainer, TrainerConfig};
 use cortex_examples::{BoxError, common, print_final, run, with_common_args};
 
@@ -31,16 +31,10 @@ fn with_targets(data: &TabularDataset, y: Vec<f64>) -> Result<TabularDataset, Bo
 }
 
 fn forward(model: &Linear, batch: &TabularBatch) -> cortex::train::Result<Output> {
-    let targets = batch
-        .values
-        .clone()
-        .ok_or_else(|| cortex::train::Error::InvalidConfig {
-            what: "linear_regression",
-            field: "target",
-            expected: "numeric targets".into(),
-            got: "classes".into(),
-        })?;
-    Output::regression(model.forward(batch.features.clone())?, targets)
+    Output::regression(
+        model.forward(batch.features.clone())?,
+        batch.target_values()?,
+    )
 }
 
 fn main() -> std::process::ExitCode {
@@ -133,13 +127,11 @@ fn main() -> std::process::ExitCode {
             .sqrt();
 
         let epochs = common.epochs.unwrap_or(500);
-        let mut config = TrainerConfig::new(OptimizerConfig::Sgd(
-            SgdConfig::new().with_lr(0.05).with_momentum(0.9),
-        ))
-        .with_epochs(epochs)
-        .with_batch_size(train_s.len())
-        .with_seed(common.seed)
-        .with_quiet(common.quiet);
+        let mut config = TrainerConfig::new(SgdConfig::new().with_lr(0.05).with_momentum(0.9))
+            .with_epochs(epochs)
+            .with_batch_size(train_s.len())
+            .with_seed(common.seed)
+            .with_quiet(common.quiet);
         if let Some(out) = &common.out {
             config = config.with_out_dir(out);
         }

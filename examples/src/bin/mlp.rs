@@ -1,4 +1,4 @@
-//! The seed's MLP — `Linear → activation → … → Linear`, softmax cross-entropy — on the
+//! A multilayer perceptron — `Linear → activation → … → Linear`, softmax cross-entropy — on the
 //! bundled MNIST subset or 8x8 digits, any IDX folder (`--data DIR`), or any tabular
 //! classification CSV (`--csv PATH --target COLUMN`).
 //!
@@ -16,7 +16,7 @@ use cortex::data::{
     TargetKind, read_csv, split,
 };
 use cortex::nn::{Activation, Mlp, MlpConfig};
-use cortex::optim::{AdamConfig, LrSchedule, OptimizerConfig};
+use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Goal, Output};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
@@ -52,7 +52,7 @@ fn main() -> std::process::ExitCode {
     run(|| {
         let started = Instant::now();
         let matches = with_image_args(with_common_args(
-            Command::new("mlp").about("the seed's MLP on images or a CSV"),
+            Command::new("mlp").about("a multilayer perceptron on images or a CSV"),
         ))
         .arg(
             Arg::new("csv")
@@ -116,7 +116,7 @@ fn main() -> std::process::ExitCode {
         let recipe = Recipe {
             default_epochs: 30,
             batch_size: 64,
-            optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(lr)),
+            optimizer: AdamConfig::new().with_lr(lr).into(),
             schedule: Some(LrSchedule::CosineAnnealing {
                 lr,
                 t_max: epochs,
@@ -179,15 +179,10 @@ fn main() -> std::process::ExitCode {
                 |device| Ok(mlp(inputs, classes).init(device)?),
                 (&train, &valid, &test),
                 |model: &Mlp, batch: &TabularBatch| {
-                    let labels = batch.classes.clone().ok_or_else(|| {
-                        cortex::train::Error::InvalidConfig {
-                            what: "mlp",
-                            field: "target",
-                            expected: "class labels".into(),
-                            got: "values".into(),
-                        }
-                    })?;
-                    Output::classification(model.forward(batch.features.clone())?, labels)
+                    Output::classification(
+                        model.forward(batch.features.clone())?,
+                        batch.class_ids()?,
+                    )
                 },
             )?
         } else {

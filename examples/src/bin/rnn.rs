@@ -15,7 +15,7 @@ use cortex::data::{
     Dataset, ImageBatch, SequenceBatch, ShiftedImages, WindowConfig, bundled, windows,
 };
 use cortex::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig};
-use cortex::optim::{AdamConfig, GradClipping, LrSchedule, OptimizerConfig};
+use cortex::optim::{AdamConfig, GradClipping, LrSchedule};
 use cortex::train::{Goal, Metrics, Output};
 use cortex_examples::{
     BoxError, Common, Recipe, common, fit_and_test, image_train_validation, print_final,
@@ -84,7 +84,7 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
     let recipe = Recipe {
         default_epochs: 10,
         batch_size: 64,
-        optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(2e-3)),
+        optimizer: AdamConfig::new().with_lr(2e-3).into(),
         schedule: Some(LrSchedule::CosineAnnealing {
             lr: 2e-3,
             t_max: epochs,
@@ -143,7 +143,7 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
     let recipe = Recipe {
         default_epochs: 12,
         batch_size: 64,
-        optimizer: OptimizerConfig::Adam(AdamConfig::new().with_lr(3e-3)),
+        optimizer: AdamConfig::new().with_lr(3e-3).into(),
         schedule: Some(LrSchedule::Step {
             lr: 3e-3,
             step_size: 5,
