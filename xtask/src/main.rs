@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's own commands, cheapest check first.
 //!
-//! - `test`: layering invariant, `cargo fmt --check`, `cargo clippy -D warnings`, then the
-//!   whole test suite on both CPU backends.
+//! - `test`: layering invariant, `cargo fmt --check`, `cargo package` of every library crate
+//!   (`--no-verify`), `cargo clippy -D warnings`, then the whole test suite on both CPU
+//!   backends.
 //! - `check-grads`: every registered gradient case against finite differences.
 //! - `bench`: the throughput benchmark (release build of `cortex-bench`), optionally beside
 //!   PyTorch.
@@ -46,7 +47,7 @@ fn main() -> Result<()> {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  test [--backend flex|ndarray|all] [--wgpu]\n  \
-                                                     layering, fmt, clippy and every test\n  \
+                                                     layering, fmt, package, clippy and every test\n  \
                                                      (--wgpu: also burn's wgpu backend and the GPU-path suite)\n  \
                  check-grads [--backend B] [--precision f32|f64] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \

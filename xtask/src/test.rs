@@ -48,6 +48,27 @@ impl Test {
         };
         step("layering", &|| Layering.run())?;
         step("fmt", &|| run("cargo", &["fmt", "--all", "--check"], &[]))?;
+        // Every library crate packages on its own (siblings not yet on crates.io are resolved
+        // from the workspace; `--no-verify`: the test step below builds them).
+        step("package", &|| {
+            run(
+                "cargo",
+                &[
+                    "package",
+                    "--workspace",
+                    "--no-verify",
+                    "--allow-dirty",
+                    "--quiet",
+                    "--exclude",
+                    "cortex-bench",
+                    "--exclude",
+                    "cortex-examples",
+                    "--exclude",
+                    "xtask",
+                ],
+                &[],
+            )
+        })?;
         let features: &[&str] = if self.wgpu {
             &["--features", "cortex/wgpu"]
         } else {
