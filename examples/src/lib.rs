@@ -226,7 +226,7 @@ pub fn fit_and_test<M, D, F>(
 where
     M: cortex::burn::module::Module + Clone,
     D: Dataset + cortex::data::ToBatch,
-    F: Fn(&M, &D::Batch) -> cortex::train::Result<cortex::train::Output>,
+    F: Fn(&M, D::Batch) -> cortex::train::Result<cortex::train::Output>,
 {
     use cortex::train::{Trainer, TrainerConfig};
     let mut config = TrainerConfig::new(recipe.optimizer.clone())

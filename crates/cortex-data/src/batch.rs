@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Dataset, ImageDataset, TabularDataset, Targets};
 use crate::error::{Error, Result, invalid};
 
-/// Configuration of a [`Batcher`].
+/// Configuration of a [`BatchSampler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatcherConfig {
+pub struct BatchSamplerConfig {
     /// Samples per batch (> 0).
     pub batch_size: usize,
     /// Reshuffle every epoch (seeded by `(seed, epoch)`).
@@ -23,7 +23,7 @@ pub struct BatcherConfig {
     pub seed: u64,
 }
 
-impl BatcherConfig {
+impl BatchSamplerConfig {
     /// Batches of `batch_size`, shuffled, keeping the last partial batch, seed 0.
     pub fn new(batch_size: usize) -> Self {
         Self {
@@ -53,25 +53,27 @@ impl BatcherConfig {
     }
 }
 
-/// Splits a set of sample indices into batches, epoch by epoch.
+/// Splits a set of sample indices into batches of indices, epoch by epoch (PyTorch's
+/// `BatchSampler`; burn's `Batcher` is something else: it turns items into a batch, the job
+/// of [`ToBatch`] here).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batcher {
+pub struct BatchSampler {
     indices: Vec<usize>,
-    config: BatcherConfig,
+    config: BatchSamplerConfig,
 }
 
-impl Batcher {
+impl BatchSampler {
     /// A batcher over `indices` (e.g. the training split).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for batch size 0; [`Error::Empty`] for no indices.
-    pub fn new(indices: Vec<usize>, config: BatcherConfig) -> Result<Self> {
+    pub fn new(indices: Vec<usize>, config: BatchSamplerConfig) -> Result<Self> {
         if config.batch_size == 0 {
-            return Err(invalid("Batcher", "batch_size", "> 0", 0));
+            return Err(invalid("BatchSampler", "batch_size", "> 0", 0));
         }
         if indices.is_empty() {
             return Err(Error::Empty {
-                what: "Batcher".to_string(),
+                what: "BatchSampler".to_string(),
                 reason: "no sample indices".to_string(),
             });
         }
@@ -178,6 +180,18 @@ pub struct TabularBatch {
     pub values: Option<Tensor<2>>,
 }
 
+/// A subset batches through its dataset: positions in the subset map to the dataset's
+/// indices, so `data.subset(indices)` feeds a trainer like the dataset itself.
+impl<D: Dataset + ToBatch> ToBatch for crate::dataset::Subset<D> {
+    type Batch = D::Batch;
+
+    fn batch(&self, indices: &[usize], device: &Device) -> Result<D::Batch> {
+        check_indices("Subset::batch", indices, self.len())?;
+        let inner: Vec<usize> = indices.iter().map(|&i| self.indices()[i]).collect();
+        self.inner().batch(&inner, device)
+    }
+}
+
 impl TabularBatch {
     /// The class ids `[B]` of a classification batch.
     ///
@@ -192,6 +206,24 @@ impl TabularBatch {
                 "real values",
             )
         })
+    }
+
+    /// The features and class ids of a classification batch, taken apart without copies.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a batch of regression values.
+    pub fn into_classes(self) -> Result<(Tensor<2>, Tensor<1, Int>)> {
+        let ids = self.class_ids()?;
+        Ok((self.features, ids))
+    }
+
+    /// The features and target values of a regression batch, taken apart without copies.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a batch of class ids.
+    pub fn into_values(self) -> Result<(Tensor<2>, Tensor<2>)> {
+        let values = self.target_values()?;
+        Ok((self.features, values))
     }
 
     /// The target values `[B, 1]` of a regression batch.

@@ -9,14 +9,14 @@
 //!   names mapped to ids, categorical columns, missing-cell policy);
 //! - preprocessing fitted on the training split only ([`Imputer`], [`drop_missing`],
 //!   [`Standardizer`], [`MinMaxScaler`], [`OneHotEncoder`], a serde [`Pipeline`]);
-//! - seeded, optionally stratified [`split`]s; a shuffling [`Batcher`] and [`ToBatch`] for
+//! - seeded, optionally stratified [`split`]s; a shuffling [`BatchSampler`] and [`ToBatch`] for
 //!   tensors on a device; sliding [`windows`] over a [`Series`];
 //! - the bundled datasets ([`bundled`]): `mnist_subset`, `digits8x8`, iris, wine,
 //!   breast cancer, diabetes, sunspots, and Fashion-MNIST from Debian's package.
 //!
 //! ```
 //! use burn::tensor::Device;
-//! use cortex_data::{Batcher, BatcherConfig, Dataset, SplitConfig, Standardizer, ToBatch, bundled, split};
+//! use cortex_data::{BatchSampler, BatchSamplerConfig, Dataset, SplitConfig, Standardizer, ToBatch, bundled, split};
 //!
 //! let iris = bundled::iris()?;
 //! let parts = split(iris.len(), &SplitConfig::new(0.6, 0.2, 0.2).stratified(), iris.class_ids())?;
@@ -25,7 +25,7 @@
 //! let standardizer = Standardizer::fit(&train)?; // training statistics only
 //! standardizer.transform(&mut train)?;
 //! standardizer.transform(&mut test)?;
-//! let batcher = Batcher::new((0..train.len()).collect(), BatcherConfig::new(32).with_seed(7))?;
+//! let batcher = BatchSampler::new((0..train.len()).collect(), BatchSamplerConfig::new(32).with_seed(7))?;
 //! let first = &batcher.epoch(0)[0];
 //! let batch = train.batch(first, &Device::flex())?;
 //! assert_eq!(batch.features.dims(), [32, 4]);
@@ -46,7 +46,7 @@ mod split;
 mod transform;
 
 pub use augment::ShiftedImages;
-pub use batch::{Batcher, BatcherConfig, ImageBatch, TabularBatch, ToBatch};
+pub use batch::{BatchSampler, BatchSamplerConfig, ImageBatch, TabularBatch, ToBatch};
 pub use csv::{CsvOptions, MissingPolicy, TargetKind, parse_csv, read_csv};
 pub use dataset::{
     Dataset, ImageDataset, ImageSample, Mapped, Subset, TabularDataset, TabularSample, Targets,

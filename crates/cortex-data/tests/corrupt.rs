@@ -187,11 +187,11 @@ fn csv_errors_name_line_and_column() {
 #[test]
 fn batch_and_window_arguments_are_checked() {
     assert!(matches!(
-        Batcher::new(vec![0, 1], BatcherConfig::new(0)),
+        BatchSampler::new(vec![0, 1], BatchSamplerConfig::new(0)),
         Err(Error::InvalidArgument { .. })
     ));
     assert!(matches!(
-        Batcher::new(vec![], BatcherConfig::new(2)),
+        BatchSampler::new(vec![], BatchSamplerConfig::new(2)),
         Err(Error::Empty { .. })
     ));
     let config = WindowConfig {

@@ -164,10 +164,10 @@ fn series(d: &Draw, device: &Device) -> std::result::Result<(), TestCaseError> {
     ) {
         exercise(&data, &d.indices, device);
     }
-    let config = BatcherConfig::new(d.sizes[3])
+    let config = BatchSamplerConfig::new(d.sizes[3])
         .with_shuffle(d.flags[1])
         .with_drop_last(d.flags[2]);
-    if let Ok(batcher) = Batcher::new(d.indices.clone(), config) {
+    if let Ok(batcher) = BatchSampler::new(d.indices.clone(), config) {
         let batches = batcher.epoch(d.sizes[4] as u64);
         prop_assert_eq!(batches.len(), batcher.batches_per_epoch());
     }

@@ -177,7 +177,7 @@ proptest! {
     fn every_epoch_visits_each_sample_once(
         n in 1usize..200, batch_size in 1usize..40, seed in any::<u64>(), epoch in 0u64..5,
     ) {
-        let batcher = Batcher::new((0..n).collect(), BatcherConfig::new(batch_size).with_seed(seed)).unwrap();
+        let batcher = BatchSampler::new((0..n).collect(), BatchSamplerConfig::new(batch_size).with_seed(seed)).unwrap();
         let batches = batcher.epoch(epoch);
         prop_assert_eq!(batches.len(), batcher.batches_per_epoch());
         prop_assert!(batches.iter().all(|b| b.len() <= batch_size));
@@ -185,7 +185,7 @@ proptest! {
         prop_assert_eq!(&batcher.epoch(epoch).concat(), &seen, "same seed, same order");
         seen.sort_unstable();
         prop_assert_eq!(seen, (0..n).collect::<Vec<_>>());
-        let dropping = Batcher::new((0..n).collect(), BatcherConfig::new(batch_size).with_drop_last(true)).unwrap();
+        let dropping = BatchSampler::new((0..n).collect(), BatchSamplerConfig::new(batch_size).with_drop_last(true)).unwrap();
         let kept: usize = dropping.epoch(epoch).iter().map(Vec::len).sum();
         prop_assert_eq!(kept, n / batch_size * batch_size);
     }
@@ -193,9 +193,14 @@ proptest! {
 
 #[test]
 fn epochs_are_reshuffled_and_windows_slide() {
-    let batcher = Batcher::new((0..100).collect(), BatcherConfig::new(10).with_seed(3)).unwrap();
+    let batcher =
+        BatchSampler::new((0..100).collect(), BatchSamplerConfig::new(10).with_seed(3)).unwrap();
     assert_ne!(batcher.epoch(0), batcher.epoch(1));
-    let fixed = Batcher::new((0..5).collect(), BatcherConfig::new(2).with_shuffle(false)).unwrap();
+    let fixed = BatchSampler::new(
+        (0..5).collect(),
+        BatchSamplerConfig::new(2).with_shuffle(false),
+    )
+    .unwrap();
     assert_eq!(fixed.epoch(4), vec![vec![0, 1], vec![2, 3], vec![4]]);
     let series: Vec<f64> = (0..10).map(f64::from).collect();
     let w = windows(
@@ -292,6 +297,26 @@ fn constant_columns_missing_values_and_one_hot() {
     assert!(data.features().iter().all(|v| (-1.0..=1.0).contains(v)));
     assert!(matches!(
         MinMaxScaler::fit(&data, [1.0, 1.0]),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
+
+/// A subset batches through its dataset: batch `[0, 2]` of `subset([5, 9, 1])` is the
+/// dataset's batch `[5, 1]`, so a subset can feed a trainer directly.
+#[test]
+fn a_subset_batches_through_its_dataset() {
+    let device = burn::tensor::Device::flex();
+    let iris = bundled::iris().unwrap();
+    let expected = iris.batch(&[5, 1], &device).unwrap();
+    let subset = iris.clone().subset(vec![5, 9, 1]).unwrap();
+    let got = subset.batch(&[0, 2], &device).unwrap();
+    assert_eq!(got.features.to_data(), expected.features.to_data());
+    assert_eq!(
+        got.class_ids().unwrap().to_data(),
+        expected.class_ids().unwrap().to_data()
+    );
+    assert!(matches!(
+        subset.batch(&[3], &device),
         Err(Error::InvalidArgument { .. })
     ));
 }

@@ -20,12 +20,13 @@
 //! let scale = Standardizer::fit(&train)?;
 //! scale.transform(&mut train)?;
 //! scale.transform(&mut valid)?;
-//! let config = TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(0.01)))
+//! let config = TrainerConfig::new(AdamConfig::new().with_lr(0.01))
 //!     .with_epochs(3).with_batch_size(16).with_quiet(true);
 //! let trainer = Trainer::new(config, &Device::flex())?;
 //! let model = MlpConfig::new(4, vec![16], 3).init(&trainer.device())?;
-//! let fitted = trainer.fit(model, &train, &valid, |m: &Mlp, b: &TabularBatch| {
-//!     Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())
+//! let fitted = trainer.fit(model, &train, &valid, |m: &Mlp, b: TabularBatch| {
+//!     let (x, y) = b.into_classes()?;
+//!     Output::classification(m.forward(x)?, y)
 //! })?;
 //! assert_eq!(fitted.history.epochs.len(), 3);
 //! # Ok::<(), cortex_train::Error>(())

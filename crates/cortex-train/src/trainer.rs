@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
-use cortex_data::{Batcher, BatcherConfig, Dataset, ToBatch};
+use cortex_data::{BatchSampler, BatchSamplerConfig, Dataset, ToBatch};
 use cortex_ops::random::{StepKey, in_step};
 use cortex_optim::{GradClipping, LrSchedule, OptimizerConfig, PlateauConfig};
 use serde::{Deserialize, Serialize};
@@ -243,7 +243,7 @@ impl Trainer {
     where
         M: Module + Clone,
         D: Dataset + ToBatch,
-        F: Fn(&M, &D::Batch) -> Result<Output>,
+        F: Fn(&M, D::Batch) -> Result<Output>,
     {
         self.run(model, train, validation, forward, false)
     }
@@ -263,7 +263,7 @@ impl Trainer {
     where
         M: Module + Clone,
         D: Dataset + ToBatch,
-        F: Fn(&M, &D::Batch) -> Result<Output>,
+        F: Fn(&M, D::Batch) -> Result<Output>,
     {
         self.run(model, train, validation, forward, true)
     }
@@ -279,7 +279,7 @@ impl Trainer {
     where
         M: Module + Clone,
         D: Dataset + ToBatch,
-        F: Fn(&M, &D::Batch) -> Result<Output>,
+        F: Fn(&M, D::Batch) -> Result<Output>,
     {
         let c = &self.config;
         let device = self.device();
@@ -340,9 +340,9 @@ impl Trainer {
                 best_model = Some(cortex_nn::load(model.clone(), &best_path)?.valid());
             }
         }
-        let batcher = Batcher::new(
+        let sampler = BatchSampler::new(
             (0..train.len()).collect(),
-            BatcherConfig::new(c.batch_size).with_seed(c.seed),
+            BatchSamplerConfig::new(c.batch_size).with_seed(c.seed),
         )?;
         let mut stopped_early = false;
         for epoch in state.epoch + 1..=c.epochs {
@@ -353,7 +353,7 @@ impl Trainer {
                 (None, None) => c.optimizer.lr(),
             };
             optim.set_lr(lr)?;
-            let batches = batcher.epoch(epoch as u64);
+            let batches = sampler.epoch(epoch as u64);
             let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
             // Metrics and the non-finite-loss check stay on the device; they are read when
             // the progress display is due and at the end of the epoch.
@@ -364,7 +364,7 @@ impl Trainer {
                 let key = StepKey::new(c.seed, epoch as u64, step as u64 + 1);
                 let output = in_step(key, || -> Result<Output> {
                     let batch = train.batch(indices, &device)?;
-                    forward(&model, &batch)
+                    forward(&model, batch)
                 })?;
                 totals.add(&output, step + 1);
                 let grads = GradientsParams::from_grads(output.loss.backward(), &model);
@@ -462,7 +462,7 @@ impl Trainer {
     where
         M: Module,
         D: Dataset + ToBatch,
-        F: Fn(&M, &D::Batch) -> Result<Output>,
+        F: Fn(&M, D::Batch) -> Result<Output>,
     {
         let snapshot = model.valid();
         let device = self.device.clone();
@@ -470,7 +470,7 @@ impl Trainer {
         let mut totals = DeviceTotals::new(self.config.top_k);
         for (step, chunk) in indices.chunks(self.config.batch_size.max(1)).enumerate() {
             let batch = data.batch(chunk, &device)?;
-            let output = forward(&snapshot, &batch)?;
+            let output = forward(&snapshot, batch)?;
             totals.add(&output, step + 1);
         }
         // A non-finite loss shows in the metrics (a NaN loss); evaluation does not stop for

@@ -51,8 +51,9 @@ fn checkpoint_dir(name: &str) -> PathBuf {
             model(&trainer.device()),
             &data,
             &data,
-            |m: &Mlp, b: &TabularBatch| {
-                Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())
+            |m: &Mlp, b: TabularBatch| {
+                let (features, classes) = b.into_classes()?;
+                Output::classification(m.forward(features)?, classes)
             },
         )
         .unwrap();

@@ -32,11 +32,11 @@ fn digits(shift: usize) -> (ShiftedImages, ShiftedImages) {
     )
 }
 
-fn forward(model: &Mlp, batch: &ImageBatch) -> Result<Output> {
+fn forward(model: &Mlp, batch: ImageBatch) -> Result<Output> {
     let [b, _, h, w] = batch.images.dims();
     Output::classification(
-        model.forward(batch.images.clone().reshape([b, h * w]))?,
-        batch.labels.clone(),
+        model.forward(batch.images.reshape([b, h * w]))?,
+        batch.labels,
     )
 }
 

@@ -40,11 +40,9 @@ fn iris() -> (TabularDataset, TabularDataset) {
     (train, valid)
 }
 
-fn forward(model: &Mlp, batch: &TabularBatch) -> Result<Output> {
-    Output::classification(
-        model.forward(batch.features.clone())?,
-        batch.classes.clone().unwrap(),
-    )
+fn forward(model: &Mlp, batch: TabularBatch) -> Result<Output> {
+    let (features, classes) = batch.into_classes()?;
+    Output::classification(model.forward(features)?, classes)
 }
 
 fn config(epochs: usize) -> TrainerConfig {
@@ -188,9 +186,10 @@ fn a_nan_loss_stops_with_epoch_and_step() {
     let model = MlpConfig::new(4, vec![8], 3)
         .init(&trainer.device())
         .unwrap();
-    let poisoned = |m: &Mlp, b: &TabularBatch| {
-        let logits: Tensor<2> = m.forward(b.features.clone())?;
-        Output::classification(logits.mul_scalar(f64::NAN), b.classes.clone().unwrap())
+    let poisoned = |m: &Mlp, b: TabularBatch| {
+        let (features, classes) = b.into_classes()?;
+        let logits: Tensor<2> = m.forward(features)?;
+        Output::classification(logits.mul_scalar(f64::NAN), classes)
     };
     let err = trainer.fit(model, &train, &valid, poisoned).unwrap_err();
     assert!(

@@ -34,14 +34,15 @@
 //! for part in [&mut train, &mut valid, &mut test] {
 //!     scale.transform(part)?;
 //! }
-//! let config = TrainerConfig::new(OptimizerConfig::Adam(AdamConfig::new().with_lr(0.02)))
+//! let config = TrainerConfig::new(AdamConfig::new().with_lr(0.02))
 //!     .with_epochs(20)
 //!     .with_batch_size(16)
 //!     .with_quiet(true);
 //! let trainer = Trainer::new(config, &Device::flex())?;
 //! let model = MlpConfig::new(4, vec![16], 3).init(&trainer.device())?;
-//! let forward = |m: &cortex::nn::Mlp, b: &TabularBatch| {
-//!     Output::classification(m.forward(b.features.clone())?, b.classes.clone().unwrap())
+//! let forward = |m: &cortex::nn::Mlp, b: TabularBatch| {
+//!     let (x, y) = b.into_classes()?;
+//!     Output::classification(m.forward(x)?, y)
 //! };
 //! let fitted = trainer.fit(model, &train, &valid, forward)?;
 //! let accuracy = trainer.evaluate(&fitted.model, &test, forward)?.summary()["accuracy"];
@@ -78,7 +79,7 @@ pub mod prelude {
     pub use crate::burn::module::Module;
     pub use crate::burn::tensor::{DType, Device, Int, Tensor};
     pub use crate::data::{
-        Batcher, BatcherConfig, CsvOptions, Dataset, ImageBatch, ImageDataset, Pipeline,
+        BatchSampler, BatchSamplerConfig, CsvOptions, Dataset, ImageBatch, ImageDataset, Pipeline,
         SequenceBatch, SplitConfig, Standardizer, TabularBatch, TabularDataset, ToBatch, bundled,
         read_csv, split, windows,
     };

@@ -215,11 +215,9 @@ fn iris() -> (TabularDataset, TabularDataset) {
     (train, valid)
 }
 
-fn forward(model: &Mlp, batch: &TabularBatch) -> cortex::train::Result<Output> {
-    Output::classification(
-        model.forward(batch.features.clone())?,
-        batch.classes.clone().unwrap(),
-    )
+fn forward(model: &Mlp, batch: TabularBatch) -> cortex::train::Result<Output> {
+    let (features, classes) = batch.into_classes()?;
+    Output::classification(model.forward(features)?, classes)
 }
 
 /// The Trainer end to end on wgpu — fit, checkpoint, resume, evaluate — with the same

@@ -108,8 +108,8 @@ fn main() -> std::process::ExitCode {
             &recipe,
             |device| Cnn::new(height, width, classes, device),
             (&train, &validation, &test),
-            |model: &Cnn, batch: &ImageBatch| {
-                Output::classification(model.forward(batch.images.clone())?, batch.labels.clone())
+            |model: &Cnn, batch: ImageBatch| {
+                Output::classification(model.forward(batch.images)?, batch.labels)
             },
         )?;
         report_classification(&metrics, fitted.history.epochs.len(), started);

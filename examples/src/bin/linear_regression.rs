@@ -30,11 +30,9 @@ fn with_targets(data: &TabularDataset, y: Vec<f64>) -> Result<TabularDataset, Bo
     )?)
 }
 
-fn forward(model: &Linear, batch: &TabularBatch) -> cortex::train::Result<Output> {
-    Output::regression(
-        model.forward(batch.features.clone())?,
-        batch.target_values()?,
-    )
+fn forward(model: &Linear, batch: TabularBatch) -> cortex::train::Result<Output> {
+    let (features, values) = batch.into_values()?;
+    Output::regression(model.forward(features)?, values)
 }
 
 fn main() -> std::process::ExitCode {

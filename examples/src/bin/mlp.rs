@@ -178,11 +178,9 @@ fn main() -> std::process::ExitCode {
                 &recipe,
                 |device| Ok(mlp(inputs, classes).init(device)?),
                 (&train, &valid, &test),
-                |model: &Mlp, batch: &TabularBatch| {
-                    Output::classification(
-                        model.forward(batch.features.clone())?,
-                        batch.class_ids()?,
-                    )
+                |model: &Mlp, batch: TabularBatch| {
+                    let (features, classes) = batch.into_classes()?;
+                    Output::classification(model.forward(features)?, classes)
                 },
             )?
         } else {
@@ -195,11 +193,11 @@ fn main() -> std::process::ExitCode {
                 &recipe,
                 |device| Ok(mlp(inputs, classes).with_dropout(0.2).init(device)?),
                 (&train, &validation, &test),
-                |model: &Mlp, batch: &ImageBatch| {
+                |model: &Mlp, batch: ImageBatch| {
                     let [b, _, h, w] = batch.images.dims();
                     Output::classification(
-                        model.forward(batch.images.clone().reshape([b, h * w]))?,
-                        batch.labels.clone(),
+                        model.forward(batch.images.reshape([b, h * w]))?,
+                        batch.labels,
                     )
                 },
             )?

@@ -99,16 +99,15 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
         &recipe,
         |device| Recurrent::new(cell, cols, 128, 10, device),
         (&train, &validation, &test),
-        |model: &Recurrent, batch: &ImageBatch| {
+        |model: &Recurrent, batch: ImageBatch| {
             let b = batch.images.dims()[0];
             // Rows as steps; pixels centred and scaled with MNIST's mean and deviation.
             let rows_as_steps = batch
                 .images
-                .clone()
                 .reshape([b, rows, cols])
                 .sub_scalar(0.1307)
                 .mul_scalar(1.0 / 0.3081);
-            Output::classification(model.forward(rows_as_steps)?, batch.labels.clone())
+            Output::classification(model.forward(rows_as_steps)?, batch.labels)
         },
     )?;
     report_classification(&metrics, fitted.history.epochs.len(), started);
@@ -157,8 +156,8 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
         &recipe,
         |device| Recurrent::new(cell, 1, 32, 1, device),
         (&train, &validation, &test),
-        |model: &Recurrent, batch: &SequenceBatch| {
-            Output::regression(model.forward(batch.inputs.clone())?, batch.targets.clone())
+        |model: &Recurrent, batch: SequenceBatch| {
+            Output::regression(model.forward(batch.inputs)?, batch.targets)
         },
     )?;
     let Metrics::Regression(m) = metrics else {
