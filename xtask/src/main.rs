@@ -1,8 +1,9 @@
 //! `cargo xtask <command>`: the project's own commands, cheapest check first.
 //!
-//! - `test`: layering invariant, `cargo fmt --check`, `cargo package` of every library crate
-//!   (`--no-verify`), `cargo clippy -D warnings`, then the whole test suite on both CPU
-//!   backends.
+//! - `test`: layering invariant, one build for the README's two commands (`one-build`),
+//!   `cargo fmt --check`, `cargo package` of every library crate (`--no-verify`), then the
+//!   whole test suite on both CPU backends, its workspace crates compiled through clippy
+//!   (`-D warnings`).
 //! - `check-grads`: every registered gradient case against finite differences.
 //! - `bench`: the throughput benchmark (release build of `cortex-bench`), optionally beside
 //!   PyTorch.
@@ -13,6 +14,7 @@
 mod check_grads;
 mod gpu;
 mod layering;
+mod one_build;
 mod test;
 
 use anyhow::{Result, bail};
@@ -27,6 +29,7 @@ fn main() -> Result<()> {
             test::Test::from_args(&ci)?.run()
         }
         Some("layering") => layering::Layering.run(),
+        Some("one-build") => one_build::check(),
         Some("gpu-pack") => gpu::pack(),
         Some("check-grads") => check_grads::CheckGrads::from_args(&args[1..]).run(),
         Some("bench") => {
@@ -57,7 +60,8 @@ fn main() -> Result<()> {
                  ci                                  what .ci/run runs (= test --wgpu)\n  \
                  gpu-pack                            prebuilt binaries for a lent GPU machine in .gpu/\n  \
                                                      (then: bash xtask/gpu/run.sh there, --quick here)\n  \
-                 layering                            check that crates depend only downwards"
+                 layering                            check that crates depend only downwards\n  \
+                 one-build                           check that the example and test builds share burn's build"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }

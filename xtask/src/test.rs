@@ -47,6 +47,7 @@ impl Test {
             Ok(())
         };
         step("layering", &|| Layering.run())?;
+        step("one-build", &crate::one_build::check)?;
         step("fmt", &|| run("cargo", &["fmt", "--all", "--check"], &[]))?;
         // Every library crate packages on its own (siblings not yet on crates.io are resolved
         // from the workspace; `--no-verify`: the test step below builds them).
@@ -74,22 +75,31 @@ impl Test {
         } else {
             &[]
         };
-        step("clippy", &|| {
-            let mut args = vec!["clippy", "--workspace", "--all-targets"];
-            args.extend_from_slice(features);
-            args.extend_from_slice(&["--", "-D", "warnings"]);
-            run("cargo", &args, &[])
-        })?;
+        // Clippy lints the workspace's crates inside the test build itself (clippy-driver as
+        // the workspace-only rustc wrapper, as `cargo clippy` does): the dependencies — burn —
+        // are compiled once, shared with `cargo run -p cortex-examples`, instead of a second
+        // time in check mode.
         step(
             if self.wgpu {
-                "tests (with wgpu)"
+                "clippy + tests (with wgpu)"
             } else {
-                "tests"
+                "clippy + tests"
             },
             &|| {
                 let mut args = vec!["test", "--workspace"];
                 args.extend_from_slice(features);
-                run("cargo", &args, &[("CORTEX_BACKEND", self.backend.as_str())])
+                run(
+                    "cargo",
+                    &args,
+                    &[
+                        ("CORTEX_BACKEND", self.backend.as_str()),
+                        ("RUSTC_WORKSPACE_WRAPPER", "clippy-driver"),
+                        (
+                            "CLIPPY_ARGS",
+                            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+                        ),
+                    ],
+                )
             },
         )?;
         eprintln!(
