@@ -179,8 +179,9 @@ impl Trainer {
     /// Validates the configuration.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for zero epochs or batch size, both a schedule and a plateau
-    /// rule, patience 0; the optimizer's, schedule's and clipping's own validation errors.
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for zero epochs or batch size, both a
+    /// schedule and a plateau rule, patience 0; the optimizer's, schedule's and clipping's own
+    /// validation errors.
     ///
     /// `device` is where batches are built and the model trains: any burn device, with or
     /// without autodiff (training always uses its autodiff twin, evaluation the plain one).
@@ -235,10 +236,11 @@ impl Trainer {
     /// ([`Module::valid`]) on validation batches.
     ///
     /// # Errors
-    /// [`Error::NonFiniteLoss`] naming epoch and step; [`Error::TargetOutOfRange`] for a
-    /// class target outside the model's outputs; the errors of `forward`, the data,
-    /// the optimizer and the checkpoint files; [`Error::InvalidConfig`] when the monitored
-    /// metric is not among the validation metrics.
+    /// [`Error::NonFiniteLoss`](crate::Error::NonFiniteLoss) naming epoch and step;
+    /// [`Error::TargetOutOfRange`](crate::Error::TargetOutOfRange) for a class target outside the
+    /// model's outputs; the errors of `forward`, the data, the optimizer and the checkpoint files;
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) when the monitored metric is not among
+    /// the validation metrics.
     pub fn fit<M, D, F>(&self, model: M, train: &D, validation: &D, forward: F) -> Result<Fitted<M>>
     where
         M: Module + Clone,
@@ -456,8 +458,9 @@ impl Trainer {
     /// Measures `model` (in evaluation mode) on every sample of `data`, in order.
     ///
     /// # Errors
-    /// The errors of `forward` and of the data; [`Error::TargetOutOfRange`] for a class target
-    /// outside the model's outputs; [`Error::InvalidConfig`] for an empty set.
+    /// The errors of `forward` and of the data;
+    /// [`Error::TargetOutOfRange`](crate::Error::TargetOutOfRange) for a class target outside the
+    /// model's outputs; [`Error::InvalidConfig`](crate::Error::InvalidConfig) for an empty set.
     pub fn evaluate<M, D, F>(&self, model: &M, data: &D, forward: F) -> Result<Metrics>
     where
         M: Module,
