@@ -53,8 +53,6 @@ enum Weights {
 pub struct ClassTargets {
     gather: Tensor<1, Int>,
     weights: Weights,
-    /// Whether every row is known, on the host, to count.
-    every_row_counts: bool,
 }
 
 impl ClassTargets {
@@ -179,7 +177,6 @@ impl ClassTargets {
                 total,
                 dtype,
             },
-            every_row_counts,
         }
     }
 
@@ -217,7 +214,6 @@ impl ClassTargets {
                 kept,
                 total,
             },
-            every_row_counts: false,
         }
     }
 
@@ -251,7 +247,10 @@ impl ClassTargets {
     /// Whether every row is known (on the host) to count: no ignored and no out-of-range
     /// target. False when the targets stayed on the device.
     pub fn every_row_counts(&self) -> bool {
-        self.every_row_counts
+        match &self.weights {
+            Weights::Host { kept, .. } => kept.iter().all(|&k| k == 1.0),
+            Weights::Device { .. } => false,
+        }
     }
 
     /// PyTorch's reduction of per-sample class losses `[N]`: the mean divides by

@@ -4,6 +4,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Ends the name of [`write_atomically`]'s temporary file `.NAME.PID.tmp`.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
 /// Environment variable: milliseconds every [`write_atomically`] waits before its rename (a
 /// fault-injection hook for tests; unset in normal use).
 pub const WRITE_DELAY_ENV: &str = "CORTEX_WRITE_DELAY_MS";
@@ -40,7 +43,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     })?;
     let mut temporary_name = std::ffi::OsString::from(".");
     temporary_name.push(name);
-    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    temporary_name.push(format!(".{}{TEMPORARY_SUFFIX}", std::process::id()));
     let temporary: PathBuf = path.with_file_name(temporary_name);
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
@@ -55,4 +58,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// Removes the temporary files of [`write_atomically`] that processes killed before their
+/// rename left in `dir` (`.NAME.PID.tmp` of another process than this one). Best effort: a
+/// file that cannot be read or removed stays.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let own = std::process::id().to_string();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(stem) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+        else {
+            continue;
+        };
+        let stale = stem.rsplit_once('.').is_some_and(|(file, pid)| {
+            !file.is_empty()
+                && !pid.is_empty()
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && pid != own
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

@@ -58,7 +58,7 @@ pub use dropout::dropout;
 pub use embedding::embedding;
 pub use error::{Error, Result};
 pub use init::{FanMode, Initializer, Nonlinearity, fans};
-pub use io::{WRITE_DELAY_ENV, write_atomically};
+pub use io::{WRITE_DELAY_ENV, remove_stale_temporaries, write_atomically};
 pub use linear::{add, linear, matmul};
 pub use loss::{Reduction, huber_loss, mae_loss, mse_loss};
 pub use norm::{BatchNormOptions, RunningStats, batch_norm, layer_norm};

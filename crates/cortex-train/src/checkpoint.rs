@@ -68,35 +68,6 @@ pub fn save<M: Module + Clone>(
     Ok(())
 }
 
-/// Removes the temporary files that writes killed before their rename left in `dir`
-/// (`.NAME.PID.tmp` of another process; see [`cortex_ops::write_atomically`]). Best effort:
-/// a file that cannot be removed stays.
-pub fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let own = std::process::id().to_string();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name
-            .strip_prefix('.')
-            .and_then(|rest| rest.strip_suffix(".tmp"))
-        else {
-            continue;
-        };
-        let stale = stem.rsplit_once('.').is_some_and(|(file, pid)| {
-            !file.is_empty()
-                && !pid.is_empty()
-                && pid.bytes().all(|b| b.is_ascii_digit())
-                && pid != own
-        });
-        if stale {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
 /// Loads the checkpoint `dir/state.json` names into `model` and `optim`; `None` when `dir`
 /// holds no checkpoint.
 ///

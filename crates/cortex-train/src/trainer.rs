@@ -308,7 +308,7 @@ impl Trainer {
         let mut best_model: Option<M> = None;
         if let Some(dir) = &c.out_dir {
             std::fs::create_dir_all(dir).map_err(|e| crate::error::file(dir, e))?;
-            checkpoint::remove_stale_temporaries(dir);
+            cortex_ops::remove_stale_temporaries(dir);
         }
         if resume
             && let Some(dir) = &c.out_dir
