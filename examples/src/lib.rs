@@ -2,6 +2,8 @@
 //! `--seed`, `--out`, `--resume`, `--limit`, `--quiet`), error reporting with a non-zero exit, data
 //! helpers, and the machine-readable `final:` line.
 
+pub mod baseline;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -204,7 +206,7 @@ pub struct Recipe {
     /// Gradient clipping.
     pub clipping: Option<cortex::optim::GradClipping>,
     /// Validation metric selecting the best model.
-    pub monitor: (&'static str, cortex::train::Goal),
+    pub monitor: cortex::train::Metric,
 }
 
 /// Trains with `recipe` (the best model by the monitored validation metric is kept), then
@@ -233,7 +235,7 @@ where
         .with_epochs(common.epochs.unwrap_or(recipe.default_epochs))
         .with_batch_size(recipe.batch_size)
         .with_seed(common.seed)
-        .with_monitor(recipe.monitor.0, recipe.monitor.1)
+        .with_monitor(recipe.monitor)
         .with_quiet(common.quiet);
     if let Some(schedule) = &recipe.schedule {
         config = config.with_schedule(schedule.clone());

@@ -54,7 +54,7 @@ fn mlp_for(epochs: usize, backend: &str, dir: &Path, resume: bool) -> Command {
         .args(["--epochs", &epochs.to_string(), "--seed", "11", "--quiet"])
         .args(["--backend", backend, "--out"])
         .arg(dir)
-        .env(cortex::ops::WRITE_DELAY_ENV, WRITE_DELAY_MS)
+        .env(cortex::core::WRITE_DELAY_ENV, WRITE_DELAY_MS)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if resume {

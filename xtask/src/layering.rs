@@ -9,14 +9,26 @@ use crate::workspace_root;
 
 /// Which workspace crates each crate may depend on (normal dependencies).
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("cortex-ops", &[]),
-    ("cortex-autodiff", &["cortex-ops"]),
-    ("cortex-data", &["cortex-ops"]),
-    ("cortex-nn", &["cortex-ops", "cortex-autodiff"]),
-    ("cortex-optim", &["cortex-ops", "cortex-autodiff"]),
+    ("cortex-core", &[]),
+    ("cortex-kernels", &[]),
+    ("cortex-ops", &["cortex-core"]),
+    (
+        "cortex-autodiff",
+        &["cortex-core", "cortex-kernels", "cortex-ops"],
+    ),
+    ("cortex-data", &["cortex-core", "cortex-ops"]),
+    (
+        "cortex-nn",
+        &["cortex-core", "cortex-ops", "cortex-autodiff"],
+    ),
+    (
+        "cortex-optim",
+        &["cortex-core", "cortex-ops", "cortex-autodiff"],
+    ),
     (
         "cortex-train",
         &[
+            "cortex-core",
             "cortex-ops",
             "cortex-autodiff",
             "cortex-nn",
@@ -27,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cortex",
         &[
+            "cortex-core",
             "cortex-ops",
             "cortex-autodiff",
             "cortex-nn",

@@ -10,9 +10,8 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Distribution, Int, Tensor};
 use cortex_autodiff::{fused_binary_cross_entropy_with_logits, fused_cross_entropy};
-use cortex_ops::{
-    Backend, CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy,
-};
+use cortex_core::Backend;
+use cortex_ops::{CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy};
 
 /// Counts live heap bytes and their peak.
 struct Counting;

@@ -4,7 +4,7 @@
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidValue, Result};
 
 /// One named input: row-major f64 values and a shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,11 +25,12 @@ impl Input {
     pub fn new(name: impl Into<String>, shape: &[usize], values: Vec<f64>) -> Result<Self> {
         let count: usize = shape.iter().product();
         if count != values.len() {
-            return Err(Error::InvalidOption {
-                option: "values",
-                expected: "as many values as the shape holds",
-                got: format!("{} values for shape {shape:?}", values.len()),
-            });
+            return Err(Error::InvalidOption(InvalidValue::new(
+                "Input",
+                "values",
+                "as many values as the shape holds",
+                format!("{} values for shape {shape:?}", values.len()),
+            )));
         }
         Ok(Self {
             name: name.into(),

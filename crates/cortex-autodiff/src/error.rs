@@ -1,5 +1,7 @@
 //! The error type of `cortex-autodiff`.
 
+pub use cortex_core::{Cause, InvalidValue};
+
 /// Shorthand for results of `cortex-autodiff` functions.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -23,15 +25,8 @@ pub enum Error {
         got: String,
     },
     /// A checker option is out of its domain.
-    #[error("gradcheck: `{option}` must be {expected}, got {got}")]
-    InvalidOption {
-        /// The option.
-        option: &'static str,
-        /// Its accepted domain.
-        expected: &'static str,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidOption(InvalidValue),
     /// An argument was requested with a rank that does not match its shape.
     #[error("gradcheck: argument {index} has shape {shape:?}, requested as rank {requested}")]
     ArgumentRank {
@@ -58,9 +53,9 @@ pub enum Error {
     },
     /// The checked function failed outside `cortex-ops` (a layer of `cortex-nn`, a user
     /// closure); the message is that error's.
-    #[error("{0}")]
-    Function(String),
+    #[error(transparent)]
+    Function(Cause),
     /// A gradient check failed (returned by [`crate::GradCheckReport::into_result`]).
     #[error("gradcheck failed: {0}")]
-    Mismatch(String),
+    Mismatch(Box<crate::GradCheckReport>),
 }

@@ -23,6 +23,7 @@ use burn::tensor::{Int, Tensor};
 use cortex_ops::{ClassTargets, CrossEntropyOptions, Reduction};
 
 use crate::error::Result;
+use cortex_ops::InvalidValue;
 
 /// The fused losses, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -291,12 +292,12 @@ pub fn fused_cross_entropy(
     let [rows, classes] = logits.dims();
     let ls = options.label_smoothing;
     if !(0.0..=1.0).contains(&ls) {
-        return Err(cortex_ops::Error::InvalidArgument {
-            op: "fused_cross_entropy",
-            arg: "label_smoothing",
+        return Err(cortex_ops::Error::InvalidArgument(InvalidValue {
+            owner: "fused_cross_entropy",
+            argument: "label_smoothing",
             expected: "in [0, 1]".to_string(),
             got: ls.to_string(),
-        }
+        })
         .into());
     }
     let dtype = logits.dtype();

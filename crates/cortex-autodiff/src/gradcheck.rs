@@ -14,10 +14,10 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use cortex_ops::Precision;
+use cortex_core::Precision;
 
 use crate::args::{Args, Flatten, Input};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidValue, Result};
 
 /// Options of a gradient check; `default()` is PyTorch's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -119,7 +119,7 @@ impl GradCheckReport {
         if self.passed() {
             Ok(self)
         } else {
-            Err(Error::Mismatch(self.to_string()))
+            Err(Error::Mismatch(Box::new(self)))
         }
     }
 }
@@ -197,10 +197,8 @@ impl GradCheck {
     }
 
     fn validate(&self, inputs: &[Input]) -> Result<()> {
-        let bad = |option, expected, got: f64| Error::InvalidOption {
-            option,
-            expected,
-            got: got.to_string(),
+        let bad = |option, expected: &str, got: f64| {
+            Error::InvalidOption(InvalidValue::new("gradcheck", option, expected, got))
         };
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return Err(bad("eps", "finite and > 0", self.eps));

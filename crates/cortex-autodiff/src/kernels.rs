@@ -16,5 +16,5 @@ use burn::tensor::Device;
 /// assert!(cortex_autodiff::cpu_kernels_supported(&Device::flex().autodiff()));
 /// ```
 pub fn cpu_kernels_supported(device: &Device) -> bool {
-    cortex_ops::is_host_device(device)
+    cortex_core::is_host_device(device)
 }

@@ -43,7 +43,7 @@ mod value_and_grad;
 
 pub use args::{Args, Flatten, Input};
 pub use cases::op_cases;
-pub use error::{Error, Result};
+pub use error::{Cause, Error, InvalidValue, Result};
 pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
 pub use kernels::cpu_kernels_supported;

@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidValue, Result};
 
 /// Evaluates a scalar function `f` at `x` and returns `(f(x), ∇f(x))`.
 ///
@@ -29,11 +29,12 @@ where
     let leaf = x.detach().autodiff().require_grad();
     let out = f(leaf.clone())?;
     if out.dims() != [1] {
-        return Err(Error::InvalidOption {
-            option: "f",
-            expected: "a function returning a one-element tensor",
-            got: format!("an output of shape {:?}", out.dims()),
-        });
+        return Err(Error::InvalidOption(InvalidValue::new(
+            "value_and_grad",
+            "f",
+            "a function returning a one-element tensor",
+            format!("an output of shape {:?}", out.dims()),
+        )));
     }
     let value: f64 = out.clone().into_scalar();
     let grads = out.backward();

@@ -2,9 +2,8 @@
 
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use cortex_autodiff::{fused_binary_cross_entropy_with_logits, fused_cross_entropy};
-use cortex_ops::{
-    Backend, CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy,
-};
+use cortex_core::Backend;
+use cortex_ops::{CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy};
 
 fn values<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
     t.to_data().iter::<f64>().collect()

@@ -4,7 +4,8 @@
 
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
-use cortex_ops::{Backend, Error, sigmoid, tanh};
+use cortex_core::Backend;
+use cortex_ops::{Error, sigmoid, tanh};
 
 const B: usize = 21;
 const T: usize = 6;

@@ -3,8 +3,8 @@
 //! fast mode.
 
 use burn::tensor::{DType, Tensor, TensorData};
-use cortex_autodiff::{Error, GradCheck, Input, op_cases, value_and_grad};
-use cortex_ops::Backend;
+use cortex_autodiff::{Error, GradCheck, Input, InvalidValue, op_cases, value_and_grad};
+use cortex_core::Backend;
 
 fn devices() -> Vec<burn::tensor::Device> {
     Backend::selected_from_env()
@@ -137,11 +137,14 @@ fn bad_options_are_errors() {
     let result = checker.check(&Backend::Flex.device(), &[x], |args| args.get::<1>(0));
     assert!(matches!(
         result,
-        Err(Error::InvalidOption { option: "eps", .. })
+        Err(Error::InvalidOption(InvalidValue {
+            argument: "eps",
+            ..
+        }))
     ));
     assert!(matches!(
         Input::new("x", &[2, 2], vec![1.0]),
-        Err(Error::InvalidOption { .. })
+        Err(Error::InvalidOption(_))
     ));
 }
 

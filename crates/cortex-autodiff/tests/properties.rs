@@ -2,7 +2,8 @@
 //! hold, and proptest shrinks any failure to a minimal case.
 
 use cortex_autodiff::{GradCheck, Input};
-use cortex_ops::{self as ops, Backend, Reduction};
+use cortex_core::Backend;
+use cortex_ops::{self as ops, Reduction};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

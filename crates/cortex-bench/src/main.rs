@@ -124,7 +124,7 @@ fn measure(
 
 /// `gflops` as a percentage of the CPU's peak, on the CPU backends only.
 fn percent_of_peak(device: &NamedDevice, gflops: f64) -> Option<f64> {
-    cortex::ops::is_host_device(&device.device).then_some(100.0 * gflops / PEAK_GFLOPS)
+    cortex::core::is_host_device(&device.device).then_some(100.0 * gflops / PEAK_GFLOPS)
 }
 
 fn print_row(m: &Measurement) {

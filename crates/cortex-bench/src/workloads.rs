@@ -197,8 +197,8 @@ pub struct RowReader {
 impl RowReader {
     fn forward(&self, x: Tensor<3>) -> Result<Tensor<2>, String> {
         let h = match (&self.lstm, &self.gru) {
-            (Some(l), _) => l.forward(x, None).map_err(err)?.h_n,
-            (None, Some(g)) => g.forward(x, None).map_err(err)?.h_n,
+            (Some(l), _) => l.forward(x, None).map_err(err)?.state.h,
+            (None, Some(g)) => g.forward(x, None).map_err(err)?.state,
             (None, None) => return Err("no cell".to_string()),
         };
         let b = h.dims()[1];

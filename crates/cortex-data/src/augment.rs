@@ -2,12 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use cortex_ops::random::{mix, step_draw, stream};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::batch::{ImageBatch, ToBatch, check_indices};
+use crate::batch::{Collate, ImageBatch, ToBatch, check_indices};
 use crate::dataset::{Dataset, ImageDataset, ImageSample};
 use crate::error::Result;
 
@@ -90,15 +90,16 @@ impl ToBatch for ShiftedImages {
         }
         check_indices("ShiftedImages::batch", indices, self.len())?;
         let mut rng = self.next_rng();
-        let (h, w) = (self.images.height() as isize, self.images.width() as isize);
-        let max = self.max_shift as isize;
+        let (height, width) = (self.images.height(), self.images.width());
+        let (h, w) = (height as isize, width as isize);
+        let max = self.max_shift as i64;
         let scale = 1.0 / f32::from(self.images.max_value());
-        let mut pixels = Vec::with_capacity(indices.len() * (h * w) as usize);
-        let mut labels = Vec::with_capacity(indices.len());
+        let mut shifted = Vec::with_capacity(indices.len());
         for &i in indices {
             let source = self.images.raw_pixels(i).unwrap_or_default();
-            let dy = rng.random_range(-(max as i64)..=max as i64) as isize;
-            let dx = rng.random_range(-(max as i64)..=max as i64) as isize;
+            let dy = rng.random_range(-max..=max) as isize;
+            let dx = rng.random_range(-max..=max) as isize;
+            let mut pixels = Vec::with_capacity(height * width);
             for y in 0..h {
                 for x in 0..w {
                     let (sy, sx) = (y - dy, x - dx);
@@ -111,16 +112,15 @@ impl ToBatch for ShiftedImages {
                     pixels.push(f32::from(value) * scale);
                 }
             }
-            labels.push(self.images.label(i).unwrap_or_default() as i64);
+            let label = self.images.label(i).unwrap_or_default();
+            shifted.push(ImageSample {
+                pixels,
+                height,
+                width,
+                label,
+            });
         }
-        let n = indices.len();
-        Ok(ImageBatch {
-            images: Tensor::from_data(
-                TensorData::new(pixels, [n, 1, h as usize, w as usize]),
-                device,
-            ),
-            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
-        })
+        ImageSample::collate(shifted, device)
     }
 }
 

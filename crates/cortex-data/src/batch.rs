@@ -1,5 +1,5 @@
-//! Batching: a seeded shuffling batcher over indices (per-epoch reshuffle, `drop_last`), and
-//! the conversion of a batch of samples into tensors on a device.
+//! Batching: a seeded shuffling batch sampler over indices (per-epoch reshuffle, `drop_last`),
+//! and the one conversion of samples into tensors on a device ([`Collate`]).
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, ImageDataset, TabularDataset, Targets};
+use crate::dataset::{Dataset, ImageDataset, ImageSample, Mapped, TabularDataset, TabularSample};
 use crate::error::{Error, Result, invalid};
 
 /// Configuration of a [`BatchSampler`].
@@ -135,6 +135,63 @@ pub(crate) fn check_indices(what: &'static str, indices: &[usize], len: usize) -
     Ok(())
 }
 
+/// Samples that stack into the tensors of a batch: the one item → batch path. The in-memory
+/// datasets, [`Mapped`] (whatever its function returns, if that collates) and
+/// [`crate::ShiftedImages`] batch by collating their items; [`crate::Subset`] (and so
+/// [`Dataset::filter`]) batches through its dataset.
+pub trait Collate: Sized {
+    /// The tensors of a batch.
+    type Batch;
+
+    /// Stacks `items` into tensors on `device`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no items; [`Error::ShapeMismatch`] for items of
+    /// different sizes.
+    fn collate(items: Vec<Self>, device: &Device) -> Result<Self::Batch>;
+}
+
+/// The items of `dataset` at `indices`, collated: how every [`ToBatch`] of this crate but
+/// [`crate::Subset`]'s is written (`what` names it in errors).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for no indices or one past the end; the collation's errors.
+pub fn collate<D>(
+    what: &'static str,
+    dataset: &D,
+    indices: &[usize],
+    device: &Device,
+) -> Result<<D::Item as Collate>::Batch>
+where
+    D: Dataset,
+    D::Item: Collate,
+{
+    check_indices(what, indices, dataset.len())?;
+    let items = indices
+        .iter()
+        .map(|&i| {
+            dataset
+                .get(i)
+                .ok_or_else(|| invalid(what, "indices", &format!("< {}", dataset.len()), i))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    D::Item::collate(items, device)
+}
+
+/// A mapped dataset batches by collating what its function returns.
+impl<D, F, T> ToBatch for Mapped<D, F>
+where
+    D: Dataset,
+    F: Fn(D::Item) -> T,
+    T: Collate,
+{
+    type Batch = T::Batch;
+
+    fn batch(&self, indices: &[usize], device: &Device) -> Result<T::Batch> {
+        collate("Mapped::batch", self, indices, device)
+    }
+}
+
 /// Images `[B, 1, H, W]` in `[0, 1]` and their labels `[B]`.
 #[derive(Debug, Clone)]
 pub struct ImageBatch {
@@ -148,23 +205,41 @@ impl ToBatch for ImageDataset {
     type Batch = ImageBatch;
 
     fn batch(&self, indices: &[usize], device: &Device) -> Result<ImageBatch> {
-        check_indices("ImageDataset::batch", indices, self.len())?;
-        let (h, w) = (self.height(), self.width());
-        let scale = 1.0 / f32::from(self.max_value());
-        let mut pixels = Vec::with_capacity(indices.len() * h * w);
-        let mut labels = Vec::with_capacity(indices.len());
-        for &i in indices {
-            pixels.extend(
-                self.raw_pixels(i)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&p| f32::from(p) * scale),
-            );
-            labels.push(self.label(i).unwrap_or_default() as i64);
+        collate("ImageDataset::batch", self, indices, device)
+    }
+}
+
+impl Collate for ImageSample {
+    type Batch = ImageBatch;
+
+    /// Images `[B, 1, H, W]` and labels `[B]`; every image must have the first one's size.
+    fn collate(items: Vec<Self>, device: &Device) -> Result<ImageBatch> {
+        let (h, w) = match items.first() {
+            Some(first) => (first.height, first.width),
+            None => return Err(invalid("ImageSample::collate", "items", "at least one", 0)),
+        };
+        let mut pixels = Vec::with_capacity(items.len() * h * w);
+        let mut labels = Vec::with_capacity(items.len());
+        for item in &items {
+            if (item.height, item.width, item.pixels.len()) != (h, w, h * w) {
+                return Err(Error::ShapeMismatch {
+                    what: "ImageSample::collate",
+                    expected: format!("{h}×{w} images ({} pixels)", h * w),
+                    got: format!(
+                        "a {}×{} image of {} pixels",
+                        item.height,
+                        item.width,
+                        item.pixels.len()
+                    ),
+                });
+            }
+            pixels.extend_from_slice(&item.pixels);
+            labels.push(item.label as i64);
         }
+        let batch = items.len();
         Ok(ImageBatch {
-            images: Tensor::from_data(TensorData::new(pixels, [indices.len(), 1, h, w]), device),
-            labels: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
+            images: Tensor::from_data(TensorData::new(pixels, [batch, 1, h, w]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [batch]), device),
         })
     }
 }
@@ -246,37 +321,58 @@ impl ToBatch for TabularDataset {
     type Batch = TabularBatch;
 
     fn batch(&self, indices: &[usize], device: &Device) -> Result<TabularBatch> {
-        check_indices("TabularDataset::batch", indices, self.len())?;
-        let cols = self.num_features();
-        let features: Vec<f32> = indices
-            .iter()
-            .flat_map(|&i| {
-                self.features()[i * cols..(i + 1) * cols]
-                    .iter()
-                    .map(|&v| v as f32)
-            })
-            .collect();
-        let features = Tensor::from_data(TensorData::new(features, [indices.len(), cols]), device);
-        let (classes, values) = match self.targets() {
-            Targets::Classes { ids, .. } => {
-                let ids: Vec<i64> = indices.iter().map(|&i| ids[i] as i64).collect();
-                (
-                    Some(Tensor::from_data(
-                        TensorData::new(ids, [indices.len()]),
-                        device,
-                    )),
-                    None,
-                )
+        collate("TabularDataset::batch", self, indices, device)
+    }
+}
+
+impl Collate for TabularSample {
+    type Batch = TabularBatch;
+
+    /// Features `[B, F]` and the targets: class ids `[B]` when every row has a class, values
+    /// `[B, 1]` when every row has a value.
+    fn collate(items: Vec<Self>, device: &Device) -> Result<TabularBatch> {
+        let columns = match items.first() {
+            Some(first) => first.features.len(),
+            None => {
+                return Err(invalid(
+                    "TabularSample::collate",
+                    "items",
+                    "at least one",
+                    0,
+                ));
             }
-            Targets::Values(v) => {
-                let v: Vec<f32> = indices.iter().map(|&i| v[i] as f32).collect();
-                (
-                    None,
-                    Some(Tensor::from_data(
-                        TensorData::new(v, [indices.len(), 1]),
-                        device,
-                    )),
-                )
+        };
+        let batch = items.len();
+        let mut features = Vec::with_capacity(batch * columns);
+        for item in &items {
+            if item.features.len() != columns {
+                return Err(Error::ShapeMismatch {
+                    what: "TabularSample::collate",
+                    expected: format!("rows of {columns} features"),
+                    got: format!("a row of {}", item.features.len()),
+                });
+            }
+            features.extend(item.features.iter().map(|&v| v as f32));
+        }
+        let features = Tensor::from_data(TensorData::new(features, [batch, columns]), device);
+        let classes: Option<Vec<i64>> = items.iter().map(|i| Some(i.class? as i64)).collect();
+        let values: Option<Vec<f32>> = items.iter().map(|i| Some(i.value? as f32)).collect();
+        let (classes, values) = match (classes, values) {
+            (Some(ids), _) => (
+                Some(Tensor::from_data(TensorData::new(ids, [batch]), device)),
+                None,
+            ),
+            (None, Some(v)) => (
+                None,
+                Some(Tensor::from_data(TensorData::new(v, [batch, 1]), device)),
+            ),
+            (None, None) => {
+                return Err(invalid(
+                    "TabularSample::collate",
+                    "items",
+                    "rows that all have a class, or all a value",
+                    "rows with a mix of targets, or none",
+                ));
             }
         };
         Ok(TabularBatch {

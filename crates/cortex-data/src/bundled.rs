@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::csv::{CsvOptions, TargetKind, read_csv};
 use crate::dataset::{ImageDataset, TabularDataset, Targets};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::series::Series;
 
 /// Names accepted by [`load`].
@@ -50,7 +50,7 @@ fn idx_file(dir: &Path, stem: &str) -> Result<PathBuf> {
         .find(|p| p.is_file())
         .ok_or_else(|| Error::Io {
             path: plain,
-            reason: format!("neither it nor {} exists", gz.display()),
+            source: Cause::message(format!("neither it nor {} exists", gz.display())),
         })
 }
 

@@ -126,6 +126,10 @@ impl<D: Dataset, F: Fn(D::Item) -> T, T> Dataset for Mapped<D, F> {
 pub struct ImageSample {
     /// Pixels scaled to `[0, 1]` (divided by the dataset's `max_value`), row-major.
     pub pixels: Vec<f32>,
+    /// Rows of pixels.
+    pub height: usize,
+    /// Pixels per row.
+    pub width: usize,
     /// Class id.
     pub label: usize,
 }
@@ -334,6 +338,8 @@ impl Dataset for ImageDataset {
                 .iter()
                 .map(|&p| f32::from(p) * scale)
                 .collect(),
+            height: self.height(),
+            width: self.width(),
             label: usize::from(*self.labels.get(index)?),
         })
     }

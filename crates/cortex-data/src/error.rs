@@ -1,6 +1,8 @@
 //! The error type of `cortex-data`: every variant says which file (and where in it), what was
 //! expected and what was found.
 
+pub use cortex_core::{Cause, InvalidValue};
+
 use std::path::PathBuf;
 
 /// Shorthand for results of `cortex-data` functions.
@@ -11,12 +13,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be opened or read.
-    #[error("cannot read {path}: {reason}")]
+    #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        reason: String,
+        /// The I/O error (or the decompressor's).
+        #[source]
+        source: Cause,
     },
     /// An IDX file is malformed: bad magic, unsupported type, truncated, trailing bytes, ...
     #[error("{path}: not a valid IDX file at byte {offset}: expected {expected}, got {got}")]
@@ -89,17 +92,8 @@ pub enum Error {
         row: usize,
     },
     /// A parameter (fraction, batch size, window, ...) is out of its domain.
-    #[error("{what}: `{field}` must be {expected}, got {got}")]
-    InvalidArgument {
-        /// The function or type.
-        what: &'static str,
-        /// The parameter.
-        field: &'static str,
-        /// The accepted domain, in words.
-        expected: String,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidArgument(InvalidValue),
     /// Data of another shape than a fitted transform or a batch expects.
     #[error("{what}: expected {expected}, got {got}")]
     ShapeMismatch {
@@ -128,17 +122,17 @@ pub(crate) fn invalid(
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidArgument {
-        what,
-        field,
+    Error::InvalidArgument(InvalidValue {
+        owner: what,
+        argument: field,
         expected: expected.to_string(),
         got: got.to_string(),
-    }
+    })
 }
 
-pub(crate) fn io(path: &std::path::Path, error: impl std::fmt::Display) -> Error {
+pub(crate) fn io(path: &std::path::Path, error: impl Into<Cause>) -> Error {
     Error::Io {
         path: path.to_path_buf(),
-        reason: error.to_string(),
+        source: error.into(),
     }
 }

@@ -46,14 +46,16 @@ mod split;
 mod transform;
 
 pub use augment::ShiftedImages;
-pub use batch::{BatchSampler, BatchSamplerConfig, ImageBatch, TabularBatch, ToBatch};
+pub use batch::{
+    BatchSampler, BatchSamplerConfig, Collate, ImageBatch, TabularBatch, ToBatch, collate,
+};
 pub use csv::{CsvOptions, MissingPolicy, TargetKind, parse_csv, read_csv};
 pub use dataset::{
     Dataset, ImageDataset, ImageSample, Mapped, Subset, TabularDataset, TabularSample, Targets,
 };
-pub use error::{Error, Result};
+pub use error::{Cause, Error, InvalidValue, Result};
 pub use idx::{IdxArray, parse_idx, read_idx};
-pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, windows};
+pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, WindowSample, windows};
 pub use split::{Split, SplitConfig, split};
 pub use transform::{
     ImputeStrategy, Imputer, MinMaxScaler, OneHotEncoder, Pipeline, Preprocessor, Standardizer,

@@ -6,10 +6,10 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::ToBatch;
+use crate::batch::{Collate, ToBatch, collate};
 use crate::csv::is_missing;
 use crate::dataset::Dataset;
-use crate::error::{Error, Result, invalid, io};
+use crate::error::{Cause, Error, Result, invalid, io};
 
 /// A univariate series with a label per point (a date).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ impl Series {
             .from_reader(file);
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| io(path, e))?
+            .map_err(|e| io(path, Cause::new(e)))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
@@ -153,24 +153,35 @@ pub fn windows(values: &[f64], config: WindowConfig) -> Result<WindowDataset> {
     })
 }
 
+/// One window of a series: the inputs and the values that follow them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSample {
+    /// `window` consecutive values.
+    pub inputs: Vec<f64>,
+    /// The `horizon` values after them.
+    pub targets: Vec<f64>,
+}
+
 impl Dataset for WindowDataset {
-    /// `(inputs, targets)`.
-    type Item = (Vec<f64>, Vec<f64>);
+    type Item = WindowSample;
 
     fn len(&self) -> usize {
         self.count
     }
 
-    fn get(&self, index: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    fn get(&self, index: usize) -> Option<WindowSample> {
         if index >= self.count {
             return None;
         }
         let start = index * self.config.stride;
         let split = start + self.config.window;
-        Some((
-            self.values[start..split].to_vec(),
-            self.values[split..split + self.config.horizon].to_vec(),
-        ))
+        Some(WindowSample {
+            inputs: self.values.get(start..split)?.to_vec(),
+            targets: self
+                .values
+                .get(split..split + self.config.horizon)?
+                .to_vec(),
+        })
     }
 }
 
@@ -187,24 +198,39 @@ impl ToBatch for WindowDataset {
     type Batch = SequenceBatch;
 
     fn batch(&self, indices: &[usize], device: &Device) -> Result<SequenceBatch> {
-        if indices.is_empty() || indices.iter().any(|&i| i >= self.count) {
-            return Err(invalid(
-                "WindowDataset::batch",
-                "indices",
-                &format!("non-empty, each < {}", self.count),
-                format!("{indices:?}"),
-            ));
-        }
-        let (w, h) = (self.config.window, self.config.horizon);
+        collate("WindowDataset::batch", self, indices, device)
+    }
+}
+
+impl Collate for WindowSample {
+    type Batch = SequenceBatch;
+
+    /// Inputs `[B, window, 1]` and targets `[B, horizon]`.
+    fn collate(items: Vec<Self>, device: &Device) -> Result<SequenceBatch> {
+        let (window, horizon) = match items.first() {
+            Some(first) => (first.inputs.len(), first.targets.len()),
+            None => return Err(invalid("WindowSample::collate", "items", "at least one", 0)),
+        };
         let (mut inputs, mut targets) = (Vec::new(), Vec::new());
-        for &i in indices {
-            let (x, y) = self.get(i).unwrap_or_default();
-            inputs.extend(x.iter().map(|&v| v as f32));
-            targets.extend(y.iter().map(|&v| v as f32));
+        for item in &items {
+            if (item.inputs.len(), item.targets.len()) != (window, horizon) {
+                return Err(Error::ShapeMismatch {
+                    what: "WindowSample::collate",
+                    expected: format!("windows of {window} inputs and {horizon} targets"),
+                    got: format!(
+                        "{} inputs and {} targets",
+                        item.inputs.len(),
+                        item.targets.len()
+                    ),
+                });
+            }
+            inputs.extend(item.inputs.iter().map(|&v| v as f32));
+            targets.extend(item.targets.iter().map(|&v| v as f32));
         }
+        let batch = items.len();
         Ok(SequenceBatch {
-            inputs: Tensor::from_data(TensorData::new(inputs, [indices.len(), w, 1]), device),
-            targets: Tensor::from_data(TensorData::new(targets, [indices.len(), h]), device),
+            inputs: Tensor::from_data(TensorData::new(inputs, [batch, window, 1]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [batch, horizon]), device),
         })
     }
 }

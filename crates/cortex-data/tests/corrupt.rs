@@ -106,7 +106,7 @@ fn image_label_pairs_are_checked() {
     let hot = scratch("hot.idx", &idx(&[3, 2, 2], &[17; 12]));
     assert!(matches!(
         ImageDataset::from_idx(&hot, &labels, 16),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
 }
 
@@ -188,7 +188,7 @@ fn csv_errors_name_line_and_column() {
 fn batch_and_window_arguments_are_checked() {
     assert!(matches!(
         BatchSampler::new(vec![0, 1], BatchSamplerConfig::new(0)),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
     assert!(matches!(
         BatchSampler::new(vec![], BatchSamplerConfig::new(2)),
@@ -211,28 +211,28 @@ fn batch_and_window_arguments_are_checked() {
                 ..config
             }
         ),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
     let iris = bundled::iris().unwrap();
     let device = burn::tensor::Device::flex();
     assert!(matches!(
         iris.batch(&[150], &device),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
     assert!(matches!(
         iris.select(&[0, 999]),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
     assert!(matches!(
         split(10, &SplitConfig::new(0.5, 0.3, 0.3), None),
-        Err(Error::InvalidArgument {
-            field: "train + validation + test",
+        Err(Error::InvalidArgument(InvalidValue {
+            argument: "train + validation + test",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         split(10, &SplitConfig::new(0.5, 0.5, 0.0).stratified(), None),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::InvalidArgument(InvalidValue { .. }))
     ));
     // Four rows split 70/15/15 leave the test part empty: said so, with the count that fills it.
     let err = split(4, &SplitConfig::new(0.7, 0.15, 0.15), None).unwrap_err();

@@ -4,8 +4,8 @@
 //! and transform returns a typed error or a consistent result, never a panic.
 
 use burn::tensor::Device;
+use cortex_core::Backend;
 use cortex_data::*;
-use cortex_ops::Backend;
 use proptest::prelude::*;
 
 /// Inputs per property.

@@ -1,6 +1,7 @@
 //! Validation shared by the layers: configuration domains and input shapes, checked once at
 //! the layer boundary so burn never sees (and never panics on) a bad value.
 
+use crate::error::InvalidValue;
 use crate::error::{Error, Result};
 
 /// `value > 0` for a size (features, channels, kernel extent, ...).
@@ -54,12 +55,12 @@ pub(crate) fn groups(
     non_zero(layer, "groups", groups)?;
     for (field, channels) in [("in_channels", in_ch), ("out_channels", out_ch)] {
         if channels % groups != 0 {
-            return Err(Error::InvalidConfig {
-                layer,
-                field: "groups",
+            return Err(Error::InvalidConfig(InvalidValue {
+                owner: layer,
+                argument: "groups",
                 expected: format!("a divisor of {field} = {channels}"),
                 got: groups.to_string(),
-            });
+            }));
         }
     }
     Ok(())
@@ -71,12 +72,12 @@ pub(crate) fn invalid(
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig {
-        layer,
-        field,
+    Error::InvalidConfig(InvalidValue {
+        owner: layer,
+        argument: field,
         expected: expected.to_string(),
         got: got.to_string(),
-    }
+    })
 }
 
 /// Renders a shape pattern: `None` is any size (`*`).
@@ -123,7 +124,7 @@ pub(crate) fn parameter(
         return Err(Error::ParameterShape {
             layer,
             name: name.into(),
-            expected: expected.to_vec(),
+            expected: format!("{expected:?}"),
             got: got.to_vec(),
         });
     }

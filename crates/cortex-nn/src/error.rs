@@ -1,6 +1,8 @@
 //! The error type of `cortex-nn`: every variant names the layer, what it expected and what it
 //! got, so the message says what to fix.
 
+pub use cortex_core::{Cause, InvalidValue};
+
 use std::path::PathBuf;
 
 /// Shorthand for results of `cortex-nn` functions.
@@ -11,17 +13,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A configuration value is out of its domain (zero sizes, bad dropout probability, ...).
-    #[error("{layer}: config `{field}` must be {expected}, got {got}")]
-    InvalidConfig {
-        /// The layer whose configuration is wrong.
-        layer: &'static str,
-        /// The configuration field at fault.
-        field: &'static str,
-        /// The accepted domain, in words.
-        expected: String,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidConfig(InvalidValue),
     /// The input of `forward` has the wrong rank or sizes.
     #[error("{layer}: input `{arg}` must have shape {expected}, got {got:?}")]
     InputShape {
@@ -36,14 +29,14 @@ pub enum Error {
     },
     /// A parameter given to a `from_…` constructor (e.g. imported from PyTorch) has the wrong
     /// shape.
-    #[error("{layer}: parameter `{name}` must have shape {expected:?}, got {got:?}")]
+    #[error("{layer}: parameter `{name}` must have shape {expected}, got {got:?}")]
     ParameterShape {
         /// The layer being built.
         layer: &'static str,
         /// The parameter at fault (PyTorch's name where there is one).
         name: String,
-        /// The shape required.
-        expected: Vec<usize>,
+        /// The shape required, e.g. `[3, 8]`, or `[4·H, 8]` where only a multiple is fixed.
+        expected: String,
         /// The shape given.
         got: Vec<usize>,
     },
@@ -67,20 +60,22 @@ pub enum Error {
         source: cortex_ops::Error,
     },
     /// Writing a model file failed; an earlier file at that path is left as it was.
-    #[error("cannot save the model to {path}: {reason}")]
+    #[error("cannot save the model to {path}: {source}")]
     Save {
         /// The destination.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the I/O or serialization error.
+        #[source]
+        source: Cause,
     },
     /// A model file could not be read (missing, truncated, not a burnpack file).
-    #[error("cannot read the model file {path}: {reason}")]
+    #[error("cannot read the model file {path}: {source}")]
     Load {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the I/O or format error.
+        #[source]
+        source: Cause,
     },
     /// A model file was read but holds another architecture: tensors missing, unexpected or
     /// of other shapes than the module it is loaded into.
@@ -103,6 +98,6 @@ impl Error {
 /// Gradient cases report layer errors through `cortex-autodiff`'s error type.
 impl From<Error> for cortex_autodiff::Error {
     fn from(error: Error) -> Self {
-        cortex_autodiff::Error::Function(error.to_string())
+        cortex_autodiff::Error::Function(Cause::new(error))
     }
 }

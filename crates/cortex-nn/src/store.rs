@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::Bytes;
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 
 /// Saves the parameters (and running statistics) of `module` to `path`.
 ///
@@ -22,11 +22,11 @@ pub fn save<M: Module + Clone>(module: &M, path: impl AsRef<Path>) -> Result<()>
         .into_bytes()
         .map_err(|e| Error::Save {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            source: Cause::new(e),
         })?;
-    cortex_ops::write_atomically(path, &bytes).map_err(|e| Error::Save {
+    cortex_core::write_atomically(path, &bytes).map_err(|e| Error::Save {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: Cause::new(e),
     })
 }
 
@@ -39,7 +39,7 @@ pub fn load<M: Module>(module: M, path: impl AsRef<Path>) -> Result<M> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::Load {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: Cause::new(e),
     })?;
     load_bytes(module, bytes, path)
 }
@@ -52,16 +52,16 @@ fn load_bytes<M: Module>(module: M, bytes: Vec<u8>, path: &Path) -> Result<M> {
             .unwrap_or_else(|_| Err(RecordError::Io("the file is corrupt".to_string())))
             .map_err(|e| Error::Load {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                source: Cause::new(e),
             })?;
     module.try_load_record(record).map_err(|e| match e {
         RecordError::Validation(reason) => Error::Architecture {
             path: path.to_path_buf(),
             reason,
         },
-        RecordError::Io(reason) => Error::Load {
+        io @ RecordError::Io(_) => Error::Load {
             path: path.to_path_buf(),
-            reason,
+            source: Cause::new(io),
         },
     })
 }

@@ -3,8 +3,9 @@
 
 use burn::module::Module;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use cortex_core::Backend;
+use cortex_nn::InvalidValue;
 use cortex_nn::*;
-use cortex_ops::Backend;
 
 fn devices() -> Vec<Device> {
     Backend::selected_from_env()
@@ -45,97 +46,97 @@ fn configurations_are_validated_with_exact_errors() {
     let device = Device::flex();
     assert_eq!(
         LinearConfig::new(0, 3).init(&device).unwrap_err(),
-        Error::InvalidConfig {
-            layer: "Linear",
-            field: "in_features",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Linear",
+            argument: "in_features",
             expected: "> 0".into(),
             got: "0".into()
-        }
+        })
     );
     assert_eq!(
         Conv2dConfig::new(3, 4, [3, 3])
             .with_groups(2)
             .init(&device)
             .unwrap_err(),
-        Error::InvalidConfig {
-            layer: "Conv2d",
-            field: "groups",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Conv2d",
+            argument: "groups",
             expected: "a divisor of in_channels = 3".into(),
             got: "2".into()
-        }
+        })
     );
     assert!(matches!(
         Conv1dConfig::new(2, 2, 3)
             .with_stride(2)
             .with_padding(Padding::Same)
             .init(&device),
-        Err(Error::InvalidConfig {
-            layer: "Conv1d",
-            field: "stride",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Conv1d",
+            argument: "stride",
             ..
-        })
+        }))
     ));
     for p in [1.0, -0.1, f64::NAN] {
         assert!(matches!(
             DropoutConfig::new(p).init(),
-            Err(Error::InvalidConfig {
-                layer: "Dropout",
-                field: "p",
+            Err(Error::InvalidConfig(InvalidValue {
+                owner: "Dropout",
+                argument: "p",
                 ..
-            })
+            }))
         ));
     }
     assert!(matches!(
         LstmConfig::new(3, 4).with_dropout(1.0).init(&device),
-        Err(Error::InvalidConfig {
-            layer: "Lstm",
-            field: "dropout",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Lstm",
+            argument: "dropout",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         BatchNormConfig::new(3).with_momentum(1.5).init(&device),
-        Err(Error::InvalidConfig {
-            layer: "BatchNorm",
-            field: "momentum",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "BatchNorm",
+            argument: "momentum",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         EmbeddingConfig::new(4, 2)
             .with_padding_idx(Some(4))
             .init(&device),
-        Err(Error::InvalidConfig {
-            layer: "Embedding",
-            field: "padding_idx",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Embedding",
+            argument: "padding_idx",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         MaxPool2dConfig::new([2, 2])
             .with_padding(Some([2, 0]))
             .init(),
-        Err(Error::InvalidConfig {
-            layer: "MaxPool2d",
-            field: "padding",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "MaxPool2d",
+            argument: "padding",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         MlpConfig::new(4, vec![8, 0], 2).init(&device),
-        Err(Error::InvalidConfig {
-            layer: "Mlp",
-            field: "hidden_sizes",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Mlp",
+            argument: "hidden_sizes",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         GruConfig::new(3, 0).init(&device),
-        Err(Error::InvalidConfig {
-            layer: "Gru",
-            field: "hidden_size",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Gru",
+            argument: "hidden_size",
             ..
-        })
+        }))
     ));
 }
 
@@ -184,10 +185,10 @@ fn bad_inputs_name_the_layer_and_both_shapes() {
         .init(&device)
         .unwrap();
     let x = Tensor::<3>::zeros([2, 5, 3], &device);
-    let bad_state = (
-        Tensor::<3>::zeros([1, 2, 4], &device),
-        Tensor::<3>::zeros([1, 2, 4], &device),
-    );
+    let bad_state = LstmState {
+        h: Tensor::<3>::zeros([1, 2, 4], &device),
+        c: Tensor::<3>::zeros([1, 2, 4], &device),
+    };
     assert_eq!(
         lstm.forward(x, Some(bad_state)).unwrap_err(),
         Error::InputShape {
@@ -215,11 +216,11 @@ fn bad_inputs_name_the_layer_and_both_shapes() {
             None,
             None
         ),
-        Err(Error::InvalidConfig {
-            layer: "BatchNorm",
-            field: "running",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "BatchNorm",
+            argument: "running",
             ..
-        })
+        }))
     ));
     let norm = BatchNormConfig::new(3).init(&device).unwrap();
     assert!(matches!(
@@ -353,7 +354,7 @@ fn default_initialization_follows_pytorch_bounds_and_seeds() {
     let w2: Vec<f32> = same.weight.val().to_data().iter::<f32>().collect();
     assert_eq!(w, w2, "one seed, identical values on both backends");
     let lstm = LstmConfig::new(3, 25).init(&device).unwrap();
-    let w: Vec<f32> = lstm.cells[0]
+    let w: Vec<f32> = lstm.cells()[0]
         .weight_hh
         .val()
         .to_data()
@@ -401,17 +402,17 @@ fn bidirectional_two_layer_lstm_equals_its_composed_cells() {
         let x = ramp([2, 5, 3], 0.1, &device);
         let out = lstm.forward(x.clone(), None).unwrap();
         assert_eq!(out.output.dims(), [2, 5, 8]);
-        assert_eq!(out.h_n.dims(), [4, 2, 4]);
-        let (f0, sf0) = run_cell(&lstm.cells[0], &x, false);
-        let (r0, sr0) = run_cell(&lstm.cells[1], &x, true);
+        assert_eq!(out.state.h.dims(), [4, 2, 4]);
+        let (f0, sf0) = run_cell(&lstm.cells()[0], &x, false);
+        let (r0, sr0) = run_cell(&lstm.cells()[1], &x, true);
         let layer1_input: Vec<Tensor<2>> = f0
             .iter()
             .zip(&r0)
             .map(|(f, r)| Tensor::cat(vec![f.clone(), r.clone()], 1))
             .collect();
         let layer1_input: Tensor<3> = Tensor::stack(layer1_input, 1);
-        let (f1, sf1) = run_cell(&lstm.cells[2], &layer1_input, false);
-        let (r1, sr1) = run_cell(&lstm.cells[3], &layer1_input, true);
+        let (f1, sf1) = run_cell(&lstm.cells()[2], &layer1_input, false);
+        let (r1, sr1) = run_cell(&lstm.cells()[3], &layer1_input, true);
         let expected: Vec<Tensor<2>> = f1
             .iter()
             .zip(&r1)
@@ -421,8 +422,8 @@ fn bidirectional_two_layer_lstm_equals_its_composed_cells() {
         assert_close(&values(&out.output), &values(&expected), 1e-12);
         let h_n: Tensor<3> = Tensor::stack(vec![sf0.h, sr0.h, sf1.h, sr1.h], 0);
         let c_n: Tensor<3> = Tensor::stack(vec![sf0.c, sr0.c, sf1.c, sr1.c], 0);
-        assert_close(&values(&out.h_n), &values(&h_n), 1e-12);
-        assert_close(&values(&out.c_n), &values(&c_n), 1e-12);
+        assert_close(&values(&out.state.h), &values(&h_n), 1e-12);
+        assert_close(&values(&out.state.c), &values(&c_n), 1e-12);
     }
 }
 
@@ -442,7 +443,7 @@ fn gru_and_rnn_sequences_equal_their_composed_cells() {
         let h0 = ramp([2, 2, 4], 0.05, &device);
         let out = gru.forward(x.clone(), Some(h0.clone())).unwrap();
         let mut input = x.clone();
-        for (layer, cell) in gru.cells.iter().enumerate() {
+        for (layer, cell) in gru.cells().iter().enumerate() {
             let mut h = h0.clone().narrow(0, layer, 1).reshape([2, 4]);
             let mut hs = Vec::new();
             for t in 0..4 {
@@ -453,7 +454,7 @@ fn gru_and_rnn_sequences_equal_their_composed_cells() {
                 hs.push(h.clone());
             }
             assert_close(
-                &values(&out.h_n.clone().narrow(0, layer, 1).reshape([2, 4])),
+                &values(&out.state.clone().narrow(0, layer, 1).reshape([2, 4])),
                 &values(&h),
                 1e-12,
             );
@@ -464,14 +465,14 @@ fn gru_and_rnn_sequences_equal_their_composed_cells() {
         let mut h: Option<Tensor<2>> = None;
         for t in 0..4 {
             h = Some(
-                rnn.cells[0]
+                rnn.cells()[0]
                     .forward(x.clone().narrow(1, t, 1).reshape([2, 3]), h)
                     .unwrap(),
             );
         }
-        assert_eq!(rnn.cells[0].activation(), RnnActivation::Relu);
+        assert_eq!(rnn.cells()[0].activation(), RnnActivation::Relu);
         assert_close(
-            &values(&out.h_n.reshape([2, 4])),
+            &values(&out.state.reshape([2, 4])),
             &values(&h.unwrap()),
             1e-12,
         );
@@ -485,7 +486,7 @@ fn pytorch_state_dicts_import_by_name() {
     let reference = config.init_with_dtype(&device, DType::F64).unwrap();
     let mut state = std::collections::HashMap::new();
     for (slot, suffix) in ["_l0", "_l0_reverse"].iter().enumerate() {
-        let cell = &reference.cells[slot];
+        let cell = &reference.cells()[slot];
         state.insert(
             format!("weight_ih{suffix}"),
             cell.weight_ih.val().into_data(),
@@ -554,11 +555,11 @@ fn an_mlp_without_layers_or_with_unchained_layers_is_an_error() {
     let device = Backend::Flex.device();
     assert!(matches!(
         Mlp::from_layers(Vec::new(), Activation::Relu, 0.0),
-        Err(Error::InvalidConfig {
-            layer: "Mlp",
-            field: "layers",
+        Err(Error::InvalidConfig(InvalidValue {
+            owner: "Mlp",
+            argument: "layers",
             ..
-        })
+        }))
     ));
     let layers = vec![
         Linear::from_tensors(tensor(&[1.0, -1.0], [2, 1], &device), None).unwrap(),

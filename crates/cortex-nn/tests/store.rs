@@ -113,11 +113,11 @@ fn every_layer_round_trips_through_a_file() {
     });
     let gru = |seed| GruConfig::new(2, 3).with_seed(Some(seed)).init(&d).unwrap();
     round_trip("gru.bpk", gru(1), gru(2), |m| {
-        values(m.forward(ramp([2, 4, 2], &d), None).unwrap().h_n)
+        values(m.forward(ramp([2, 4, 2], &d), None).unwrap().state)
     });
     let rnn = |seed| RnnConfig::new(2, 3).with_seed(Some(seed)).init(&d).unwrap();
     round_trip("rnn.bpk", rnn(1), rnn(2), |m| {
-        values(m.forward(ramp([2, 4, 2], &d), None).unwrap().h_n)
+        values(m.forward(ramp([2, 4, 2], &d), None).unwrap().state)
     });
     let cell = |seed| {
         LstmCellConfig::new(2, 3)

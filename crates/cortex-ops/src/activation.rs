@@ -186,6 +186,7 @@ pub fn log_softmax<const D: usize>(x: Tensor<D>, dim: isize) -> Result<Tensor<D>
 mod tests {
     use super::*;
     use crate::Error;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
     use burn::tensor::DType;
 
@@ -288,42 +289,42 @@ mod tests {
         let x = tensor(&[1.0, 2.0], [1, 2], &device);
         assert!(matches!(
             softmax(x.clone(), 2),
-            Err(Error::InvalidArgument {
-                op: "softmax",
-                arg: "dim",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "softmax",
+                argument: "dim",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             log_softmax(x.clone(), -3),
-            Err(Error::InvalidArgument {
-                op: "log_softmax",
-                arg: "dim",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "log_softmax",
+                argument: "dim",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             softplus(x.clone(), 0.0),
-            Err(Error::InvalidArgument {
-                op: "softplus",
-                arg: "beta",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "softplus",
+                argument: "beta",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             elu(x.clone(), f64::NAN),
-            Err(Error::InvalidArgument {
-                op: "elu",
-                arg: "alpha",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "elu",
+                argument: "alpha",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             leaky_relu(x, f64::INFINITY),
-            Err(Error::InvalidArgument {
-                op: "leaky_relu",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "leaky_relu",
                 ..
-            })
+            }))
         ));
     }
 }

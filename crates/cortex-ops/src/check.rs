@@ -3,6 +3,7 @@
 
 use burn::tensor::{DType, Device, Int, Tensor};
 
+use crate::error::InvalidValue;
 use crate::error::{Error, Result};
 
 /// Formats a shape pattern such as `[*, 784]` for error messages.
@@ -136,12 +137,12 @@ pub(crate) fn invalid(
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidArgument {
-        op,
-        arg,
+    Error::InvalidArgument(InvalidValue {
+        owner: op,
+        argument: arg,
         expected: expected.to_string(),
         got: got.to_string(),
-    }
+    })
 }
 
 /// Resolves a possibly negative dimension index (`-1` = last) against `rank`.
@@ -207,9 +208,9 @@ pub(crate) fn channel_vector<const D: usize>(
 mod tests {
     use burn::tensor::{Int, Tensor};
 
-    use crate::backend::Backend;
     use crate::testing::{assert_close, ints, tensor, values};
     use crate::*;
+    use cortex_core::Backend;
 
     /// Tensors on two backends, given to one op, are a typed error naming the argument (burn
     /// itself would panic); one backend's plain and autodiff tensors mix as burn allows.

@@ -4,10 +4,11 @@
 
 use burn::tensor::{Bool, DType, Int, Tensor, TensorData};
 
-use crate::backend::is_host_device;
 use crate::check;
+use crate::error::InvalidValue;
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
+use cortex_core::is_host_device;
 
 /// How a classification loss checks its integer targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -100,14 +101,14 @@ impl ClassTargets {
                 if reduction == Reduction::Mean
                     && matches!(checked.weights, Weights::Host { total, .. } if total <= 0.0)
                 {
-                    return Err(Error::InvalidArgument {
-                        op,
-                        arg: "targets",
+                    return Err(Error::InvalidArgument(InvalidValue {
+                        owner: op,
+                        argument: "targets",
                         expected: "at least one sample with a non-zero class weight that is \
                                    not ignored"
                             .to_string(),
                         got: format!("{n} samples whose weights sum to 0"),
-                    });
+                    }));
                 }
                 Ok(checked)
             }

@@ -241,6 +241,7 @@ pub fn binary_cross_entropy_with_logits<const D: usize>(
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, ints, tensor, values};
 
     const LN2: f64 = std::f64::consts::LN_2;
@@ -327,10 +328,10 @@ mod tests {
                 targets.clone(),
                 &CrossEntropyOptions::new().with_label_smoothing(1.5)
             ),
-            Err(Error::InvalidArgument {
-                arg: "label_smoothing",
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "label_smoothing",
                 ..
-            })
+            }))
         ));
         let all_ignored = ints(&[-100, -100], [2], &device);
         assert!(matches!(
@@ -339,7 +340,10 @@ mod tests {
                 all_ignored,
                 &CrossEntropyOptions::new().with_ignore_index(-100)
             ),
-            Err(Error::InvalidArgument { arg: "targets", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "targets",
+                ..
+            }))
         ));
         let targets = tensor(&[0.5, 2.0], [2], &device);
         assert!(matches!(
@@ -348,7 +352,10 @@ mod tests {
                 targets,
                 Reduction::Mean
             ),
-            Err(Error::InvalidArgument { arg: "targets", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "targets",
+                ..
+            }))
         ));
     }
 

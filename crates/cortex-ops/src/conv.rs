@@ -268,6 +268,7 @@ pub fn conv2d(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
 
     #[test]
@@ -314,12 +315,12 @@ mod tests {
                 &Conv2dOptions::default().with_stride([0, 1])
             )
             .unwrap_err(),
-            Error::InvalidArgument {
-                op: "conv2d",
-                arg: "stride",
+            Error::InvalidArgument(InvalidValue {
+                owner: "conv2d",
+                argument: "stride",
                 expected: "non-zero in every dimension".to_string(),
-                got: "[0, 1]".to_string(),
-            }
+                got: "[0, 1]".to_string()
+            })
         );
         assert!(matches!(
             conv2d(

@@ -6,9 +6,9 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::backend::is_host_device;
 use crate::check;
 use crate::error::Result;
+use cortex_core::is_host_device;
 
 /// Serialises "seed the device, draw" pairs: burn's device generators are global, so two
 /// threads drawing at once could otherwise interleave and take each other's sequence.
@@ -72,6 +72,7 @@ pub fn dropout<const D: usize>(
 mod tests {
     use super::*;
     use crate::Error;
+    use crate::error::InvalidValue;
     use crate::testing::{devices, tensor, values};
 
     #[test]
@@ -108,11 +109,11 @@ mod tests {
         for p in [1.0, -0.1, f64::NAN] {
             assert!(matches!(
                 dropout(x.clone(), p, true, 0),
-                Err(Error::InvalidArgument {
-                    op: "dropout",
-                    arg: "p",
+                Err(Error::InvalidArgument(InvalidValue {
+                    owner: "dropout",
+                    argument: "p",
                     ..
-                })
+                }))
             ));
         }
     }

@@ -88,6 +88,7 @@ pub fn embedding<const D: usize, const D2: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, ints, tensor, values};
 
     #[test]
@@ -129,10 +130,10 @@ mod tests {
         ));
         assert!(matches!(
             embedding::<1, 2>(table, ids, Some(3)),
-            Err(Error::InvalidArgument {
-                arg: "padding_idx",
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "padding_idx",
                 ..
-            })
+            }))
         ));
     }
 }

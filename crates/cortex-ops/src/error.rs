@@ -1,5 +1,7 @@
 //! The error type of `cortex-ops`: every variant names the op, what it expected and what it got.
 
+pub use cortex_core::{Cause, InvalidValue};
+
 /// Shorthand for results of `cortex-ops` functions.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -47,17 +49,8 @@ pub enum Error {
         shape: Vec<usize>,
     },
     /// A scalar hyper-parameter (stride, probability, epsilon, ...) is out of its domain.
-    #[error("{op}: `{arg}` must be {expected}, got {got}")]
-    InvalidArgument {
-        /// The op that rejected the input.
-        op: &'static str,
-        /// The argument at fault.
-        arg: &'static str,
-        /// The accepted domain, in words (`"> 0"`, `"in [0, 1)"`).
-        expected: String,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidArgument(InvalidValue),
     /// An integer index (class target, embedding index) lies outside `[0, bound)`.
     #[error(
         "{op}: `{arg}` holds {value} at flat position {position}, expected 0 <= index < {bound}"
@@ -125,4 +118,10 @@ pub enum Error {
         /// The device given.
         got: String,
     },
+}
+
+impl From<InvalidValue> for Error {
+    fn from(invalid: InvalidValue) -> Self {
+        Error::InvalidArgument(invalid)
+    }
 }

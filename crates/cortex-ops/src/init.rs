@@ -290,7 +290,8 @@ fn orthogonal(gaussian: &[f64], rows: usize, cols: usize, gain: f64) -> Vec<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Backend;
+    use crate::error::InvalidValue;
+    use cortex_core::Backend;
 
     fn mean_std(values: &[f64]) -> (f64, f64) {
         let n = values.len() as f64;
@@ -394,7 +395,10 @@ mod tests {
                 high: 1.0
             }
             .sample(&[2], 0),
-            Err(Error::InvalidArgument { arg: "high", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "high",
+                ..
+            }))
         ));
         assert!(matches!(
             Initializer::Normal {
@@ -402,7 +406,10 @@ mod tests {
                 std: -1.0
             }
             .sample(&[2], 0),
-            Err(Error::InvalidArgument { arg: "std", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "std",
+                ..
+            }))
         ));
         assert!(matches!(
             Initializer::XavierNormal { gain: 1.0 }.sample(&[0, 3], 0),

@@ -27,7 +27,6 @@
 #![warn(missing_docs)]
 
 mod activation;
-mod backend;
 mod check;
 mod class_targets;
 mod classification;
@@ -36,7 +35,6 @@ mod dropout;
 mod embedding;
 mod error;
 mod init;
-mod io;
 mod linear;
 mod loss;
 mod norm;
@@ -47,7 +45,6 @@ mod shape;
 pub use activation::{
     elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh,
 };
-pub use backend::{BACKEND_ENV, Backend, Precision, is_host_device};
 pub use class_targets::{ClassTargets, TargetCheck};
 pub use classification::{
     CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets, cross_entropy,
@@ -56,9 +53,8 @@ pub use classification::{
 pub use conv::{Conv1dOptions, Conv2dOptions, conv1d, conv2d, window_output_size};
 pub use dropout::dropout;
 pub use embedding::embedding;
-pub use error::{Error, Result};
+pub use error::{Cause, Error, InvalidValue, Result};
 pub use init::{FanMode, Initializer, Nonlinearity, fans};
-pub use io::{WRITE_DELAY_ENV, remove_stale_temporaries, write_atomically};
 pub use linear::{add, linear, matmul};
 pub use loss::{Reduction, huber_loss, mae_loss, mse_loss};
 pub use norm::{BatchNormOptions, RunningStats, batch_norm, layer_norm};

@@ -116,6 +116,7 @@ pub fn huber_loss<const D: usize>(
 mod tests {
     use super::*;
     use crate::Error;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
 
     #[test]
@@ -171,11 +172,11 @@ mod tests {
         ));
         assert!(matches!(
             huber_loss(a.clone(), a.clone(), 0.0, Reduction::Mean),
-            Err(Error::InvalidArgument {
-                op: "huber_loss",
-                arg: "delta",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "huber_loss",
+                argument: "delta",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             mse_loss(a.clone(), a.cast(burn::tensor::DType::F32), Reduction::Mean),

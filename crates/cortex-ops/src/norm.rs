@@ -240,6 +240,7 @@ pub fn layer_norm<const D: usize, const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
 
     #[test]
@@ -315,11 +316,14 @@ mod tests {
         let x = tensor(&[1.0, 2.0, 3.0], [1, 3], &device);
         assert!(matches!(
             batch_norm(x.clone(), None, None, None, &BatchNormOptions::new(true)),
-            Err(Error::InvalidArgument { arg: "x", .. })
+            Err(Error::InvalidArgument(InvalidValue { argument: "x", .. }))
         ));
         assert!(matches!(
             batch_norm(x.clone(), None, None, None, &BatchNormOptions::new(false)),
-            Err(Error::InvalidArgument { arg: "running", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "running",
+                ..
+            }))
         ));
         let w = tensor(&[1.0, 1.0], [2], &device);
         assert!(matches!(

@@ -208,6 +208,7 @@ pub fn adaptive_avg_pool2d(x: Tensor<4>, output_size: [usize; 2]) -> Result<Tens
 mod tests {
     use super::*;
     use crate::Error;
+    use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
 
     #[test]
@@ -257,11 +258,11 @@ mod tests {
         let x = tensor(&[0.0; 9], [1, 1, 3, 3], &device);
         assert!(matches!(
             max_pool2d(x.clone(), &Pool2dOptions::new([2, 2]).with_stride([1, 0])),
-            Err(Error::InvalidArgument {
-                op: "max_pool2d",
-                arg: "stride",
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "max_pool2d",
+                argument: "stride",
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             avg_pool2d(x.clone(), &Pool2dOptions::new([4, 4])),
@@ -272,14 +273,17 @@ mod tests {
         ));
         assert!(matches!(
             max_pool2d(x.clone(), &Pool2dOptions::new([2, 2]).with_padding([2, 0])),
-            Err(Error::InvalidArgument { arg: "padding", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "padding",
+                ..
+            }))
         ));
         assert!(matches!(
             adaptive_avg_pool2d(x, [0, 1]),
-            Err(Error::InvalidArgument {
-                arg: "output_size",
+            Err(Error::InvalidArgument(InvalidValue {
+                argument: "output_size",
                 ..
-            })
+            }))
         ));
     }
 }

@@ -51,6 +51,7 @@ pub fn flatten<const D: usize, const D2: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidValue;
     use crate::testing::{devices, tensor};
 
     #[test]
@@ -61,11 +62,14 @@ mod tests {
         assert_eq!(y.dims(), [6, 4]);
         assert!(matches!(
             flatten::<3, 2>(x.clone(), 2, 1),
-            Err(Error::InvalidArgument { op: "flatten", .. })
+            Err(Error::InvalidArgument(InvalidValue {
+                owner: "flatten",
+                ..
+            }))
         ));
         assert!(matches!(
             flatten::<3, 1>(x.clone(), 0, 3),
-            Err(Error::InvalidArgument { .. })
+            Err(Error::InvalidArgument(InvalidValue { .. }))
         ));
         assert!(matches!(
             flatten::<3, 3>(x, 1, 2),

@@ -2,7 +2,7 @@
 
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
-use crate::backend::Backend;
+use cortex_core::Backend;
 
 /// Devices of the backends selected by `CORTEX_BACKEND` (all when unset), with autodiff.
 pub(crate) fn devices() -> Vec<Device> {

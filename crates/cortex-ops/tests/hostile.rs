@@ -4,6 +4,7 @@
 //! backends, returns a typed error or a result of the documented shape — never a panic.
 
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use cortex_core::Backend;
 use cortex_ops::*;
 use proptest::prelude::*;
 

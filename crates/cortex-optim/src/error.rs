@@ -1,5 +1,7 @@
 //! The error type of `cortex-optim`.
 
+pub use cortex_core::{Cause, InvalidValue};
+
 use std::path::PathBuf;
 
 /// Shorthand for results of `cortex-optim` functions.
@@ -10,17 +12,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A hyper-parameter is out of its domain.
-    #[error("{what}: `{field}` must be {expected}, got {got}")]
-    InvalidConfig {
-        /// The optimizer, schedule or rule (`"Adam"`, `"StepLr"`, ...).
-        what: &'static str,
-        /// The field at fault.
-        field: &'static str,
-        /// The accepted domain, in words.
-        expected: String,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidConfig(InvalidValue),
     /// A metric handed to a metric-driven schedule is NaN or infinite.
     #[error("{what}: the metric must be finite, got {got}")]
     NonFiniteMetric {
@@ -42,20 +35,22 @@ pub enum Error {
     )]
     NotAutodiff,
     /// Writing the optimizer state failed; an earlier file at that path is left as it was.
-    #[error("cannot save the optimizer state to {path}: {reason}")]
+    #[error("cannot save the optimizer state to {path}: {source}")]
     Save {
         /// The destination.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the I/O or serialization error.
+        #[source]
+        source: Cause,
     },
     /// Reading the optimizer state failed (missing, corrupt, or from another optimizer).
-    #[error("cannot load the optimizer state from {path}: {reason}")]
+    #[error("cannot load the optimizer state from {path}: {source}")]
     Load {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the I/O or format error.
+        #[source]
+        source: Cause,
     },
 }
 
@@ -65,12 +60,12 @@ pub(crate) fn invalid(
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig {
-        what,
-        field,
+    Error::InvalidConfig(InvalidValue {
+        owner: what,
+        argument: field,
         expected: expected.to_string(),
         got: got.to_string(),
-    }
+    })
 }
 
 /// `value` finite and `>= 0`.

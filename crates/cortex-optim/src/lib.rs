@@ -26,7 +26,7 @@ mod state;
 
 pub use adam::{Adam, AdamConfig, AdamState, AdamWConfig};
 pub use clip::{GradClipping, global_norm};
-pub use error::{Error, Result};
+pub use error::{Cause, Error, InvalidValue, Result};
 pub use optim::{Optim, OptimizerConfig, on_autodiff_device};
 pub use plateau::{PlateauConfig, PlateauMode, ReduceLrOnPlateau, ThresholdMode};
 pub use rmsprop::{Adagrad, AdagradConfig, AdagradState, RmsProp, RmsPropConfig, RmsPropState};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamConfig, AdamWConfig};
 use crate::clip::GradClipping;
-use crate::error::{Error, Result, non_negative};
+use crate::error::{Cause, Error, Result, non_negative};
 use crate::rmsprop::{AdagradConfig, RmsPropConfig};
 use crate::sgd::SgdConfig;
 
@@ -186,12 +186,12 @@ impl Optim {
     /// [`Error::Save`]; an earlier file at `path` stays intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let fail = |reason: String| Error::Save {
+        let fail = |source: Cause| Error::Save {
             path: path.to_path_buf(),
-            reason,
+            source,
         };
-        let bytes = self.inner.into_bytes().map_err(|e| fail(e.to_string()))?;
-        cortex_ops::write_atomically(path, &bytes).map_err(|e| fail(e.to_string()))
+        let bytes = self.inner.into_bytes().map_err(|e| fail(Cause::new(e)))?;
+        cortex_core::write_atomically(path, &bytes).map_err(|e| fail(Cause::new(e)))
     }
 
     /// Loads state saved by [`Optim::save`] from an optimizer of the same configuration.
@@ -200,17 +200,17 @@ impl Optim {
     /// [`Error::Load`] for a missing or corrupt file.
     pub fn load(mut self, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let fail = |reason: String| Error::Load {
+        let fail = |source: Cause| Error::Load {
             path: path.to_path_buf(),
-            reason,
+            source,
         };
-        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| fail(Cause::new(e)))?;
         let inner = self.inner;
         let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inner.from_bytes(Bytes::from_bytes_vec(bytes))
         }))
-        .map_err(|_| fail("the file is corrupt".to_string()))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|_| fail(Cause::message("the file is corrupt")))?
+        .map_err(|e| fail(Cause::new(e)))?;
         self.inner = loaded;
         Ok(self)
     }
@@ -225,7 +225,7 @@ pub fn on_autodiff_device<M: Module>(module: &M) -> bool {
 /// Whether every parameter of `module` lives on a CPU backend (flex, ndarray), where reading
 /// a value back to the host costs no device synchronisation.
 fn on_host_device<M: Module>(module: &M) -> bool {
-    every_parameter(module, cortex_ops::is_host_device)
+    every_parameter(module, cortex_core::is_host_device)
 }
 
 /// Whether `holds` is true of the device of every float parameter of `module`.

@@ -4,7 +4,8 @@
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use cortex_ops::Backend;
+use cortex_core::Backend;
+use cortex_optim::InvalidValue;
 use cortex_optim::*;
 
 #[test]
@@ -12,84 +13,84 @@ fn bad_hyper_parameters_are_typed_errors() {
     let err = |config: OptimizerConfig| config.init().unwrap_err();
     assert_eq!(
         err(OptimizerConfig::Sgd(SgdConfig::new().with_lr(-0.1))),
-        Error::InvalidConfig {
-            what: "Sgd",
-            field: "lr",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Sgd",
+            argument: "lr",
             expected: "finite and >= 0".into(),
             got: "-0.1".into()
-        }
+        })
     );
     assert!(matches!(
         err(OptimizerConfig::Sgd(SgdConfig::new().with_lr(f64::NAN))),
-        Error::InvalidConfig {
-            what: "Sgd",
-            field: "lr",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Sgd",
+            argument: "lr",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::Sgd(SgdConfig::new().with_momentum(-0.5))),
-        Error::InvalidConfig {
-            what: "Sgd",
-            field: "momentum",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Sgd",
+            argument: "momentum",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::Sgd(SgdConfig::new().with_nesterov(true))),
-        Error::InvalidConfig {
-            what: "Sgd",
-            field: "nesterov",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Sgd",
+            argument: "nesterov",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::Adam(
             AdamConfig::new().with_betas([0.9, 1.0])
         )),
-        Error::InvalidConfig {
-            what: "Adam",
-            field: "betas[1]",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Adam",
+            argument: "betas[1]",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::AdamW(
             AdamWConfig::new().with_betas([-0.1, 0.9])
         )),
-        Error::InvalidConfig {
-            what: "AdamW",
-            field: "betas[0]",
+        Error::InvalidConfig(InvalidValue {
+            owner: "AdamW",
+            argument: "betas[0]",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::Adam(AdamConfig::new().with_eps(0.0))),
-        Error::InvalidConfig {
-            what: "Adam",
-            field: "eps",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Adam",
+            argument: "eps",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::RmsProp(
             RmsPropConfig::new().with_alpha(1.0)
         )),
-        Error::InvalidConfig {
-            what: "RmsProp",
-            field: "alpha",
+        Error::InvalidConfig(InvalidValue {
+            owner: "RmsProp",
+            argument: "alpha",
             ..
-        }
+        })
     ));
     assert!(matches!(
         err(OptimizerConfig::Adagrad(
             AdagradConfig::new().with_eps(-1e-10)
         )),
-        Error::InvalidConfig {
-            what: "Adagrad",
-            field: "eps",
+        Error::InvalidConfig(InvalidValue {
+            owner: "Adagrad",
+            argument: "eps",
             ..
-        }
+        })
     ));
     let mut optim = OptimizerConfig::Sgd(SgdConfig::new()).init().unwrap();
     assert!(optim.set_lr(f64::INFINITY).is_err());

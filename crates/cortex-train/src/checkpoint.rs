@@ -10,7 +10,7 @@ use cortex_optim::{Optim, ReduceLrOnPlateau};
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::EarlyStopping;
-use crate::error::{Result, file};
+use crate::error::{Cause, Result, file};
 use crate::history::History;
 
 /// Everything besides the model and optimizer needed to continue a run exactly.
@@ -59,8 +59,10 @@ pub fn save<M: Module + Clone>(
     crate::history::require_dir(dir)?;
     cortex_nn::save(model, model_file(dir, state.epoch))?;
     optim.save(optim_file(dir, state.epoch))?;
-    let json = serde_json::to_vec_pretty(state).map_err(|e| file(&state_file(dir), e))?;
-    cortex_ops::write_atomically(&state_file(dir), &json).map_err(|e| file(&state_file(dir), e))?;
+    let json =
+        serde_json::to_vec_pretty(state).map_err(|e| file(&state_file(dir), Cause::new(e)))?;
+    cortex_core::write_atomically(&state_file(dir), &json)
+        .map_err(|e| file(&state_file(dir), e))?;
     for epoch in 1..state.epoch {
         let _ = std::fs::remove_file(model_file(dir, epoch));
         let _ = std::fs::remove_file(optim_file(dir, epoch));
@@ -79,8 +81,7 @@ pub fn load<M: Module>(dir: &Path, model: M, optim: Optim) -> Result<Option<(M, 
         return Ok(None);
     }
     let bytes = std::fs::read(&path).map_err(|e| file(&path, e))?;
-    let state: RunState =
-        serde_json::from_slice(&bytes).map_err(|e| file(&path, format!("not a run state: {e}")))?;
+    let state: RunState = serde_json::from_slice(&bytes).map_err(|e| file(&path, Cause::new(e)))?;
     let model = cortex_nn::load(model, model_file(dir, state.epoch))?;
     let optim = optim.load(optim_file(dir, state.epoch))?;
     Ok(Some((model, optim, state)))

@@ -1,6 +1,8 @@
 //! The error type of `cortex-train`: the other crates' errors, plus what a training run
 //! itself can hit (a non-finite loss, a checkpoint that cannot be written or read).
 
+pub use cortex_core::{Cause, InvalidValue};
+
 use std::path::PathBuf;
 
 /// Shorthand for results of `cortex-train` functions.
@@ -23,17 +25,8 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] cortex_data::Error),
     /// A trainer setting is out of its domain.
-    #[error("{what}: `{field}` must be {expected}, got {got}")]
-    InvalidConfig {
-        /// The component.
-        what: &'static str,
-        /// The field.
-        field: &'static str,
-        /// The accepted domain, in words.
-        expected: String,
-        /// The value given.
-        got: String,
-    },
+    #[error(transparent)]
+    InvalidConfig(InvalidValue),
     /// The loss became NaN or infinite: training stops instead of silently diverging.
     #[error(
         "the training loss is {loss} at epoch {epoch}, step {step}: lower the learning rate, \
@@ -69,12 +62,13 @@ pub enum Error {
         classes: usize,
     },
     /// A checkpoint, history file or plot could not be written or read.
-    #[error("{path}: {reason}")]
+    #[error("{path}: {source}")]
     File {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the I/O, serialization or plotting error.
+        #[source]
+        source: Cause,
     },
 }
 
@@ -89,17 +83,17 @@ pub(crate) fn invalid(
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig {
-        what,
-        field,
+    Error::InvalidConfig(InvalidValue {
+        owner: what,
+        argument: field,
         expected: expected.to_string(),
         got: got.to_string(),
-    }
+    })
 }
 
-pub(crate) fn file(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
+pub(crate) fn file(path: &std::path::Path, cause: impl Into<Cause>) -> Error {
     Error::File {
         path: path.to_path_buf(),
-        reason: reason.to_string(),
+        source: cause.into(),
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, file};
+use crate::error::{Cause, Result, file};
 
 /// What happened in one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,11 +88,11 @@ impl History {
         require_dir(dir)?;
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
-            cortex_ops::write_atomically(&path, bytes).map_err(|e| file(&path, e))
+            cortex_core::write_atomically(&path, bytes).map_err(|e| file(&path, e))
         };
         write("history.csv", self.to_csv().as_bytes())?;
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| file(&dir.join("history.json"), e))?;
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| file(&dir.join("history.json"), Cause::new(e)))?;
         write("history.json", json.as_bytes())?;
         write("curves.svg", self.plot()?.as_bytes())
     }
@@ -115,13 +115,16 @@ impl History {
         };
         {
             let root = SVGBackend::with_string(&mut svg, (1000, 420)).into_drawing_area();
-            let fail = |e: &dyn std::fmt::Display| file(Path::new("curves.svg"), e);
-            root.fill(&WHITE).map_err(|e| fail(&e))?;
+            fn fail(e: impl std::error::Error + Send + Sync + 'static) -> crate::Error {
+                file(Path::new("curves.svg"), Cause::new(e))
+            }
+            root.fill(&WHITE).map_err(fail)?;
             let (left, right) = root.split_horizontally(500);
             for (area, metric) in [(left, "loss"), (right, second)] {
-                self.panel(&area, metric).map_err(|e| fail(&e))?;
+                self.panel(&area, metric)
+                    .map_err(|e| file(Path::new("curves.svg"), Cause::from_boxed(e)))?;
             }
-            root.present().map_err(|e| fail(&e))?;
+            root.present().map_err(fail)?;
         }
         Ok(svg)
     }
@@ -130,7 +133,7 @@ impl History {
         &self,
         area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
         metric: &str,
-    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let series = |pick: fn(&EpochRecord) -> &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
             self.epochs
                 .iter()
@@ -184,8 +187,10 @@ pub(crate) fn require_dir(dir: &Path) -> Result<()> {
     } else {
         Err(file(
             dir,
-            "the run directory does not exist (removed while the run trained?); nothing more \
-             is written",
+            Cause::message(
+                "the run directory does not exist (removed while the run trained?); nothing \
+                 more is written",
+            ),
         ))
     }
 }

@@ -35,22 +35,23 @@
 #![warn(missing_docs)]
 
 mod accumulate;
-pub mod baseline;
 pub mod checkpoint;
 mod early_stopping;
 mod error;
 mod history;
 mod metrics;
+mod monitor;
 mod output;
 mod progress;
 pub mod search;
 mod trainer;
 
 pub use early_stopping::{EarlyStopping, Goal, Verdict};
-pub use error::{Error, Result};
+pub use error::{Cause, Error, InvalidValue, Result};
 pub use history::{EpochRecord, History};
 pub use metrics::{
     ClassificationMetrics, ConfusionMatrix, Metrics, RegressionMetrics, default_top_k,
 };
+pub use monitor::Metric;
 pub use output::{Output, Prediction};
 pub use trainer::{Fitted, Trainer, TrainerConfig};

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::accumulate::{DeviceTotals, Fault};
 use crate::checkpoint::{self, RunState};
-use crate::early_stopping::{EarlyStopping, Goal};
-use crate::error::{Result, invalid};
+use crate::early_stopping::EarlyStopping;
+use crate::error::{Cause, Result, invalid};
 use crate::history::{EpochRecord, History};
 use crate::metrics::Metrics;
+use crate::monitor::Metric;
 use crate::output::Output;
 use crate::progress::Progress;
 
@@ -40,11 +41,9 @@ pub struct TrainerConfig {
     pub plateau: Option<PlateauConfig>,
     /// Gradient clipping before every step.
     pub clipping: Option<GradClipping>,
-    /// Validation metric that selects the best model and drives early stopping
-    /// (`loss`, `accuracy`, `rmse`, `r2`, ...).
-    pub monitor: String,
-    /// Whether the monitored metric should go down or up.
-    pub goal: Goal,
+    /// Validation metric that selects the best model and drives early stopping and plateau
+    /// schedules; its [`Metric::goal`] says whether lower or higher is better.
+    pub monitor: Metric,
     /// Stop after this many epochs without improvement.
     pub patience: Option<usize>,
     /// Smallest change that counts as an improvement.
@@ -71,8 +70,7 @@ impl TrainerConfig {
             schedule: None,
             plateau: None,
             clipping: None,
-            monitor: "loss".to_string(),
-            goal: Goal::Minimize,
+            monitor: Metric::Loss,
             patience: None,
             min_delta: 0.0,
             top_k: None,
@@ -123,10 +121,9 @@ impl TrainerConfig {
         self
     }
 
-    /// Monitors validation metric `metric` in direction `goal`.
-    pub fn with_monitor(mut self, metric: impl Into<String>, goal: Goal) -> Self {
-        self.monitor = metric.into();
-        self.goal = goal;
+    /// Monitors validation metric `metric` (lower or higher is better as the metric says).
+    pub fn with_monitor(mut self, metric: Metric) -> Self {
+        self.monitor = metric;
         self
     }
 
@@ -211,7 +208,7 @@ impl Trainer {
             c.validate()?;
         }
         if let Some(p) = config.patience {
-            EarlyStopping::new(p, config.min_delta, config.goal)?;
+            EarlyStopping::new(p, config.min_delta, config.monitor.goal())?;
         }
         Ok(Self {
             config,
@@ -300,7 +297,7 @@ impl Trainer {
             history: History::default(),
             early_stopping: c
                 .patience
-                .map(|p| EarlyStopping::new(p, c.min_delta, c.goal))
+                .map(|p| EarlyStopping::new(p, c.min_delta, c.monitor.goal()))
                 .transpose()?,
             plateau: c.plateau.as_ref().map(PlateauConfig::init).transpose()?,
             best: None,
@@ -308,7 +305,7 @@ impl Trainer {
         let mut best_model: Option<M> = None;
         if let Some(dir) = &c.out_dir {
             std::fs::create_dir_all(dir).map_err(|e| crate::error::file(dir, e))?;
-            cortex_ops::remove_stale_temporaries(dir);
+            cortex_core::remove_stale_temporaries(dir);
         }
         if resume
             && let Some(dir) = &c.out_dir
@@ -333,10 +330,10 @@ impl Trainer {
                 if !best_path.exists() {
                     return Err(crate::error::file(
                         &best_path,
-                        format!(
+                        Cause::message(format!(
                             "missing: state.json names epoch {best_epoch}'s model as the best; \
                              restore the file or start the run afresh without --resume"
-                        ),
+                        )),
                     ));
                 }
                 best_model = Some(cortex_nn::load(model.clone(), &best_path)?.valid());
@@ -368,6 +365,12 @@ impl Trainer {
                     let batch = train.batch(indices, &device)?;
                     forward(&model, batch)
                 })?;
+                if step == 0 && !c.monitor.applies_to(&output.prediction) {
+                    // Found at the first batch, not after a whole epoch.
+                    let applicable = Metric::applicable(&output.prediction);
+                    let expected = format!("a metric of this model's predictions: {applicable:?}");
+                    return Err(invalid("Trainer", "monitor", &expected, c.monitor));
+                }
                 totals.add(&output, step + 1);
                 let grads = GradientsParams::from_grads(output.loss.backward(), &model);
                 model = optim.step(model, grads)?;
@@ -387,7 +390,12 @@ impl Trainer {
             }
             let validation_metrics = self.evaluate(&model, validation, &forward)?;
             let summary = validation_metrics.summary();
-            let monitored = *summary.get(&c.monitor).ok_or_else(|| {
+            let k = match &validation_metrics {
+                Metrics::Classification(m) => m.k,
+                Metrics::Regression(_) => 0,
+            };
+            let key = c.monitor.key(k);
+            let monitored = *summary.get(&key).ok_or_else(|| {
                 invalid(
                     "Trainer",
                     "monitor",
@@ -395,7 +403,7 @@ impl Trainer {
                         "one of the validation metrics {:?}",
                         summary.keys().collect::<Vec<_>>()
                     ),
-                    &c.monitor,
+                    &key,
                 )
             })?;
             let record = EpochRecord {
@@ -419,7 +427,10 @@ impl Trainer {
             if let Some(p) = &mut state.plateau {
                 p.step(monitored)?;
             }
-            let improved = c.goal.improves(monitored, state.best.map(|b| b.1), 0.0);
+            let improved = c
+                .monitor
+                .goal()
+                .improves(monitored, state.best.map(|b| b.1), 0.0);
             if improved {
                 state.best = Some((epoch, monitored));
                 // A snapshot of its own: a clone would share running statistics (batch norm)

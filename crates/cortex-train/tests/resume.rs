@@ -7,10 +7,11 @@ mod support;
 use std::path::PathBuf;
 
 use burn::tensor::Device;
+use cortex_core::Backend;
 use cortex_data::{ImageBatch, ShiftedImages, bundled};
 use cortex_nn::{Mlp, MlpConfig, seeded};
-use cortex_ops::Backend;
 use cortex_optim::{AdamConfig, OptimizerConfig};
+use cortex_train::InvalidValue;
 use cortex_train::{Error, History, Output, Result, Trainer, TrainerConfig};
 use support::parameter_bits;
 
@@ -172,11 +173,11 @@ fn resuming_with_another_seed_is_refused() {
     assert!(
         matches!(
             refused,
-            Err(Error::InvalidConfig {
-                what: "Trainer::resume",
-                field: "seed",
+            Err(Error::InvalidConfig(InvalidValue {
+                owner: "Trainer::resume",
+                argument: "seed",
                 ..
-            })
+            }))
         ),
         "{refused:?}"
     );

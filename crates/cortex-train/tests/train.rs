@@ -69,7 +69,7 @@ fn early_stopping_stops_at_the_right_epoch() {
     let (train, valid) = iris();
     let trainer = Trainer::new(
         config(20)
-            .with_monitor("accuracy", Goal::Maximize)
+            .with_monitor(Metric::Accuracy)
             .with_early_stopping(2, 1.0),
         &Device::flex(),
     )
@@ -81,6 +81,31 @@ fn early_stopping_stops_at_the_right_epoch() {
     let fitted = trainer.fit(model, &train, &valid, forward).unwrap();
     assert!(fitted.stopped_early);
     assert_eq!(fitted.history.epochs.len(), 3);
+}
+
+#[test]
+fn a_metric_the_predictions_do_not_have_stops_the_run_at_its_first_batch() {
+    let (train, valid) = iris();
+    let trainer = Trainer::new(config(3).with_monitor(Metric::Rmse), &Device::flex()).unwrap();
+    let model = MlpConfig::new(4, vec![8], 3)
+        .with_seed(Some(1))
+        .init(&trainer.device())
+        .unwrap();
+    let calls = std::cell::Cell::new(0);
+    let counted = |model: &Mlp, batch: TabularBatch| {
+        calls.set(calls.get() + 1);
+        forward(model, batch)
+    };
+    let error = trainer.fit(model, &train, &valid, counted).unwrap_err();
+    let Error::InvalidConfig(invalid) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(
+        (invalid.argument, invalid.got.as_str()),
+        ("monitor", "rmse")
+    );
+    assert!(invalid.expected.contains("\"accuracy\""), "{error}");
+    assert_eq!(calls.get(), 1, "one batch, not one epoch");
 }
 
 #[test]
@@ -259,10 +284,10 @@ fn a_target_outside_the_classes_stops_with_its_batch_and_sample() {
     assert!(
         matches!(
             one_class,
-            Err(Error::InvalidConfig {
-                field: "logits",
+            Err(Error::InvalidConfig(InvalidValue {
+                argument: "logits",
                 ..
-            })
+            }))
         ),
         "{one_class:?}"
     );
@@ -356,12 +381,12 @@ fn search_reports_every_trial_and_picks_the_best() {
     assert!(sampled.iter().all(|p| (1e-4..1e-1).contains(&p["lr"])));
     let report = search(trials, Goal::Maximize, |p| {
         if p["width"] == 16.0 && p["lr"] == 0.1 {
-            return Err(Error::InvalidConfig {
-                what: "t",
-                field: "lr",
+            return Err(Error::InvalidConfig(InvalidValue {
+                owner: "t",
+                argument: "lr",
                 expected: "".into(),
                 got: "".into(),
-            });
+            }));
         }
         Ok(p["width"] - 100.0 * p["lr"])
     })
@@ -392,18 +417,4 @@ fn search_reports_every_trial_and_picks_the_best() {
     )
     .unwrap();
     assert_eq!(report.best().params["lr"], 0.05);
-}
-
-#[test]
-fn least_squares_recovers_an_exact_linear_map() {
-    // y = 2 x₁ − 3 x₂ + 1 on five points.
-    let x = [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 3.0, 5.0, -1.0, 2.0];
-    let y: Vec<f64> = x.chunks(2).map(|r| 2.0 * r[0] - 3.0 * r[1] + 1.0).collect();
-    let beta = baseline::least_squares(&x, 2, &y).unwrap();
-    for (b, e) in beta.iter().zip([2.0, -3.0, 1.0]) {
-        assert!((b - e).abs() < 1e-12, "{beta:?}");
-    }
-    let dependent = [1.0, 2.0, 2.0, 4.0, 3.0, 6.0];
-    assert!(baseline::least_squares(&dependent, 2, &[1.0, 2.0, 3.0]).is_err());
-    assert!(baseline::least_squares(&x, 3, &y).is_err());
 }

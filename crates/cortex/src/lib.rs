@@ -5,6 +5,7 @@
 //!
 //! | module | crate | what |
 //! |---|---|---|
+//! | [`core`] | `cortex-core` | shared error pieces, CPU backends by name, crash-safe writes |
 //! | [`ops`] | `cortex-ops` | shape-checked functional tensor ops returning `Result` |
 //! | [`autodiff`] | `cortex-autodiff` | gradients and gradient checking |
 //! | [`nn`] | `cortex-nn` | layers as burn modules |
@@ -91,11 +92,12 @@ pub mod prelude {
     pub use crate::optim::{
         AdamConfig, AdamWConfig, GradClipping, LrSchedule, OptimizerConfig, SgdConfig,
     };
-    pub use crate::train::{Goal, Metrics, Output, Trainer, TrainerConfig};
+    pub use crate::train::{Goal, Metric, Metrics, Output, Trainer, TrainerConfig};
 }
+pub use cortex_core as core;
+pub use cortex_core::{Backend, Precision};
 pub use cortex_data as data;
 pub use cortex_nn as nn;
 pub use cortex_ops as ops;
-pub use cortex_ops::{Backend, Precision};
 pub use cortex_optim as optim;
 pub use cortex_train as train;

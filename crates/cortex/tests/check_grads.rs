@@ -11,10 +11,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cortex::autodiff::{GradCheck, op_cases};
+use cortex::core::{BACKEND_ENV, Precision, is_host_device};
 use cortex::device::NamedDevice;
-use cortex::nn::layer_cases;
-use cortex::ops::{BACKEND_ENV, Precision, is_host_device};
+use layer_cases::layer_cases;
 use serde_json::json;
+
+mod layer_cases;
 
 struct Options {
     backends: Vec<NamedDevice>,

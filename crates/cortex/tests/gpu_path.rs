@@ -17,10 +17,13 @@ use cortex::autodiff::{
 use cortex::burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use cortex::data::{Dataset, SplitConfig, Standardizer, TabularBatch, TabularDataset, bundled};
 use cortex::device::device_from_name;
-use cortex::nn::{Mlp, MlpConfig, layer_cases};
+use cortex::nn::{Mlp, MlpConfig};
 use cortex::ops::{CrossEntropyOptions, Reduction};
 use cortex::optim::{AdamConfig, OptimizerConfig};
 use cortex::train::{Output, Trainer, TrainerConfig};
+use layer_cases::layer_cases;
+
+mod layer_cases;
 
 const TOLERANCE: f64 = 1e-4;
 

@@ -13,7 +13,7 @@ use cortex::nn::{
     LinearConfig, MaxPool2d, MaxPool2dConfig, Padding,
 };
 use cortex::optim::{AdamConfig, LrSchedule};
-use cortex::train::{Goal, Output};
+use cortex::train::{Metric, Output};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
     with_common_args, with_image_args,
@@ -101,7 +101,7 @@ fn main() -> std::process::ExitCode {
                 restart_mult: None,
             }),
             clipping: None,
-            monitor: ("loss", Goal::Minimize),
+            monitor: Metric::Loss,
         };
         let (fitted, metrics) = fit_and_test(
             &common,

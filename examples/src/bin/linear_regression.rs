@@ -102,7 +102,7 @@ fn main() -> std::process::ExitCode {
         };
         let (train_s, valid_s, test_s) = (scaled(&train)?, scaled(&valid)?, scaled(&test)?);
 
-        let beta = cortex::train::baseline::least_squares(
+        let beta = cortex_examples::baseline::least_squares(
             train.features(),
             train.num_features(),
             &y_train,

@@ -17,7 +17,7 @@ use cortex::data::{
 };
 use cortex::nn::{Activation, Mlp, MlpConfig};
 use cortex::optim::{AdamConfig, LrSchedule};
-use cortex::train::{Goal, Output};
+use cortex::train::{Metric, Output};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
     with_common_args, with_image_args,
@@ -124,7 +124,7 @@ fn main() -> std::process::ExitCode {
                 restart_mult: None,
             }),
             clipping: None,
-            monitor: ("accuracy", Goal::Maximize),
+            monitor: Metric::Accuracy,
         };
         let mlp = |inputs: usize, classes: usize| {
             MlpConfig::new(inputs, hidden.clone(), classes).with_activation(activation)

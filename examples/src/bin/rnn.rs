@@ -14,9 +14,9 @@ use cortex::burn::tensor::{Device, Tensor};
 use cortex::data::{
     Dataset, ImageBatch, SequenceBatch, ShiftedImages, WindowConfig, bundled, windows,
 };
-use cortex::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig};
+use cortex::nn::{Gru, GruConfig, InvalidValue, Linear, LinearConfig, Lstm, LstmConfig};
 use cortex::optim::{AdamConfig, GradClipping, LrSchedule};
-use cortex::train::{Goal, Metrics, Output};
+use cortex::train::{Metric, Metrics, Output};
 use cortex_examples::{
     BoxError, Common, Recipe, common, fit_and_test, image_train_validation, print_final,
     report_classification, run, with_common_args,
@@ -53,15 +53,11 @@ impl Recurrent {
     /// `x` `[B, T, F]` → `[B, outputs]`.
     fn forward(&self, x: Tensor<3>) -> cortex::nn::Result<Tensor<2>> {
         let h_n = match (&self.lstm, &self.gru) {
-            (Some(lstm), _) => lstm.forward(x, None)?.h_n,
-            (None, Some(gru)) => gru.forward(x, None)?.h_n,
+            (Some(lstm), _) => lstm.forward(x, None)?.state.h,
+            (None, Some(gru)) => gru.forward(x, None)?.state,
             (None, None) => {
-                return Err(cortex::nn::Error::InvalidConfig {
-                    layer: "Recurrent",
-                    field: "cell",
-                    expected: "an LSTM or a GRU".into(),
-                    got: "neither".into(),
-                });
+                let invalid = InvalidValue::new("Recurrent", "cell", "an LSTM or a GRU", "neither");
+                return Err(cortex::nn::Error::InvalidConfig(invalid));
             }
         };
         let [layers, batch, hidden] = h_n.dims();
@@ -92,7 +88,7 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
             restart_mult: None,
         }),
         clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
-        monitor: ("accuracy", Goal::Maximize),
+        monitor: Metric::Accuracy,
     };
     let (fitted, metrics) = fit_and_test(
         common,
@@ -149,7 +145,7 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
             gamma: 0.5,
         }),
         clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
-        monitor: ("rmse", Goal::Minimize),
+        monitor: Metric::Rmse,
     };
     let (fitted, metrics) = fit_and_test(
         common,

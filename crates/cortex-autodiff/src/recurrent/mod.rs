@@ -8,22 +8,19 @@
 //! recurrence backwards the same way and gets `∂W_hh` from one GEMM over every step. The
 //! batch is split across the rayon pool (each thread a whole sequence of its rows).
 //!
-//! The fused kernels run on burn's flex and ndarray backends, with or without autodiff
+//! The kernels themselves are `cortex-kernels`' (plain slices); this module makes them burn
+//! backend extensions with a tape and a backward. They run on burn's flex and ndarray backends, with or without autodiff
 //! ([`fused_recurrence_supported`]); on every other device `fused_lstm` and `fused_gru`
 //! compute the same recurrence from burn's composed tensor ops (`composed.rs`). f64 tensors
 //! are computed in f64, every other float dtype in f32.
 
 mod composed;
-mod gru;
-mod kernel;
-mod lstm;
-mod microkernel;
 mod ops;
-mod real;
 
 use burn::backend::Dispatch;
 use burn::tensor::{DType, Device, Tensor};
 
+use cortex_ops::InvalidValue;
 use cortex_ops::Result;
 pub use ops::FusedRecurrentOps;
 
@@ -110,12 +107,12 @@ fn check(
         dtype,
         DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::Flex32
     ) {
-        return Err(cortex_ops::Error::InvalidArgument {
-            op,
-            arg: "xw",
+        return Err(cortex_ops::Error::InvalidArgument(InvalidValue {
+            owner: op,
+            argument: "xw",
             expected: "a float tensor".to_string(),
             got: format!("{dtype:?}"),
-        });
+        }));
     }
     let device = xw.device();
     let others = std::iter::once(("w_hh", w_hh.device()))

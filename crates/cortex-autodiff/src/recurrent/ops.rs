@@ -13,10 +13,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Shape, TensorData, try_read_sync};
 
-use super::gru::{self, GruForward};
-use super::kernel::Dims;
-use super::lstm::{self, LstmForward};
-use super::real::{Buffer, Real};
+use cortex_kernels::gru::{self, GruForward};
+use cortex_kernels::lstm::{self, LstmForward};
+use cortex_kernels::{Buffer, Dims, Real};
 
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]

@@ -1,18 +1,20 @@
-//! The recurrent cells — `RnnCell` (tanh or relu), `LstmCell`, `GruCell` — with PyTorch's
+//! The recurrent cells — [`RnnCell`] (tanh or relu), [`LstmCell`], [`GruCell`] — one generic
+//! [`Cell`] whose step rule ([`CellStep`]) decides the gates and the state, with PyTorch's
 //! parameter layout (`weight_ih [G·H, I]`, `weight_hh [G·H, H]`, `bias_ih`, `bias_hh [G·H]`,
 //! gate blocks stacked in PyTorch's order) and equations, so PyTorch weights load as they are.
 
-use burn::config::Config;
+use std::fmt::Debug;
+
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Tensor};
 use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
 use cortex_ops::{Initializer, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
+use super::state::{CellState, LstmState};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::param::{derive_seed, param, pytorch_uniform};
-use crate::seed::layer_seed;
 
 /// Nonlinearity of [`RnnCell`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,12 +26,41 @@ pub enum RnnActivation {
     Relu,
 }
 
-/// The four parameters every cell has, drawn or checked the same way.
-pub(crate) struct CellParams {
-    pub weight_ih: Param<Tensor<2>>,
-    pub weight_hh: Param<Tensor<2>>,
-    pub bias_ih: Option<Param<Tensor<1>>>,
-    pub bias_hh: Option<Param<Tensor<1>>>,
+/// The step rule of a [`Cell`]: how many gate blocks its weights stack, what state it
+/// carries, and one step from the projected input. Implemented by [`ElmanStep`],
+/// [`LstmStep`] and [`GruStep`].
+pub trait CellStep: Clone + Debug + Send + Sync + 'static {
+    /// What the cell carries from one step to the next.
+    type State: CellState;
+    /// The cell's name in errors (PyTorch's class name, e.g. `LstmCell`).
+    const CELL: &'static str;
+    /// The name of a stack of these cells in errors (e.g. `Lstm`).
+    const SEQUENCE: &'static str;
+    /// Gate blocks stacked in the weights' rows (1, 4, 3).
+    const GATES: usize;
+
+    /// One step from the projected input `gx = x Wᵢₕᵀ + bᵢₕ` `[B, G·H]` and the state.
+    ///
+    /// # Errors
+    /// An op error where a tensor does not fit the cell.
+    fn step(&self, cell: &Cell<Self>, gx: Tensor<2>, state: Self::State) -> Result<Self::State>;
+
+    /// Every step of `projected` `[B, T, G·H]` from `state`, last step first with `reverse`:
+    /// the hidden state of every step `[B, T, H]` (indexed by time) and the final state.
+    /// The default is one [`CellStep::step`] per time step (any backend); a rule with a fused
+    /// kernel overrides it where the device has the kernel.
+    ///
+    /// # Errors
+    /// As [`CellStep::step`].
+    fn sequence(
+        &self,
+        cell: &Cell<Self>,
+        projected: Tensor<3>,
+        state: Self::State,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, Self::State)> {
+        cell.composed_sequence(projected, state, reverse)
+    }
 }
 
 /// Tensors of one cell as given by a user or PyTorch (`bias_*` both present or both absent).
@@ -45,89 +76,120 @@ pub struct CellTensors {
     pub bias_hh: Option<Tensor<1>>,
 }
 
-impl CellParams {
-    /// PyTorch's default: every parameter `U(-1/√H, 1/√H)`.
-    #[allow(clippy::too_many_arguments)]
+/// A recurrent cell: PyTorch's four parameters and a step rule `S`. Use it through
+/// [`RnnCell`], [`LstmCell`] and [`GruCell`].
+#[derive(Module, Debug)]
+pub struct Cell<S: CellStep> {
+    /// `[G·H, input_size]`, gate blocks stacked in PyTorch's order.
+    pub weight_ih: Param<Tensor<2>>,
+    /// `[G·H, hidden_size]`.
+    pub weight_hh: Param<Tensor<2>>,
+    /// `[G·H]`.
+    pub bias_ih: Option<Param<Tensor<1>>>,
+    /// `[G·H]`.
+    pub bias_hh: Option<Param<Tensor<1>>>,
+    #[module(skip)]
+    rule: S,
+}
+
+/// Elman cell, as `torch.nn.RNNCell`: `h' = act(x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ)`.
+pub type RnnCell = Cell<ElmanStep>;
+/// LSTM cell, as `torch.nn.LSTMCell`; see [`LstmStep`] for the equations.
+pub type LstmCell = Cell<LstmStep>;
+/// GRU cell, as `torch.nn.GRUCell`; see [`GruStep`] for the equations.
+pub type GruCell = Cell<GruStep>;
+
+/// How a cell's parameters are drawn (see the cell configurations).
+pub(crate) struct CellInit<'a> {
+    pub input_size: usize,
+    pub hidden_size: usize,
+    pub bias: bool,
+    pub rule: Option<&'a Initializer>,
+    pub seed: u64,
+}
+
+impl<S: CellStep> Cell<S> {
+    /// Draws the parameters: PyTorch's default is every parameter `U(-1/√H, 1/√H)`.
     pub(crate) fn init(
         layer: &'static str,
-        gates: usize,
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rule: Option<&Initializer>,
-        seed: u64,
+        init: CellInit<'_>,
+        rule: S,
         device: &Device,
         dtype: DType,
     ) -> Result<Self> {
-        check::non_zero(layer, "input_size", input_size)?;
-        check::non_zero(layer, "hidden_size", hidden_size)?;
-        let default = pytorch_uniform(hidden_size);
-        let rule = rule.unwrap_or(&default);
-        let rows = gates * hidden_size;
-        let draw1 = |k| param(layer, rule, [rows], device, dtype, derive_seed(seed, k));
+        check::non_zero(layer, "input_size", init.input_size)?;
+        check::non_zero(layer, "hidden_size", init.hidden_size)?;
+        let default = pytorch_uniform(init.hidden_size);
+        let values = init.rule.unwrap_or(&default);
+        let rows = S::GATES * init.hidden_size;
+        let draw = |shape, k| {
+            param(
+                layer,
+                values,
+                shape,
+                device,
+                dtype,
+                derive_seed(init.seed, k),
+            )
+        };
+        let bias = |k| {
+            param(
+                layer,
+                values,
+                [rows],
+                device,
+                dtype,
+                derive_seed(init.seed, k),
+            )
+        };
         Ok(Self {
-            weight_ih: param(
-                layer,
-                rule,
-                [rows, input_size],
-                device,
-                dtype,
-                derive_seed(seed, 0),
-            )?,
-            weight_hh: param(
-                layer,
-                rule,
-                [rows, hidden_size],
-                device,
-                dtype,
-                derive_seed(seed, 1),
-            )?,
-            bias_ih: bias.then(|| draw1(2)).transpose()?,
-            bias_hh: bias.then(|| draw1(3)).transpose()?,
+            weight_ih: draw([rows, init.input_size], 0)?,
+            weight_hh: draw([rows, init.hidden_size], 1)?,
+            bias_ih: init.bias.then(|| bias(2)).transpose()?,
+            bias_hh: init.bias.then(|| bias(3)).transpose()?,
+            rule,
         })
     }
 
-    /// Checks given tensors against `[G·H, I]`, `[G·H, H]`, `[G·H]`.
-    pub(crate) fn from_tensors(
+    /// Checks given tensors against `[G·H, I]`, `[G·H, H]`, `[G·H]`; `suffix` ends the
+    /// parameter names in errors (PyTorch's `_l1_reverse`).
+    pub(crate) fn assemble(
         layer: &'static str,
-        gates: usize,
         tensors: CellTensors,
         suffix: &str,
+        rule: S,
     ) -> Result<Self> {
+        let gates = S::GATES;
         let [rows, input_size] = tensors.weight_ih.dims();
-        check::non_zero(layer, "input_size", input_size)?;
-        if rows == 0 || rows % gates != 0 {
+        if rows == 0 || rows % gates != 0 || input_size == 0 {
             return Err(Error::ParameterShape {
                 layer,
                 name: format!("weight_ih{suffix}"),
-                expected: vec![gates, input_size],
+                expected: format!("[{gates}·hidden_size > 0, input_size > 0]"),
                 got: vec![rows, input_size],
             });
         }
         let hidden = rows / gates;
+        let name = |n: &str| format!("{n}{suffix}");
         check::parameter(
             layer,
-            format!("weight_hh{suffix}"),
+            name("weight_hh"),
             &tensors.weight_hh.dims(),
             &[rows, hidden],
         )?;
         match (&tensors.bias_ih, &tensors.bias_hh) {
             (Some(a), Some(b)) => {
-                check::parameter(layer, format!("bias_ih{suffix}"), &a.dims(), &[rows])?;
-                check::parameter(layer, format!("bias_hh{suffix}"), &b.dims(), &[rows])?;
+                check::parameter(layer, name("bias_ih"), &a.dims(), &[rows])?;
+                check::parameter(layer, name("bias_hh"), &b.dims(), &[rows])?;
             }
             (None, None) => {}
             (None, Some(_)) => {
-                return Err(Error::MissingParameter {
-                    layer,
-                    name: format!("bias_ih{suffix}"),
-                });
+                let name = name("bias_ih");
+                return Err(Error::MissingParameter { layer, name });
             }
             (Some(_), None) => {
-                return Err(Error::MissingParameter {
-                    layer,
-                    name: format!("bias_hh{suffix}"),
-                });
+                let name = name("bias_hh");
+                return Err(Error::MissingParameter { layer, name });
             }
         }
         Ok(Self {
@@ -135,7 +197,122 @@ impl CellParams {
             weight_hh: crate::param::wrap(tensors.weight_hh),
             bias_ih: tensors.bias_ih.map(crate::param::wrap),
             bias_hh: tensors.bias_hh.map(crate::param::wrap),
+            rule,
         })
+    }
+
+    /// Builds the cell from existing tensors (PyTorch's `weight_ih`, `weight_hh`, `bias_ih`,
+    /// `bias_hh`, as they are); an [`RnnCell`] starts with tanh (see
+    /// [`RnnCell::with_activation`]).
+    ///
+    /// # Errors
+    /// [`Error::ParameterShape`] for inconsistent shapes; [`Error::MissingParameter`] when
+    /// only one of the biases is given.
+    pub fn from_tensors(tensors: CellTensors) -> Result<Self>
+    where
+        S: Default,
+    {
+        Self::assemble(S::CELL, tensors, "", S::default())
+    }
+
+    /// Features of the input.
+    pub fn input_size(&self) -> usize {
+        self.weight_ih.dims()[1]
+    }
+
+    /// Features of the hidden state.
+    pub fn hidden_size(&self) -> usize {
+        self.weight_hh.dims()[1]
+    }
+
+    /// The step rule.
+    pub fn rule(&self) -> &S {
+        &self.rule
+    }
+
+    /// `x Wᵢₕᵀ + bᵢₕ` for `x` of any rank (all steps of a sequence in one product).
+    pub(crate) fn project<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
+        cortex_ops::linear(
+            x,
+            self.weight_ih.val(),
+            self.bias_ih.as_ref().map(Param::val),
+        )
+        .map_err(Error::op(S::CELL))
+    }
+
+    /// `h Wₕₕᵀ + bₕₕ`.
+    fn project_hidden(&self, h: Tensor<2>) -> Result<Tensor<2>> {
+        cortex_ops::linear(
+            h,
+            self.weight_hh.val(),
+            self.bias_hh.as_ref().map(Param::val),
+        )
+        .map_err(Error::op(S::CELL))
+    }
+
+    /// One step: `x` `[B, input_size]` and the state (zeros if `None`) → the next state
+    /// (the hidden state `[B, hidden_size]` for RNN and GRU cells, [`LstmState`] for the
+    /// LSTM).
+    ///
+    /// # Errors
+    /// [`Error::InputShape`] naming the mis-shaped input and the shape required.
+    pub fn forward(&self, x: Tensor<2>, state: Option<S::State>) -> Result<S::State> {
+        let [batch, _] = x.dims();
+        check::input(S::CELL, "x", &x.dims(), &[None, Some(self.input_size())])?;
+        let hidden = self.hidden_size();
+        let state = match state {
+            Some(state) => {
+                state.check(S::CELL, batch, hidden)?;
+                state
+            }
+            None => S::State::zeros(batch, hidden, &x.device(), x.dtype()),
+        };
+        let gx = self.project(x)?;
+        self.rule.step(self, gx, state)
+    }
+
+    /// [`CellStep::sequence`] of this cell's rule.
+    pub(crate) fn sequence(
+        &self,
+        projected: Tensor<3>,
+        state: S::State,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, S::State)> {
+        self.rule.sequence(self, projected, state, reverse)
+    }
+
+    /// [`CellStep::sequence`] as one [`CellStep::step`] per time step (any backend).
+    pub fn composed_sequence(
+        &self,
+        projected: Tensor<3>,
+        mut state: S::State,
+        reverse: bool,
+    ) -> Result<(Tensor<3>, S::State)> {
+        let [batch, steps, width] = projected.dims();
+        let mut hs = Vec::with_capacity(steps);
+        for k in 0..steps {
+            let t = if reverse { steps - 1 - k } else { k };
+            let gx = projected.clone().narrow(1, t, 1).reshape([batch, width]);
+            state = self.rule.step(self, gx, state)?;
+            hs.push(state.hidden());
+        }
+        if reverse {
+            hs.reverse();
+        }
+        Ok((Tensor::stack::<3>(hs, 1), state))
+    }
+}
+
+impl RnnCell {
+    /// The nonlinearity.
+    pub fn activation(&self) -> RnnActivation {
+        self.rule.activation
+    }
+
+    /// Sets the nonlinearity (tanh by default).
+    pub fn with_activation(mut self, activation: RnnActivation) -> Self {
+        self.rule.activation = activation;
+        self
     }
 }
 
@@ -144,384 +321,122 @@ fn block(gates: &Tensor<2>, k: usize, hidden: usize) -> Tensor<2> {
     gates.clone().narrow(1, k * hidden, hidden)
 }
 
-/// What the sequence layers need of a cell: the input projection of every step at once,
-/// then one step at a time. A state is `[h]` or, for the LSTM, `[h, c]`, each `[B, H]`.
-pub(crate) trait Recurrent: Module + Sized {
-    /// PyTorch's class name, for errors.
-    const LAYER: &'static str;
-    /// Gate blocks in the weights (1, 4, 3).
-    const GATES: usize;
-    /// Tensors in the state (1, or 2 for the LSTM).
-    const STATES: usize;
+/// The Elman step: `h' = act(x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElmanStep {
+    /// The nonlinearity `act`.
+    pub activation: RnnActivation,
+}
 
-    fn build(params: CellParams, activation: RnnActivation) -> Self;
-    fn weight_ih(&self) -> &Param<Tensor<2>>;
-    fn weight_hh(&self) -> &Param<Tensor<2>>;
-    fn bias_ih(&self) -> Option<&Param<Tensor<1>>>;
-    fn bias_hh(&self) -> Option<&Param<Tensor<1>>>;
-
-    /// `x Wᵢₕᵀ + bᵢₕ` for `x` of any rank (all steps of a sequence in one product).
-    fn project<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
-        cortex_ops::linear(x, self.weight_ih().val(), self.bias_ih().map(Param::val))
-            .map_err(Error::op(Self::LAYER))
-    }
-
-    /// `h Wₕₕᵀ + bₕₕ`.
-    fn project_hidden(&self, h: Tensor<2>) -> Result<Tensor<2>> {
-        cortex_ops::linear(h, self.weight_hh().val(), self.bias_hh().map(Param::val))
-            .map_err(Error::op(Self::LAYER))
-    }
-
-    /// One step from the projected input `gx` `[B, G·H]` and the state.
-    fn step(&self, gx: Tensor<2>, state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>>;
-
-    /// Runs the cell over every step of `projected` `[B, T, G·H]` (the input projection, see
-    /// [`Recurrent::project`]) from `state`, last step first with `reverse`; returns the hidden
-    /// state of every step `[B, T, H]` (indexed by time) and the final state.
-    fn sequence(
-        &self,
-        projected: Tensor<3>,
-        state: Vec<Tensor<2>>,
-        reverse: bool,
-    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
-        self.composed_sequence(projected, state, reverse)
-    }
-
-    /// [`Recurrent::sequence`] as one [`Recurrent::step`] per time step (any backend).
-    fn composed_sequence(
-        &self,
-        projected: Tensor<3>,
-        mut state: Vec<Tensor<2>>,
-        reverse: bool,
-    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
-        let [batch, steps, width] = projected.dims();
-        let mut hs = Vec::with_capacity(steps);
-        for k in 0..steps {
-            let t = if reverse { steps - 1 - k } else { k };
-            let gx = projected.clone().narrow(1, t, 1).reshape([batch, width]);
-            state = self.step(gx, state)?;
-            hs.push(state[0].clone());
-        }
-        if reverse {
-            hs.reverse();
-        }
-        Ok((Tensor::stack::<3>(hs, 1), state))
-    }
-
-    fn input_size(&self) -> usize {
-        self.weight_ih().dims()[1]
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.weight_hh().dims()[1]
-    }
-
-    /// Validates a single-step input and state, filling a missing state with zeros.
-    fn check_step(&self, x: &Tensor<2>, state: Option<Vec<Tensor<2>>>) -> Result<Vec<Tensor<2>>> {
-        let [batch, _] = x.dims();
-        check::input(
-            Self::LAYER,
-            "x",
-            &x.dims(),
-            &[None, Some(self.input_size())],
-        )?;
-        let hidden = self.hidden_size();
-        match state {
-            None => Ok((0..Self::STATES)
-                .map(|_| Tensor::zeros([batch, hidden], (&x.device(), x.dtype())))
-                .collect()),
-            Some(state) => {
-                for (tensor, name) in state.iter().zip(["h", "c"]) {
-                    check::input(
-                        Self::LAYER,
-                        name,
-                        &tensor.dims(),
-                        &[Some(batch), Some(hidden)],
-                    )?;
-                }
-                Ok(state)
-            }
+impl Default for ElmanStep {
+    fn default() -> Self {
+        Self {
+            activation: RnnActivation::Tanh,
         }
     }
 }
 
-macro_rules! cell {
-    ($(#[$doc:meta])* $cell:ident, $config:ident, $name:literal, gates = $gates:literal) => {
-        #[doc = concat!("Configuration of [`", stringify!($cell), "`].")]
-        #[derive(Config, Debug, PartialEq)]
-        pub struct $config {
-            /// Features of the input `x` (> 0).
-            pub input_size: usize,
-            /// Features of the hidden state (> 0).
-            pub hidden_size: usize,
-            /// Whether the cell has `bias_ih` and `bias_hh`.
-            #[config(default = true)]
-            pub bias: bool,
-            /// Initializer of every parameter; `None`: PyTorch's `U(-1/√H, 1/√H)`.
-            pub init: Option<Initializer>,
-            /// Seed of the initial values; `None` (the default) takes the next seed of the
-            /// model seed ([`crate::seeded`]).
-            pub seed: Option<u64>,
-        }
-
-        $(#[$doc])*
-        #[derive(Module, Debug)]
-        pub struct $cell {
-            /// `[G·H, input_size]`, gate blocks stacked in PyTorch's order.
-            pub weight_ih: Param<Tensor<2>>,
-            /// `[G·H, hidden_size]`.
-            pub weight_hh: Param<Tensor<2>>,
-            /// `[G·H]`.
-            pub bias_ih: Option<Param<Tensor<1>>>,
-            /// `[G·H]`.
-            pub bias_hh: Option<Param<Tensor<1>>>,
-            #[module(skip)]
-            activation: RnnActivation,
-        }
-
-        impl $cell {
-            /// Builds the cell from existing tensors (PyTorch's `weight_ih`, `weight_hh`,
-            /// `bias_ih`, `bias_hh`, as they are).
-            ///
-            /// # Errors
-            /// [`Error::ParameterShape`] for inconsistent shapes; [`Error::MissingParameter`]
-            /// when only one of the biases is given.
-            pub fn from_tensors(tensors: CellTensors) -> Result<Self> {
-                let params = CellParams::from_tensors($name, $gates, tensors, "")?;
-                Ok(<Self as Recurrent>::build(params, RnnActivation::Tanh))
-            }
-        }
-
-        impl $config {
-            /// Validates the configuration and initializes the cell in f32.
-            ///
-            /// # Errors
-            /// [`Error::InvalidConfig`] for a zero size or an invalid initializer.
-            pub fn init(&self, device: &Device) -> Result<$cell> {
-                self.init_with_dtype(device, DType::F32)
-            }
-
-            #[doc = concat!("As [`", stringify!($config), "::init`], with parameters of `dtype`.")]
-            ///
-            /// # Errors
-            /// As `init`.
-            pub fn init_with_dtype(&self, device: &Device, dtype: DType) -> Result<$cell> {
-                let params = CellParams::init(
-                    $name, $gates, self.input_size, self.hidden_size, self.bias,
-                    self.init.as_ref(), layer_seed(self.seed), device, dtype,
-                )?;
-                Ok(<$cell as Recurrent>::build(params, RnnActivation::Tanh))
-            }
-        }
-
-        impl $cell {
-            fn assemble(params: CellParams, activation: RnnActivation) -> Self {
-                Self {
-                    weight_ih: params.weight_ih,
-                    weight_hh: params.weight_hh,
-                    bias_ih: params.bias_ih,
-                    bias_hh: params.bias_hh,
-                    activation,
-                }
-            }
-        }
-    };
-}
-
-macro_rules! recurrent_accessors {
-    () => {
-        fn weight_ih(&self) -> &Param<Tensor<2>> {
-            &self.weight_ih
-        }
-        fn weight_hh(&self) -> &Param<Tensor<2>> {
-            &self.weight_hh
-        }
-        fn bias_ih(&self) -> Option<&Param<Tensor<1>>> {
-            self.bias_ih.as_ref()
-        }
-        fn bias_hh(&self) -> Option<&Param<Tensor<1>>> {
-            self.bias_hh.as_ref()
-        }
-        fn build(params: CellParams, activation: RnnActivation) -> Self {
-            Self::assemble(params, activation)
-        }
-    };
-}
-
-cell!(
-    /// Elman cell, as `torch.nn.RNNCell`: `h' = act(x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ)`.
-    RnnCell, RnnCellConfig, "RnnCell", gates = 1
-);
-cell!(
-    /// LSTM cell, as `torch.nn.LSTMCell`; gate blocks `i, f, g, o`:
-    /// `i = σ(·)`, `f = σ(·)`, `g = tanh(·)`, `o = σ(·)` of `x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ`;
-    /// `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
-    LstmCell, LstmCellConfig, "LstmCell", gates = 4
-);
-cell!(
-    /// GRU cell, as `torch.nn.GRUCell`; gate blocks `r, z, n`:
-    /// `r = σ(Wᵢᵣx + bᵢᵣ + Wₕᵣh + bₕᵣ)`, `z = σ(Wᵢzx + bᵢz + Wₕzh + bₕz)`,
-    /// `n = tanh(Wᵢₙx + bᵢₙ + r ⊙ (Wₕₙh + bₕₙ))` (the hidden bias inside the reset product),
-    /// `h' = (1 - z) ⊙ n + z ⊙ h`.
-    GruCell, GruCellConfig, "GruCell", gates = 3
-);
-
-impl RnnCell {
-    /// The nonlinearity.
-    pub fn activation(&self) -> RnnActivation {
-        self.activation
-    }
-
-    /// Sets the nonlinearity (tanh by default).
-    pub fn with_activation(mut self, activation: RnnActivation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// One step: `x` `[B, input_size]`, `h` `[B, hidden_size]` (zeros if `None`) → `h'`.
-    ///
-    /// # Errors
-    /// [`Error::InputShape`] for mis-shaped inputs.
-    pub fn forward(&self, x: Tensor<2>, h: Option<Tensor<2>>) -> Result<Tensor<2>> {
-        let state = self.check_step(&x, h.map(|h| vec![h]))?;
-        let gx = self.project(x)?;
-        Ok(self.step(gx, state)?.remove(0))
-    }
-}
-
-impl Recurrent for RnnCell {
-    const LAYER: &'static str = "RnnCell";
+impl CellStep for ElmanStep {
+    type State = Tensor<2>;
+    const CELL: &'static str = "RnnCell";
+    const SEQUENCE: &'static str = "Rnn";
     const GATES: usize = 1;
-    const STATES: usize = 1;
-    recurrent_accessors!();
 
-    fn step(&self, gx: Tensor<2>, mut state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>> {
-        let pre = gx + self.project_hidden(state.remove(0))?;
-        Ok(vec![match self.activation {
+    fn step(&self, cell: &Cell<Self>, gx: Tensor<2>, h: Tensor<2>) -> Result<Tensor<2>> {
+        let pre = gx + cell.project_hidden(h)?;
+        Ok(match self.activation {
             RnnActivation::Tanh => tanh(pre),
             RnnActivation::Relu => cortex_ops::relu(pre),
-        }])
-    }
-}
-
-/// The state of an LSTM cell: hidden `h` and cell `c`, each `[B, hidden_size]`.
-#[derive(Debug, Clone)]
-pub struct LstmState {
-    /// Hidden state.
-    pub h: Tensor<2>,
-    /// Cell state.
-    pub c: Tensor<2>,
-}
-
-impl LstmCell {
-    /// One step: `x` `[B, input_size]` and the state (zeros if `None`) → the next state.
-    ///
-    /// # Errors
-    /// [`Error::InputShape`] for mis-shaped inputs.
-    pub fn forward(&self, x: Tensor<2>, state: Option<LstmState>) -> Result<LstmState> {
-        let state = self.check_step(&x, state.map(|s| vec![s.h, s.c]))?;
-        let gx = self.project(x)?;
-        let mut next = self.step(gx, state)?;
-        let c = next.remove(1);
-        Ok(LstmState {
-            h: next.remove(0),
-            c,
         })
     }
 }
 
-impl Recurrent for LstmCell {
-    const LAYER: &'static str = "LstmCell";
+/// The LSTM step, gate blocks `i, f, g, o`: `i = σ(·)`, `f = σ(·)`, `g = tanh(·)`,
+/// `o = σ(·)` of `x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ`; `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LstmStep;
+
+impl CellStep for LstmStep {
+    type State = LstmState;
+    const CELL: &'static str = "LstmCell";
+    const SEQUENCE: &'static str = "Lstm";
     const GATES: usize = 4;
-    const STATES: usize = 2;
-    recurrent_accessors!();
+
+    fn step(&self, cell: &Cell<Self>, gx: Tensor<2>, state: LstmState) -> Result<LstmState> {
+        let gates = gx + cell.project_hidden(state.h)?;
+        let hidden = cell.hidden_size();
+        let i = sigmoid(block(&gates, 0, hidden));
+        let f = sigmoid(block(&gates, 1, hidden));
+        let g = tanh(block(&gates, 2, hidden));
+        let o = sigmoid(block(&gates, 3, hidden));
+        let c = f * state.c + i * g;
+        let h = o * tanh(c.clone());
+        Ok(LstmState { h, c })
+    }
 
     /// On flex and ndarray: one fused op for the whole sequence (see
     /// [`cortex_autodiff::fused_lstm`]).
     fn sequence(
         &self,
+        cell: &Cell<Self>,
         projected: Tensor<3>,
-        mut state: Vec<Tensor<2>>,
+        state: LstmState,
         reverse: bool,
-    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
-        if !fused_recurrence_supported(&projected.device()) || state.len() != 2 {
-            return self.composed_sequence(projected, state, reverse);
+    ) -> Result<(Tensor<3>, LstmState)> {
+        if !fused_recurrence_supported(&projected.device()) {
+            return cell.composed_sequence(projected, state, reverse);
         }
-        let bias = self.bias_hh.as_ref().map(Param::val);
-        let c0 = state.remove(1);
-        let h0 = state.remove(0);
-        let seq = fused_lstm(projected, self.weight_hh.val(), bias, h0, c0, reverse)
-            .map_err(Error::op(Self::LAYER))?;
-        Ok((seq.output, vec![seq.h, seq.c]))
-    }
-
-    fn step(&self, gx: Tensor<2>, mut state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>> {
-        let c = state.remove(1);
-        let gates = gx + self.project_hidden(state.remove(0))?;
-        let hidden = self.hidden_size();
-        let (i, f) = (
-            sigmoid(block(&gates, 0, hidden)),
-            sigmoid(block(&gates, 1, hidden)),
-        );
-        let (g, o) = (
-            tanh(block(&gates, 2, hidden)),
-            sigmoid(block(&gates, 3, hidden)),
-        );
-        let c = f * c + i * g;
-        let h = o * tanh(c.clone());
-        Ok(vec![h, c])
+        let bias = cell.bias_hh.as_ref().map(Param::val);
+        let seq = fused_lstm(
+            projected,
+            cell.weight_hh.val(),
+            bias,
+            state.h,
+            state.c,
+            reverse,
+        )
+        .map_err(Error::op(Self::CELL))?;
+        Ok((seq.output, LstmState { h: seq.h, c: seq.c }))
     }
 }
 
-impl GruCell {
-    /// One step: `x` `[B, input_size]`, `h` `[B, hidden_size]` (zeros if `None`) → `h'`.
-    ///
-    /// # Errors
-    /// [`Error::InputShape`] for mis-shaped inputs.
-    pub fn forward(&self, x: Tensor<2>, h: Option<Tensor<2>>) -> Result<Tensor<2>> {
-        let state = self.check_step(&x, h.map(|h| vec![h]))?;
-        let gx = self.project(x)?;
-        Ok(self.step(gx, state)?.remove(0))
-    }
-}
+/// The GRU step, gate blocks `r, z, n`: `r = σ(Wᵢᵣx + bᵢᵣ + Wₕᵣh + bₕᵣ)`,
+/// `z = σ(Wᵢzx + bᵢz + Wₕzh + bₕz)`, `n = tanh(Wᵢₙx + bᵢₙ + r ⊙ (Wₕₙh + bₕₙ))` (the hidden
+/// bias inside the reset product), `h' = (1 - z) ⊙ n + z ⊙ h`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GruStep;
 
-impl Recurrent for GruCell {
-    const LAYER: &'static str = "GruCell";
+impl CellStep for GruStep {
+    type State = Tensor<2>;
+    const CELL: &'static str = "GruCell";
+    const SEQUENCE: &'static str = "Gru";
     const GATES: usize = 3;
-    const STATES: usize = 1;
-    recurrent_accessors!();
+
+    fn step(&self, cell: &Cell<Self>, gx: Tensor<2>, h: Tensor<2>) -> Result<Tensor<2>> {
+        let gh = cell.project_hidden(h.clone())?;
+        let hidden = cell.hidden_size();
+        let r = sigmoid(block(&gx, 0, hidden) + block(&gh, 0, hidden));
+        let z = sigmoid(block(&gx, 1, hidden) + block(&gh, 1, hidden));
+        let n = tanh(block(&gx, 2, hidden) + r * block(&gh, 2, hidden));
+        // (1 - z) ⊙ n + z ⊙ h, written with one product fewer.
+        Ok(n.clone() + z * (h - n))
+    }
 
     /// On flex and ndarray: one fused op for the whole sequence (see
     /// [`cortex_autodiff::fused_gru`]).
     fn sequence(
         &self,
+        cell: &Cell<Self>,
         projected: Tensor<3>,
-        mut state: Vec<Tensor<2>>,
+        h: Tensor<2>,
         reverse: bool,
-    ) -> Result<(Tensor<3>, Vec<Tensor<2>>)> {
-        if !fused_recurrence_supported(&projected.device()) || state.len() != 1 {
-            return self.composed_sequence(projected, state, reverse);
+    ) -> Result<(Tensor<3>, Tensor<2>)> {
+        if !fused_recurrence_supported(&projected.device()) {
+            return cell.composed_sequence(projected, h, reverse);
         }
-        let bias = self.bias_hh.as_ref().map(Param::val);
-        let seq = fused_gru(
-            projected,
-            self.weight_hh.val(),
-            bias,
-            state.remove(0),
-            reverse,
-        )
-        .map_err(Error::op(Self::LAYER))?;
-        Ok((seq.output, vec![seq.h]))
-    }
-
-    fn step(&self, gx: Tensor<2>, mut state: Vec<Tensor<2>>) -> Result<Vec<Tensor<2>>> {
-        let h = state.remove(0);
-        let gh = self.project_hidden(h.clone())?;
-        let hidden = self.hidden_size();
-        let r = sigmoid(block(&gx, 0, hidden) + block(&gh, 0, hidden));
-        let z = sigmoid(block(&gx, 1, hidden) + block(&gh, 1, hidden));
-        let n = tanh(block(&gx, 2, hidden) + r * block(&gh, 2, hidden));
-        // (1 - z) ⊙ n + z ⊙ h, written with one product fewer.
-        Ok(vec![n.clone() + z * (h - n)])
+        let bias = cell.bias_hh.as_ref().map(Param::val);
+        let seq = fused_gru(projected, cell.weight_hh.val(), bias, h, reverse)
+            .map_err(Error::op(Self::CELL))?;
+        Ok((seq.output, seq.h))
     }
 }

@@ -1,11 +1,20 @@
 //! Recurrent layers: the cells (one step) and the sequence layers (stacks of cells over
-//! time), in PyTorch's gate order and parameter layout.
+//! time), in PyTorch's gate order and parameter layout. One generic [`Cell`] and one
+//! generic [`Sequence`] serve every step rule ([`CellStep`]); the state a rule carries is
+//! typed ([`CellState`]: the hidden state, or [`LstmState`]).
 
 mod cell;
+mod config;
 mod sequence;
+mod state;
 
 pub use cell::{
-    CellTensors, GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState, RnnActivation,
-    RnnCell, RnnCellConfig,
+    Cell, CellStep, CellTensors, ElmanStep, GruCell, GruStep, LstmCell, LstmStep, RnnActivation,
+    RnnCell,
 };
-pub use sequence::{Gru, GruConfig, Lstm, LstmConfig, LstmOutput, Rnn, RnnConfig, SequenceOutput};
+pub use config::{
+    GruCellConfig, GruConfig, LstmCellConfig, LstmConfig, RecurrentConfig, RnnCellConfig,
+    RnnConfig, SequenceLayout,
+};
+pub use sequence::{Gru, Lstm, LstmOutput, Rnn, Sequence, SequenceOutput};
+pub use state::{CellState, LstmState};

@@ -59,10 +59,12 @@ pub fn run_layer(run: &mut CaseRun) -> Result<bool, String> {
                 .with_num_layers(case.attr_usize("num_layers")?)
                 .with_bias(tensors.bias_ih.is_some());
             let layer = Lstm::from_tensors(&config, vec![tensors]).map_err(nn_err)?;
-            let out = layer.forward(x, Some((h0, c0))).map_err(nn_err)?;
+            let out = layer
+                .forward(x, Some(LstmState { h: h0, c: c0 }))
+                .map_err(nn_err)?;
             run.output("output", out.output)?;
-            run.output("h_n", out.h_n)?;
-            run.output("c_n", out.c_n)?;
+            run.output("h_n", out.state.h)?;
+            run.output("c_n", out.state.c)?;
         }
         "linear" => {
             let (x, weight) = (run.float::<3>("x")?, run.float::<2>("weight")?);

@@ -10,8 +10,7 @@ use std::str::FromStr;
 use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 
-use crate::check::invalid;
-use crate::error::{Error, Result};
+use crate::error::InvalidValue;
 
 /// Whether `device` (plain or autodiff) is one of the CPU backends whose memory is the
 /// host's (flex, ndarray): there, host-side work on tensor values costs no device
@@ -67,8 +66,8 @@ impl Backend {
     /// The backends selected by `CORTEX_BACKEND` (`flex`, `ndarray` or `all`); all when unset.
     ///
     /// # Errors
-    /// `InvalidArgument` when the variable holds anything else.
-    pub fn selected_from_env() -> Result<Vec<Backend>> {
+    /// [`InvalidValue`] when the variable holds anything else.
+    pub fn selected_from_env() -> Result<Vec<Backend>, InvalidValue> {
         match std::env::var(BACKEND_ENV) {
             Ok(value) => Backend::parse_selection(&value),
             Err(_) => Ok(Backend::ALL.to_vec()),
@@ -78,8 +77,8 @@ impl Backend {
     /// Parses a backend selection: a backend name, or `all` for every backend.
     ///
     /// # Errors
-    /// `InvalidArgument` for an unknown name.
-    pub fn parse_selection(value: &str) -> Result<Vec<Backend>> {
+    /// [`InvalidValue`] for an unknown name.
+    pub fn parse_selection(value: &str) -> Result<Vec<Backend>, InvalidValue> {
         if value.trim().eq_ignore_ascii_case("all") {
             Ok(Backend::ALL.to_vec())
         } else {
@@ -95,13 +94,18 @@ impl fmt::Display for Backend {
 }
 
 impl FromStr for Backend {
-    type Err = Error;
+    type Err = InvalidValue;
 
-    fn from_str(s: &str) -> Result<Self> {
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
         match s.trim().to_ascii_lowercase().as_str() {
             "flex" => Ok(Backend::Flex),
             "ndarray" => Ok(Backend::NdArray),
-            _ => Err(invalid("backend", "name", "one of `flex`, `ndarray`", s)),
+            _ => Err(InvalidValue::new(
+                "backend",
+                "name",
+                "one of `flex`, `ndarray`",
+                s,
+            )),
         }
     }
 }
@@ -137,13 +141,18 @@ impl fmt::Display for Precision {
 }
 
 impl FromStr for Precision {
-    type Err = Error;
+    type Err = InvalidValue;
 
-    fn from_str(s: &str) -> Result<Self> {
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
         match s.trim().to_ascii_lowercase().as_str() {
             "f32" => Ok(Precision::F32),
             "f64" => Ok(Precision::F64),
-            _ => Err(invalid("precision", "name", "one of `f32`, `f64`", s)),
+            _ => Err(InvalidValue::new(
+                "precision",
+                "name",
+                "one of `f32`, `f64`",
+                s,
+            )),
         }
     }
 }
@@ -174,12 +183,15 @@ mod tests {
     fn unknown_names_are_errors() {
         assert!(matches!(
             "cuda".parse::<Backend>(),
-            Err(Error::InvalidArgument { op: "backend", .. })
+            Err(InvalidValue {
+                owner: "backend",
+                ..
+            })
         ));
         assert!(matches!(
             "f16".parse::<Precision>(),
-            Err(Error::InvalidArgument {
-                op: "precision",
+            Err(InvalidValue {
+                owner: "precision",
                 ..
             })
         ));

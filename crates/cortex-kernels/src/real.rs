@@ -8,10 +8,11 @@ use std::marker::PhantomData;
 
 use burn::tensor::{Element, TensorData};
 
-use super::microkernel::Packed;
+use crate::microkernel::Packed;
+use crate::simd::simd_fn;
 
 /// A float the kernels compute in.
-pub(crate) trait Real:
+pub trait Real:
     Element
     + Copy
     + Default
@@ -26,7 +27,9 @@ pub(crate) trait Real:
     + AddAssign
     + 'static
 {
+    /// 0.
     const ZERO: Self;
+    /// 1.
     const ONE: Self;
 
     /// `out = 1 / (1 + e^-x)`, elementwise.
@@ -35,7 +38,7 @@ pub(crate) trait Real:
     /// `out = tanh(x)`, elementwise.
     fn tanh(x: &[Self], out: &mut [Self]);
 
-    /// `b [k × n]` (row-major) packed for the small-GEMM kernel of [`super::microkernel`];
+    /// `b [k × n]` (row-major) packed for the small-GEMM kernel of [`crate::microkernel`];
     /// `None` when there is none for this type, CPU or shape.
     fn pack(_b: &[Self], _k: usize, _n: usize) -> Option<Packed> {
         None
@@ -60,11 +63,11 @@ impl Real for f32 {
     const ONE: Self = 1.0;
 
     fn sigmoid(x: &[Self], out: &mut [Self]) {
-        vectorized(x, out, sigmoid_f32)
+        sigmoid_slice(x, out)
     }
 
     fn tanh(x: &[Self], out: &mut [Self]) {
-        vectorized(x, out, tanh_f32)
+        tanh_slice(x, out)
     }
 
     fn pack(b: &[Self], k: usize, n: usize) -> Option<Packed> {
@@ -141,39 +144,22 @@ fn tanh_f32(x: f32) -> f32 {
     1.0 - 2.0 / (exp_f32(2.0 * x) + 1.0)
 }
 
-/// Runs `body` compiled for AVX2 + FMA when the CPU has them, so that its loops vectorize
-/// 8 lanes wide (the crate is built for baseline x86-64); elsewhere runs it as it is.
-#[inline(always)]
-fn simd<R>(body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features `run_avx2` is compiled for.
-        return unsafe { run_avx2(body) };
-    }
-    body()
-}
-
-/// Whether this CPU has AVX2 and FMA (detected once, then cached by std).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub(crate) fn has_avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2<R>(body: impl FnOnce() -> R) -> R {
-    body()
-}
-
-/// `out[i] = f(x[i])`, vectorized (see [`simd`]).
-#[inline(always)]
-fn vectorized<F: Fn(f32) -> f32>(x: &[f32], out: &mut [f32], f: F) {
-    simd(|| {
+simd_fn! {
+    /// `out[i] = σ(x[i])` in f32, 8 lanes wide with AVX2.
+    fn sigmoid_slice / sigmoid_slice_avx2(x: &[f32], out: &mut [f32]) {
         for (o, &x) in out.iter_mut().zip(x) {
-            *o = f(x);
+            *o = sigmoid_f32(x);
         }
-    })
+    }
+}
+
+simd_fn! {
+    /// `out[i] = tanh(x[i])` in f32, 8 lanes wide with AVX2.
+    fn tanh_slice / tanh_slice_avx2(x: &[f32], out: &mut [f32]) {
+        for (o, &x) in out.iter_mut().zip(x) {
+            *o = tanh_f32(x);
+        }
+    }
 }
 
 /// `W` `[rows, cols]` row-major → `Wᵀ` `[cols, rows]` row-major.
@@ -190,7 +176,7 @@ pub(crate) fn transpose<T: Real>(w: &[T], rows: usize, cols: usize) -> Vec<T> {
 /// Values of type `T` kept in burn's `TensorData`: a tensor's buffer used in place, and handed
 /// back to a tensor without a copy (converting to a `Vec` copies when alignments differ).
 #[derive(Debug, Clone)]
-pub(crate) struct Buffer<T> {
+pub struct Buffer<T> {
     data: TensorData,
     kind: PhantomData<T>,
 }
@@ -209,6 +195,7 @@ impl<T: Real> Buffer<T> {
         Self::new(TensorData::new(Vec::<T>::new(), [0]))
     }
 
+    /// The values.
     pub fn as_slice(&self) -> &[T] {
         // The dtype is T by construction.
         self.data
@@ -216,12 +203,14 @@ impl<T: Real> Buffer<T> {
             .expect("fused recurrence: a buffer holds its own dtype")
     }
 
+    /// The values, to write in place.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         self.data
             .as_mut_slice::<T>()
             .expect("fused recurrence: a buffer holds its own dtype")
     }
 
+    /// The storage, to hand back to a tensor without a copy.
     pub fn into_data(self) -> TensorData {
         self.data
     }

@@ -9,7 +9,7 @@
 /// power of two apart would all fall in the same few L1 sets). Built once per sequence: the
 /// recurrent weights do not change between steps.
 #[derive(Debug)]
-pub(crate) struct Packed {
+pub struct Packed {
     panels: Vec<f32>,
     k: usize,
     n: usize,
@@ -18,9 +18,9 @@ pub(crate) struct Packed {
 impl Packed {
     /// Packs row-major `b [k × n]` (rows `ldb` apart); `None` when the kernel does not cover it
     /// (no AVX2/FMA, or `n` not a multiple of 16).
-    pub(crate) fn new(b: &[f32], k: usize, n: usize, ldb: usize) -> Option<Self> {
+    pub fn new(b: &[f32], k: usize, n: usize, ldb: usize) -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
-        let covered = n.is_multiple_of(16) && super::real::has_avx2_fma();
+        let covered = n.is_multiple_of(16) && crate::simd::has_avx2_fma();
         #[cfg(not(target_arch = "x86_64"))]
         let covered = false;
         if !covered || (k > 0 && (k - 1) * ldb + n > b.len()) {
@@ -36,7 +36,7 @@ impl Packed {
     }
 
     /// `c[m×n] (+)= a[m×k] · b`, `a` and `c` row-major with row strides `lda`, `ldc`.
-    pub(crate) fn product(
+    pub fn product(
         &self,
         m: usize,
         a: &[f32],

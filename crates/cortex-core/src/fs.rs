@@ -31,8 +31,8 @@ fn write_delay() -> Option<std::time::Duration> {
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("cortex-doc-{}.txt", std::process::id()));
-/// cortex_ops::write_atomically(&path, b"first")?;
-/// cortex_ops::write_atomically(&path, b"second")?;
+/// cortex_core::write_atomically(&path, b"first")?;
+/// cortex_core::write_atomically(&path, b"second")?;
 /// assert_eq!(std::fs::read(&path)?, b"second");
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), std::io::Error>(())

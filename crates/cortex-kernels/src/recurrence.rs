@@ -1,6 +1,5 @@
-//! What the fused LSTM ([`super::lstm`]) and GRU ([`super::gru`]) kernels share: sizes and
-//! step order, the split of the batch across threads, the weight and bias gradients, and the
-//! AVX2 dispatch of the per-chunk loops. The math is in `docs/math.md` ("Fused recurrences").
+//! What the fused LSTM ([`crate::lstm`]) and GRU ([`crate::gru`]) kernels share: sizes and
+//! step order, the split of the batch across threads, the weight and bias gradients. The math is in `docs/math.md` ("Fused recurrences").
 //!
 //! Layout is batch-major (`[B, T, ·]`), so the rows of one sample over all steps are
 //! contiguous: the batch is cut into contiguous chunks that run on rayon's threads, each one a
@@ -9,13 +8,16 @@
 //! it with the gate activations (the tape), the backward with the gates' gradients (the
 //! gradient of the projected input), so a training step allocates little beyond its outputs.
 
-use super::real::{Mat, Real, matmul};
+use crate::real::{Mat, Real, matmul};
 
 /// The sizes of one recurrence and its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Dims {
+pub struct Dims {
+    /// Sequences in the batch.
     pub batch: usize,
+    /// Time steps.
     pub steps: usize,
+    /// Features of the hidden state.
     pub hidden: usize,
     /// Run from the last step to the first (the backward half of a bidirectional layer).
     pub reverse: bool,
@@ -23,7 +25,7 @@ pub(crate) struct Dims {
 
 impl Dims {
     /// The steps in the order they are computed.
-    pub(crate) fn order(&self) -> Box<dyn DoubleEndedIterator<Item = usize>> {
+    pub fn order(&self) -> Box<dyn DoubleEndedIterator<Item = usize>> {
         if self.reverse {
             Box::new((0..self.steps).rev())
         } else {
@@ -33,7 +35,7 @@ impl Dims {
 
     /// The step computed just before `t`, `None` for the first one (which reads the initial
     /// state).
-    pub(crate) fn previous(&self, t: usize) -> Option<usize> {
+    pub fn previous(&self, t: usize) -> Option<usize> {
         if self.reverse {
             (t + 1 < self.steps).then_some(t + 1)
         } else {
@@ -42,7 +44,7 @@ impl Dims {
     }
 
     /// Rows per thread chunk: the batch split across the rayon pool, ≥ 8 rows a chunk.
-    pub(crate) fn chunk_rows(&self) -> usize {
+    pub fn chunk_rows(&self) -> usize {
         let chunks = rayon::current_num_threads().min(self.batch / 8).max(1);
         self.batch.div_ceil(chunks).max(1)
     }
@@ -50,7 +52,7 @@ impl Dims {
 
 /// `dst [m, H] = Σ_{b,t} d_gates[b,t]ᵀ ⊗ h_prev[b,t]`: `d_gates` `[m × B·T]` given as a
 /// strided (transposed) view, `h_prev` `[B·T, H]`; one parallel GEMM.
-pub(crate) fn weight_gradient<T: Real>(
+pub fn weight_gradient<T: Real>(
     dims: &Dims,
     dst: &mut [T],
     m: usize,
@@ -63,7 +65,7 @@ pub(crate) fn weight_gradient<T: Real>(
 }
 
 /// `sums[c] += Σ_r rows[r·width + offset + c]` for `c < sums.len()`: a bias gradient.
-pub(crate) fn column_sums<T: Real>(sums: &mut [T], rows: &[T], width: usize, offset: usize) {
+pub fn column_sums<T: Real>(sums: &mut [T], rows: &[T], width: usize, offset: usize) {
     for row in rows.chunks(width) {
         for (acc, v) in sums.iter_mut().zip(&row[offset..]) {
             *acc += *v;
@@ -73,7 +75,7 @@ pub(crate) fn column_sums<T: Real>(sums: &mut [T], rows: &[T], width: usize, off
 
 /// `buffer` in `count` chunks of `size` values, or `count` empty slices when it is empty (a
 /// buffer that is only filled when the tape is saved).
-pub(crate) fn chunks_or_empty<T>(buffer: &mut [T], size: usize, count: usize) -> Vec<&mut [T]> {
+pub fn chunks_or_empty<T>(buffer: &mut [T], size: usize, count: usize) -> Vec<&mut [T]> {
     let mut chunks: Vec<&mut [T]> = if buffer.is_empty() {
         Vec::new()
     } else {
@@ -82,28 +84,3 @@ pub(crate) fn chunks_or_empty<T>(buffer: &mut [T], size: usize, count: usize) ->
     chunks.resize_with(count, Default::default);
     chunks
 }
-
-/// Defines a per-chunk loop twice: as `$name`, which runs `$avx2` when the CPU has AVX2 and FMA,
-/// and as `$avx2`, the same body compiled for them (the crate targets baseline x86-64, where
-/// the elementwise loops vectorize 4 lanes wide; with AVX2 they vectorize 8 wide).
-macro_rules! simd_fn {
-    ($(#[$doc:meta])* fn $name:ident / $avx2:ident ($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) fn $name<T: Real>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            if super::real::has_avx2_fma() {
-                // SAFETY: the CPU supports the features the function is compiled for.
-                return unsafe { $avx2($($arg),*) };
-            }
-            $body
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        fn $avx2<T: Real>($($arg: $ty),*) $body
-    };
-}
-
-pub(crate) use simd_fn;

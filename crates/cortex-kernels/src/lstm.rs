@@ -4,12 +4,13 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{Dims, chunks_or_empty, column_sums, simd_fn, weight_gradient};
-use super::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
+use crate::simd::simd_fn;
 
 /// The LSTM's forward results.
 #[derive(Debug, Clone)]
-pub(crate) struct LstmForward<T> {
+pub struct LstmForward<T> {
     /// `[B, T+1, H]`: the hidden state of every step, then the final cell state.
     pub out: Vec<T>,
     /// Tape (empty unless saved): the activations `i, f, g, o` of every step `[B, T, 4H]`
@@ -23,7 +24,7 @@ pub(crate) struct LstmForward<T> {
 
 /// LSTM over `xw [B, T, 4H]` (the input projection with `b_ih`, gate blocks i, f, g, o; its
 /// buffer becomes the activation tape), `w_hh [4H, H]`, `b_hh [4H]`, `h0`, `c0 [B, H]`.
-pub(crate) fn lstm_forward<T: Real>(
+pub fn lstm_forward<T: Real>(
     dims: Dims,
     xw: Buffer<T>,
     w_hh: &[T],
@@ -71,7 +72,7 @@ pub(crate) fn lstm_forward<T: Real>(
 
 simd_fn! {
     /// One chunk of rows over all steps (see [`lstm_forward`]).
-    fn forward_chunk / forward_chunk_avx2(
+    fn forward_chunk / forward_chunk_avx2<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         b_hh: &[T],
@@ -137,11 +138,11 @@ simd_fn! {
 
 /// The LSTM's gradients: `d_xw [B, T, 4H]` and `[d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
 /// d_c0 [B, H]]`.
-pub(crate) type LstmGrads<T> = (Buffer<T>, [Vec<T>; 4]);
+pub type LstmGrads<T> = (Buffer<T>, [Vec<T>; 4]);
 
 /// Backward through time of [`lstm_forward`] from the gradient of its `out`; `tape` is its
 /// result (the activations' buffer becomes `d_xw`).
-pub(crate) fn lstm_backward<T: Real>(
+pub fn lstm_backward<T: Real>(
     dims: Dims,
     d_out: &[T],
     tape: LstmForward<T>,
@@ -191,7 +192,7 @@ simd_fn! {
     /// One chunk of rows over all steps, backwards: `acts` (the activations) becomes the
     /// gates' gradient; `d_h`, `d_c` (zeros on entry) carry the state gradients and end as
     /// `d_h0`, `d_c0`.
-    fn backward_chunk / backward_chunk_avx2(
+    fn backward_chunk / backward_chunk_avx2<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         c0: &[T],

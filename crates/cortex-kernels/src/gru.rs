@@ -4,12 +4,13 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{Dims, chunks_or_empty, column_sums, simd_fn, weight_gradient};
-use super::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
+use crate::simd::simd_fn;
 
 /// The GRU's forward results.
 #[derive(Debug, Clone)]
-pub(crate) struct GruForward<T> {
+pub struct GruForward<T> {
     /// The hidden state of every step, `[B, T, H]`.
     pub out: Vec<T>,
     /// Tape (empty unless saved): `r, z, n` of every step `[B, T, 3H]` (in the projected
@@ -25,7 +26,7 @@ pub(crate) struct GruForward<T> {
 /// the activation tape), `w_hh [3H, H]`, `b_hh [3H]` and `h0 [B, H]`, PyTorch's equations:
 /// `r = σ(x_r + W_hr h + b_hr)`, `z = σ(x_z + W_hz h + b_hz)`,
 /// `n = tanh(x_n + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`.
-pub(crate) fn gru_forward<T: Real>(
+pub fn gru_forward<T: Real>(
     dims: Dims,
     xw: Buffer<T>,
     w_hh: &[T],
@@ -70,7 +71,7 @@ pub(crate) fn gru_forward<T: Real>(
 
 simd_fn! {
     /// One chunk of rows over all steps (see [`gru_forward`]).
-    fn forward_chunk / forward_chunk_avx2(
+    fn forward_chunk / forward_chunk_avx2<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         b_hh: &[T],
@@ -132,11 +133,11 @@ simd_fn! {
 }
 
 /// The GRU's gradients: `d_xw [B, T, 3H]` and `[d_w_hh [3H, H], d_b_hh [3H], d_h0 [B, H]]`.
-pub(crate) type GruGrads<T> = (Buffer<T>, [Vec<T>; 3]);
+pub type GruGrads<T> = (Buffer<T>, [Vec<T>; 3]);
 
 /// Backward through time of [`gru_forward`] from the gradient of its `out`; `tape` is its
 /// result (the activations' buffer becomes `d_xw`).
-pub(crate) fn gru_backward<T: Real>(
+pub fn gru_backward<T: Real>(
     dims: Dims,
     d_out: &[T],
     tape: GruForward<T>,
@@ -191,7 +192,7 @@ simd_fn! {
     /// One chunk of rows over all steps, backwards: `acts` (r, z, n) becomes
     /// `[da_r, da_z, da_n]`, `q` becomes `dq = da_n ⊙ r`; `carry` (zeros on entry) carries
     /// the hidden state's gradient and ends as `d_h0`.
-    fn backward_chunk / backward_chunk_avx2(
+    fn backward_chunk / backward_chunk_avx2<T: Real>(
         dims: Dims,
         rhs_rz: &StepRhs<'_, T>,
         rhs_n: &StepRhs<'_, T>,

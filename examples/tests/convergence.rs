@@ -32,7 +32,7 @@ fn every_optimizer_reaches_the_least_squares_optimum() {
     };
     let y: Vec<f64> = y.iter().map(|v| (v - mean) / std).collect();
     // Closed form: normal equations over [x, 1].
-    let beta = cortex::train::baseline::least_squares(data.features(), f, &y).unwrap();
+    let beta = cortex_examples::baseline::least_squares(data.features(), f, &y).unwrap();
     let row = |r: usize| -> Vec<f64> {
         (0..f)
             .map(|c| data.value(r, c).unwrap())

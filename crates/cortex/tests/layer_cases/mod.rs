@@ -1,13 +1,13 @@
-//! Gradient cases of every layer, with respect to its inputs and every parameter: each case
-//! rebuilds the layer from the checked tensors (`from_tensors`), so the finite differences
-//! perturb the parameters themselves. `cargo xtask check-grads` runs them beside the op cases
-//! of `cortex-autodiff`.
+//! Gradient cases of every layer of `cortex-nn`, with respect to its inputs and every
+//! parameter: each case rebuilds the layer from the checked tensors (`from_tensors`), so the
+//! finite differences perturb the parameters themselves. `cargo xtask check-grads` runs them
+//! beside the op cases of `cortex-autodiff`; the GPU path test runs them on wgpu. They use
+//! only the public API, so they live with the tests, not in the library.
 
-use burn::tensor::{Int, Tensor, TensorData};
-use cortex_autodiff::sample::{distinct, standard, uniform};
-use cortex_autodiff::{Args, Flatten, GradCase, Result};
-
-use crate::{
+use cortex::autodiff::sample::{distinct, standard, uniform};
+use cortex::autodiff::{Args, Flatten, GradCase, Result};
+use cortex::burn::tensor::{Int, Tensor, TensorData};
+use cortex::nn::{
     Activation, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig, BatchNorm,
     BatchNormConfig, CellTensors, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, DropoutConfig,
     Embedding, Flatten as FlattenLayer, Gru, GruCell, GruConfig, LayerNorm, LayerNormConfig,
@@ -386,12 +386,15 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
             let lstm = Lstm::from_tensors(&config, cells)?;
             let out = lstm.forward(
                 args.get::<3>(0)?,
-                Some((args.get::<3>(1)?, args.get::<3>(2)?)),
+                Some(LstmState {
+                    h: args.get::<3>(1)?,
+                    c: args.get::<3>(2)?,
+                }),
             )?;
             Ok(join([
                 out.output.flatten_output(),
-                out.h_n.flatten_output(),
-                out.c_n.flatten_output(),
+                out.state.h.flatten_output(),
+                out.state.c.flatten_output(),
             ]))
         },
     ));
@@ -410,7 +413,7 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
             let out = gru.forward(args.get::<3>(0)?, Some(args.get::<3>(1)?))?;
             Ok(join([
                 out.output.flatten_output(),
-                out.h_n.flatten_output(),
+                out.state.flatten_output(),
             ]))
         },
     ));
@@ -425,7 +428,7 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
             let out = rnn.forward(args.get::<3>(0)?, None)?;
             Ok(join([
                 out.output.flatten_output(),
-                out.h_n.flatten_output(),
+                out.state.flatten_output(),
             ]))
         },
     ));
