@@ -292,13 +292,8 @@ pub fn fused_cross_entropy(
     let [rows, classes] = logits.dims();
     let ls = options.label_smoothing;
     if !(0.0..=1.0).contains(&ls) {
-        return Err(cortex_ops::Error::InvalidArgument(InvalidValue {
-            owner: "fused_cross_entropy",
-            argument: "label_smoothing",
-            expected: "in [0, 1]".to_string(),
-            got: ls.to_string(),
-        })
-        .into());
+        let invalid = InvalidValue::new("fused_cross_entropy", "label_smoothing", "in [0, 1]", ls);
+        return Err(cortex_ops::Error::InvalidArgument(invalid).into());
     }
     let dtype = logits.dtype();
     if !crate::cpu_kernels_supported(&logits.device()) {

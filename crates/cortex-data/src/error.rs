@@ -117,17 +117,12 @@ pub enum Error {
 }
 
 pub(crate) fn invalid(
-    what: &'static str,
-    field: &'static str,
+    owner: &'static str,
+    argument: &'static str,
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidArgument(InvalidValue {
-        owner: what,
-        argument: field,
-        expected: expected.to_string(),
-        got: got.to_string(),
-    })
+    Error::InvalidArgument(InvalidValue::new(owner, argument, expected, got))
 }
 
 pub(crate) fn io(path: &std::path::Path, error: impl Into<Cause>) -> Error {

@@ -55,29 +55,21 @@ pub(crate) fn groups(
     non_zero(layer, "groups", groups)?;
     for (field, channels) in [("in_channels", in_ch), ("out_channels", out_ch)] {
         if channels % groups != 0 {
-            return Err(Error::InvalidConfig(InvalidValue {
-                owner: layer,
-                argument: "groups",
-                expected: format!("a divisor of {field} = {channels}"),
-                got: groups.to_string(),
-            }));
+            let expected = format!("a divisor of {field} = {channels}");
+            let invalid = InvalidValue::new(layer, "groups", expected, groups);
+            return Err(Error::InvalidConfig(invalid));
         }
     }
     Ok(())
 }
 
 pub(crate) fn invalid(
-    layer: &'static str,
-    field: &'static str,
+    owner: &'static str,
+    argument: &'static str,
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig(InvalidValue {
-        owner: layer,
-        argument: field,
-        expected: expected.to_string(),
-        got: got.to_string(),
-    })
+    Error::InvalidConfig(InvalidValue::new(owner, argument, expected, got))
 }
 
 /// Renders a shape pattern: `None` is any size (`*`).

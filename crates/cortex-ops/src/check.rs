@@ -132,17 +132,12 @@ pub(crate) fn non_zero(op: &'static str, arg: &'static str, values: &[usize]) ->
 
 /// Builds an `InvalidArgument` error.
 pub(crate) fn invalid(
-    op: &'static str,
-    arg: &'static str,
+    owner: &'static str,
+    argument: &'static str,
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidArgument(InvalidValue {
-        owner: op,
-        argument: arg,
-        expected: expected.to_string(),
-        got: got.to_string(),
-    })
+    Error::InvalidArgument(InvalidValue::new(owner, argument, expected, got))
 }
 
 /// Resolves a possibly negative dimension index (`-1` = last) against `rank`.

@@ -101,14 +101,12 @@ impl ClassTargets {
                 if reduction == Reduction::Mean
                     && matches!(checked.weights, Weights::Host { total, .. } if total <= 0.0)
                 {
-                    return Err(Error::InvalidArgument(InvalidValue {
-                        owner: op,
-                        argument: "targets",
-                        expected: "at least one sample with a non-zero class weight that is \
-                                   not ignored"
-                            .to_string(),
-                        got: format!("{n} samples whose weights sum to 0"),
-                    }));
+                    return Err(Error::InvalidArgument(InvalidValue::new(
+                        op,
+                        "targets",
+                        "at least one sample with a non-zero class weight that is not ignored",
+                        format!("{n} samples whose weights sum to 0"),
+                    )));
                 }
                 Ok(checked)
             }

@@ -55,17 +55,12 @@ pub enum Error {
 }
 
 pub(crate) fn invalid(
-    what: &'static str,
-    field: &'static str,
+    owner: &'static str,
+    argument: &'static str,
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig(InvalidValue {
-        owner: what,
-        argument: field,
-        expected: expected.to_string(),
-        got: got.to_string(),
-    })
+    Error::InvalidConfig(InvalidValue::new(owner, argument, expected, got))
 }
 
 /// `value` finite and `>= 0`.

@@ -78,17 +78,12 @@ fn pass_name(epoch: Option<usize>) -> String {
 }
 
 pub(crate) fn invalid(
-    what: &'static str,
-    field: &'static str,
+    owner: &'static str,
+    argument: &'static str,
     expected: &str,
     got: impl std::fmt::Display,
 ) -> Error {
-    Error::InvalidConfig(InvalidValue {
-        owner: what,
-        argument: field,
-        expected: expected.to_string(),
-        got: got.to_string(),
-    })
+    Error::InvalidConfig(InvalidValue::new(owner, argument, expected, got))
 }
 
 pub(crate) fn file(path: &std::path::Path, cause: impl Into<Cause>) -> Error {

@@ -107,12 +107,9 @@ fn check(
         dtype,
         DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::Flex32
     ) {
-        return Err(cortex_ops::Error::InvalidArgument(InvalidValue {
-            owner: op,
-            argument: "xw",
-            expected: "a float tensor".to_string(),
-            got: format!("{dtype:?}"),
-        }));
+        let got = format!("{dtype:?}");
+        let invalid = InvalidValue::new(op, "xw", "a float tensor", got);
+        return Err(cortex_ops::Error::InvalidArgument(invalid));
     }
     let device = xw.device();
     let others = std::iter::once(("w_hh", w_hh.device()))
