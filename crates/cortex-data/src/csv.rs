@@ -91,6 +91,106 @@ impl CsvOptions {
     }
 }
 
+/// A CSV file's header and records (with their 1-based lines), read whole: what the tabular
+/// and the text readers share.
+pub(crate) struct Table {
+    /// The trimmed header names.
+    pub header: Vec<String>,
+    /// Every record and the line it starts on.
+    pub records: Vec<(u64, csv::StringRecord)>,
+    path: std::path::PathBuf,
+}
+
+impl Table {
+    /// Reads a header and at least one record.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] without a header or records; [`Error::Csv`] for a ragged or non-UTF-8
+    /// record (its line).
+    pub(crate) fn read(reader: impl Read, path: &Path, delimiter: u8) -> Result<Self> {
+        let mut csv = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(reader);
+        let header: Vec<String> = csv
+            .headers()
+            .map_err(|e| cell_error(path, 1, "header", "a UTF-8 header row", &e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(Error::Empty {
+                what: path.display().to_string(),
+                reason: "no header row".to_string(),
+            });
+        }
+        let mut records = Vec::new();
+        for record in csv.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => cell_error(
+                        path,
+                        line,
+                        "row",
+                        &format!("{expected_len} fields (as the header)"),
+                        &format!("{len} fields"),
+                    ),
+                    _ => cell_error(
+                        path,
+                        line,
+                        "row",
+                        "a valid UTF-8 CSV record",
+                        &e.to_string(),
+                    ),
+                }
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            records.push((line, record));
+        }
+        if records.is_empty() {
+            return Err(Error::Empty {
+                what: path.display().to_string(),
+                reason: "a header but no data rows".to_string(),
+            });
+        }
+        Ok(Self {
+            header,
+            records,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The position of column `name`.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] listing the columns there are.
+    pub(crate) fn column(&self, name: &str) -> Result<usize> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::MissingColumn {
+                path: self.path.clone(),
+                column: name.to_string(),
+                available: self.header.clone(),
+            })
+    }
+}
+
+/// An [`Error::Csv`] at `line`, column `column`.
+pub(crate) fn cell_error(path: &Path, line: u64, column: &str, expected: &str, got: &str) -> Error {
+    Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        column: column.to_string(),
+        expected: expected.to_string(),
+        got: got.to_string(),
+    }
+}
+
 /// Whether a trimmed cell denotes a missing value.
 pub(crate) fn is_missing(cell: &str) -> bool {
     matches!(cell, "" | "NA" | "N/A" | "NaN" | "nan" | "null" | "?")
@@ -114,40 +214,12 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<TabularD
 /// # Errors
 /// As [`read_csv`].
 pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result<TabularDataset> {
-    let cell_error = |line: u64, column: &str, expected: &str, got: &str| Error::Csv {
-        path: path.to_path_buf(),
-        line,
-        column: column.to_string(),
-        expected: expected.to_string(),
-        got: got.to_string(),
+    let cell_error = |line: u64, column: &str, expected: &str, got: &str| {
+        cell_error(path, line, column, expected, got)
     };
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(options.delimiter)
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
-    let header: Vec<String> = csv
-        .headers()
-        .map_err(|e| cell_error(1, "header", "a UTF-8 header row", &e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(Error::Empty {
-            what: path.display().to_string(),
-            reason: "no header row".to_string(),
-        });
-    }
-    let position = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| Error::MissingColumn {
-                path: path.to_path_buf(),
-                column: name.to_string(),
-                available: header.clone(),
-            })
-    };
+    let table = Table::read(reader, path, options.delimiter)?;
+    let (header, records) = (&table.header, &table.records);
+    let position = |name: &str| table.column(name);
     let target = position(&options.target)?;
     let ignored = options
         .ignore
@@ -168,31 +240,6 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
             reason: "no feature columns besides the target".to_string(),
         });
     }
-    let mut records = Vec::new();
-    for record in csv.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            match e.kind() {
-                csv::ErrorKind::UnequalLengths {
-                    expected_len, len, ..
-                } => cell_error(
-                    line,
-                    "row",
-                    &format!("{expected_len} fields (as the header)"),
-                    &format!("{len} fields"),
-                ),
-                _ => cell_error(line, "row", "a valid UTF-8 CSV record", &e.to_string()),
-            }
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        records.push((line, record));
-    }
-    if records.is_empty() {
-        return Err(Error::Empty {
-            what: path.display().to_string(),
-            reason: "a header but no data rows".to_string(),
-        });
-    }
     // Category codes: sorted distinct names per categorical column.
     let mut categories: Vec<(usize, Vec<String>)> = Vec::new();
     for (k, &column) in feature_columns.iter().enumerate() {
@@ -206,7 +253,7 @@ pub fn parse_csv(reader: impl Read, path: &Path, options: &CsvOptions) -> Result
         }
     }
     let mut features = Vec::with_capacity(records.len() * feature_columns.len());
-    for (line, record) in &records {
+    for (line, record) in records {
         for (k, &column) in feature_columns.iter().enumerate() {
             let cell = record[column].trim();
             let name = &header[column];

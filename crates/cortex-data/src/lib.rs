@@ -5,8 +5,13 @@
 //! - the [`Dataset`] trait with in-memory [`ImageDataset`] and [`TabularDataset`], and the
 //!   `subset`/`map`/`filter` adapters;
 //! - readers with typed errors naming the file and the place in it: [`read_idx`] (MNIST's
-//!   IDX, plain or gzip) and [`read_csv`] (header, numeric columns, target by name, class
-//!   names mapped to ids, categorical columns, missing-cell policy);
+//!   IDX, plain or gzip), [`read_csv`] (header, numeric columns, target by name, class
+//!   names mapped to ids, categorical columns, missing-cell policy) and [`read_text_csv`]
+//!   (a text column and a label column);
+//! - text: [`Tokenizer`]s (characters, words), a [`Vocabulary`] fitted on the training split
+//!   (minimum count, maximum size, padding and unknown ids, saved with a run), and a
+//!   [`TextEncoder`] to fixed-length ids: a [`TextDataset`] batched as `[B, T]` ids with
+//!   lengths;
 //! - preprocessing fitted on the training split only ([`Imputer`], [`drop_missing`],
 //!   [`Standardizer`], [`MinMaxScaler`], [`OneHotEncoder`], a serde [`Pipeline`]);
 //! - seeded, optionally stratified [`split`]s; a shuffling [`BatchSampler`] and [`ToBatch`] for
@@ -43,6 +48,7 @@ mod error;
 mod idx;
 mod series;
 mod split;
+mod text;
 mod transform;
 
 pub use augment::ShiftedImages;
@@ -57,6 +63,10 @@ pub use error::{Cause, Error, InvalidValue, Result};
 pub use idx::{IdxArray, parse_idx, read_idx};
 pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, WindowSample, windows};
 pub use split::{Split, SplitConfig, split};
+pub use text::{
+    LabelledTexts, TextBatch, TextCsvOptions, TextDataset, TextEncoder, TextSample, Tokenizer,
+    Vocabulary, VocabularyConfig, read_text_csv,
+};
 pub use transform::{
     ImputeStrategy, Imputer, MinMaxScaler, OneHotEncoder, Pipeline, Preprocessor, Standardizer,
     drop_missing,
