@@ -104,6 +104,17 @@ pub enum Error {
         /// The one given.
         got: String,
     },
+    /// An audio file that is not what the dataset was built for (another sample rate, no
+    /// channels).
+    #[error("{path}: expected {expected}, got {got}")]
+    Audio {
+        /// The file.
+        path: PathBuf,
+        /// What the dataset needs.
+        expected: String,
+        /// What the file holds.
+        got: String,
+    },
     /// A dataset that is not installed on this machine.
     #[error("dataset `{name}` is not installed: looked in {path}; {hint}")]
     Unavailable {

@@ -12,6 +12,9 @@
 //!   (minimum count, maximum size, padding and unknown ids, saved with a run), and a
 //!   [`TextEncoder`] to fixed-length ids: a [`TextDataset`] batched as `[B, T]` ids with
 //!   lengths;
+//! - audio: [`read_wav`] (mono, any PCM or float WAV), log-mel spectrograms and MFCCs
+//!   ([`SpectrogramConfig`]), and labelled clips from `DIR/<class>/*.wav` ([`AudioFolder`])
+//!   batched as `[B, frames, features]`;
 //! - preprocessing fitted on the training split only ([`Imputer`], [`drop_missing`],
 //!   [`Standardizer`], [`MinMaxScaler`], [`OneHotEncoder`], a serde [`Pipeline`]);
 //! - seeded, optionally stratified [`split`]s; a shuffling [`BatchSampler`] and [`ToBatch`] for
@@ -39,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+mod audio;
 mod augment;
 mod batch;
 pub mod bundled;
@@ -51,6 +55,10 @@ mod split;
 mod text;
 mod transform;
 
+pub use audio::{
+    AudioBatch, AudioConfig, AudioFeatures, AudioFolder, AudioSample, SpectrogramConfig, Waveform,
+    read_wav,
+};
 pub use augment::ShiftedImages;
 pub use batch::{
     BatchSampler, BatchSamplerConfig, Collate, ImageBatch, TabularBatch, ToBatch, collate,
