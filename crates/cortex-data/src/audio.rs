@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::{Collate, ToBatch, collate};
 use crate::dataset::Dataset;
 use crate::error::{Cause, Error, Result, invalid, io};
+use crate::folders::class_files;
 
 /// Mono samples in `[-1, 1]` and their rate.
 #[derive(Debug, Clone, PartialEq)]
@@ -393,41 +394,33 @@ impl AudioFolder {
     /// or a class folder without WAV files; [`Error::Audio`] for a file of another sample
     /// rate; [`Error::InvalidArgument`] for an invalid configuration.
     pub fn read(dir: impl AsRef<Path>, config: &AudioConfig) -> Result<Self> {
-        let dir = dir.as_ref();
-        let classes = visible_entries(dir, |p| p.is_dir())?;
-        if classes.is_empty() {
-            return Err(Error::Empty {
-                what: dir.display().to_string(),
-                reason: "no class folders (expected DIR/<class>/*.wav)".to_string(),
-            });
-        }
-        let (frames, width) = (config.frames(), config.width());
+        Self::read_with_classes(dir, config, None)
+    }
+
+    /// As [`AudioFolder::read`], with the class ids of `classes` (e.g. a test folder read
+    /// with the training folder's classes); a class folder outside them is an error.
+    ///
+    /// # Errors
+    /// As `read`, and [`Error::InvalidArgument`] for a folder outside `classes`.
+    pub fn read_with_classes(
+        dir: impl AsRef<Path>,
+        config: &AudioConfig,
+        classes: Option<&[String]>,
+    ) -> Result<Self> {
+        let (classes, files) = class_files(dir.as_ref(), &["wav"], classes)?;
         let mut folder = Self {
             features: Vec::new(),
             labels: Vec::new(),
             files: Vec::new(),
-            classes: Vec::new(),
-            frames,
-            width,
+            classes,
+            frames: config.frames(),
+            width: config.width(),
         };
-        for (label, class_dir) in classes.iter().enumerate() {
-            let wavs = visible_entries(class_dir, |p| {
-                p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav"))
-            })?;
-            if wavs.is_empty() {
-                return Err(Error::Empty {
-                    what: class_dir.display().to_string(),
-                    reason: "no .wav files in this class folder".to_string(),
-                });
-            }
-            for wav in wavs {
-                let waveform = read_wav(&wav)?;
-                folder.features.extend(config.features(&waveform, &wav)?);
-                folder.labels.push(label);
-                folder.files.push(wav);
-            }
-            let name = class_dir.file_name().unwrap_or_default();
-            folder.classes.push(name.to_string_lossy().into_owned());
+        for (label, wav) in files {
+            let waveform = read_wav(&wav)?;
+            folder.features.extend(config.features(&waveform, &wav)?);
+            folder.labels.push(label);
+            folder.files.push(wav);
         }
         Ok(folder)
     }
@@ -456,22 +449,6 @@ impl AudioFolder {
     pub fn width(&self) -> usize {
         self.width
     }
-}
-
-/// The entries of `dir` that `keep` accepts, hidden ones (`.name`) excepted, sorted.
-fn visible_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
-        let path = entry.map_err(|e| io(dir, e))?.path();
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if !hidden && keep(&path) {
-            entries.push(path);
-        }
-    }
-    entries.sort();
-    Ok(entries)
 }
 
 impl Dataset for AudioFolder {

@@ -90,6 +90,7 @@ impl ToBatch for ShiftedImages {
         }
         check_indices("ShiftedImages::batch", indices, self.len())?;
         let mut rng = self.next_rng();
+        let channels = self.images.channels();
         let (height, width) = (self.images.height(), self.images.width());
         let (h, w) = (height as isize, width as isize);
         let max = self.max_shift as i64;
@@ -99,22 +100,25 @@ impl ToBatch for ShiftedImages {
             let source = self.images.raw_pixels(i).unwrap_or_default();
             let dy = rng.random_range(-max..=max) as isize;
             let dx = rng.random_range(-max..=max) as isize;
-            let mut pixels = Vec::with_capacity(height * width);
-            for y in 0..h {
-                for x in 0..w {
-                    let (sy, sx) = (y - dy, x - dx);
-                    let inside = (0..h).contains(&sy) && (0..w).contains(&sx);
-                    let value = if inside {
-                        source.get((sy * w + sx) as usize).copied().unwrap_or(0)
-                    } else {
-                        0
-                    };
-                    pixels.push(f32::from(value) * scale);
+            let mut pixels = Vec::with_capacity(channels * height * width);
+            for plane in source.chunks(height * width).take(channels) {
+                for y in 0..h {
+                    for x in 0..w {
+                        let (sy, sx) = (y - dy, x - dx);
+                        let inside = (0..h).contains(&sy) && (0..w).contains(&sx);
+                        let value = if inside {
+                            plane.get((sy * w + sx) as usize).copied().unwrap_or(0)
+                        } else {
+                            0
+                        };
+                        pixels.push(f32::from(value) * scale);
+                    }
                 }
             }
             let label = self.images.label(i).unwrap_or_default();
             shifted.push(ImageSample {
                 pixels,
+                channels,
                 height,
                 width,
                 label,

@@ -192,7 +192,7 @@ where
     }
 }
 
-/// Images `[B, 1, H, W]` in `[0, 1]` and their labels `[B]`.
+/// Images `[B, C, H, W]` in `[0, 1]` and their labels `[B]`.
 #[derive(Debug, Clone)]
 pub struct ImageBatch {
     /// The images.
@@ -212,21 +212,23 @@ impl ToBatch for ImageDataset {
 impl Collate for ImageSample {
     type Batch = ImageBatch;
 
-    /// Images `[B, 1, H, W]` and labels `[B]`; every image must have the first one's size.
+    /// Images `[B, C, H, W]` and labels `[B]`; every image must have the first one's size.
     fn collate(items: Vec<Self>, device: &Device) -> Result<ImageBatch> {
-        let (h, w) = match items.first() {
-            Some(first) => (first.height, first.width),
+        let (c, h, w) = match items.first() {
+            Some(first) => (first.channels, first.height, first.width),
             None => return Err(invalid("ImageSample::collate", "items", "at least one", 0)),
         };
-        let mut pixels = Vec::with_capacity(items.len() * h * w);
+        let mut pixels = Vec::with_capacity(items.len() * c * h * w);
         let mut labels = Vec::with_capacity(items.len());
         for item in &items {
-            if (item.height, item.width, item.pixels.len()) != (h, w, h * w) {
+            let shape = (item.channels, item.height, item.width);
+            if shape != (c, h, w) || item.pixels.len() != c * h * w {
                 return Err(Error::ShapeMismatch {
                     what: "ImageSample::collate",
-                    expected: format!("{h}×{w} images ({} pixels)", h * w),
+                    expected: format!("{c}×{h}×{w} images ({} values)", c * h * w),
                     got: format!(
-                        "a {}×{} image of {} pixels",
+                        "a {}×{}×{} image of {} values",
+                        item.channels,
                         item.height,
                         item.width,
                         item.pixels.len()
@@ -238,7 +240,7 @@ impl Collate for ImageSample {
         }
         let batch = items.len();
         Ok(ImageBatch {
-            images: Tensor::from_data(TensorData::new(pixels, [batch, 1, h, w]), device),
+            images: Tensor::from_data(TensorData::new(pixels, [batch, c, h, w]), device),
             labels: Tensor::from_data(TensorData::new(labels, [batch]), device),
         })
     }

@@ -124,8 +124,11 @@ impl<D: Dataset, F: Fn(D::Item) -> T, T> Dataset for Mapped<D, F> {
 /// One image and its label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageSample {
-    /// Pixels scaled to `[0, 1]` (divided by the dataset's `max_value`), row-major.
+    /// Pixels scaled to `[0, 1]` (divided by the dataset's `max_value`), `[channels, height,
+    /// width]` row-major.
     pub pixels: Vec<f32>,
+    /// Colour channels (1: grayscale, 3: RGB).
+    pub channels: usize,
     /// Rows of pixels.
     pub height: usize,
     /// Pixels per row.
@@ -134,19 +137,29 @@ pub struct ImageSample {
     pub label: usize,
 }
 
-/// Grayscale images `[N, height, width]` of bytes with their class labels.
+/// Images `[N, channels, height, width]` of bytes (grayscale or RGB) with their class labels
+/// (and class names, where the source has them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageDataset {
     pixels: Vec<u8>,
     labels: Vec<u8>,
+    #[serde(default = "one")]
+    channels: usize,
     height: usize,
     width: usize,
     max_value: u8,
     num_classes: usize,
+    #[serde(default)]
+    class_names: Vec<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl ImageDataset {
-    /// Builds a dataset from raw pixels (`N · height · width` bytes) and labels.
+    /// Builds a dataset of grayscale images from raw pixels (`N · height · width` bytes) and
+    /// labels.
     ///
     /// # Errors
     /// [`Error::CountMismatch`] when the counts disagree; [`Error::InvalidArgument`] for zero
@@ -158,7 +171,26 @@ impl ImageDataset {
         width: usize,
         max_value: u8,
     ) -> Result<Self> {
+        Self::with_channels(pixels, labels, 1, height, width, max_value)
+    }
+
+    /// As [`ImageDataset::new`], for images of `channels` planes each
+    /// (`N · channels · height · width` bytes, channel-major per image).
+    ///
+    /// # Errors
+    /// As `new`, and [`Error::InvalidArgument`] for zero channels.
+    pub fn with_channels(
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        channels: usize,
+        height: usize,
+        width: usize,
+        max_value: u8,
+    ) -> Result<Self> {
         const W: &str = "ImageDataset";
+        if channels == 0 {
+            return Err(invalid(W, "channels", "> 0", 0));
+        }
         if height == 0 || width == 0 {
             return Err(invalid(
                 W,
@@ -170,15 +202,18 @@ impl ImageDataset {
         if max_value == 0 {
             return Err(invalid(W, "max_value", "> 0", 0));
         }
-        let expected = labels
-            .len()
+        let size = channels
             .checked_mul(height)
             .and_then(|n| n.checked_mul(width));
+        let expected = size.and_then(|size| labels.len().checked_mul(size));
         if expected != Some(pixels.len()) {
             return Err(Error::CountMismatch {
                 what: W.to_string(),
-                left_name: format!("pixels ({} bytes of {height}x{width})", pixels.len()),
-                left: pixels.len() / height.saturating_mul(width),
+                left_name: format!(
+                    "pixels ({} bytes of {channels}x{height}x{width})",
+                    pixels.len()
+                ),
+                left: pixels.len() / size.unwrap_or(usize::MAX).max(1),
                 right_name: "labels".to_string(),
                 right: labels.len(),
             });
@@ -201,11 +236,42 @@ impl ImageDataset {
         Ok(Self {
             pixels,
             labels,
+            channels,
             height,
             width,
             max_value,
             num_classes,
+            class_names: Vec::new(),
         })
+    }
+
+    /// Names the classes (by id): at least as many names as the labels need.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for fewer names than classes.
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<Self> {
+        if names.len() < self.num_classes {
+            let expected = format!("at least {} names (one per class)", self.num_classes);
+            return Err(invalid(
+                "ImageDataset",
+                "class_names",
+                &expected,
+                names.len(),
+            ));
+        }
+        self.num_classes = names.len();
+        self.class_names = names;
+        Ok(self)
+    }
+
+    /// The class names by id (empty when the source has none, e.g. IDX files).
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    /// Colour channels (1: grayscale, 3: RGB).
+    pub fn channels(&self) -> usize {
+        self.channels
     }
 
     /// Reads an images file (IDX rank 3) and a labels file (IDX rank 1), plain or gzip.
@@ -305,20 +371,22 @@ impl ImageDataset {
                 bad,
             ));
         }
-        let size = self.height * self.width;
+        let size = self.channels * self.height * self.width;
         let pixels = indices
             .iter()
             .flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied())
             .collect();
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
-        let mut selected = Self::new(pixels, labels, self.height, self.width, self.max_value)?;
+        let (c, h, w, max) = (self.channels, self.height, self.width, self.max_value);
+        let mut selected = Self::with_channels(pixels, labels, c, h, w, max)?;
         selected.num_classes = self.num_classes;
+        selected.class_names = self.class_names.clone();
         Ok(selected)
     }
 
-    /// The raw bytes of image `index`.
+    /// The raw bytes of image `index`, `[channels, height, width]`.
     pub fn raw_pixels(&self, index: usize) -> Option<&[u8]> {
-        let size = self.height * self.width;
+        let size = self.channels * self.height * self.width;
         self.pixels.get(index * size..(index + 1) * size)
     }
 }
@@ -338,6 +406,7 @@ impl Dataset for ImageDataset {
                 .iter()
                 .map(|&p| f32::from(p) * scale)
                 .collect(),
+            channels: self.channels,
             height: self.height(),
             width: self.width(),
             label: usize::from(*self.labels.get(index)?),

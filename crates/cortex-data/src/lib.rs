@@ -15,6 +15,8 @@
 //! - audio: [`read_wav`] (mono, any PCM or float WAV), log-mel spectrograms and MFCCs
 //!   ([`SpectrogramConfig`]), and labelled clips from `DIR/<class>/*.wav` ([`AudioFolder`])
 //!   batched as `[B, frames, features]`;
+//! - your own pictures: [`read_image_folder`] (`DIR/<class>/*.png|jpg`, grayscale or RGB,
+//!   resized to one size) into an [`ImageDataset`] with the folder names as class names;
 //! - preprocessing fitted on the training split only ([`Imputer`], [`drop_missing`],
 //!   [`Standardizer`], [`MinMaxScaler`], [`OneHotEncoder`], a serde [`Pipeline`]);
 //! - seeded, optionally stratified [`split`]s; a shuffling [`BatchSampler`] and [`ToBatch`] for
@@ -49,7 +51,9 @@ pub mod bundled;
 mod csv;
 mod dataset;
 mod error;
+mod folders;
 mod idx;
+mod image_folder;
 mod series;
 mod split;
 mod text;
@@ -69,6 +73,9 @@ pub use dataset::{
 };
 pub use error::{Cause, Error, InvalidValue, Result};
 pub use idx::{IdxArray, parse_idx, read_idx};
+pub use image_folder::{
+    ColorMode, ImageFolderConfig, read_image_folder, read_image_folder_with_classes,
+};
 pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, WindowSample, windows};
 pub use split::{Split, SplitConfig, split};
 pub use text::{

@@ -66,6 +66,7 @@ fn items_that_do_not_stack_are_errors() {
     let device = Device::flex();
     let image = |height, width| ImageSample {
         pixels: vec![0.5; height * width],
+        channels: 1,
         height,
         width,
         label: 0,
