@@ -4,11 +4,14 @@
 
 pub mod baseline;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
-use cortex::data::{Dataset, ImageDataset, ShiftedImages, SplitConfig, split};
+use cortex::data::{
+    ColorMode, Dataset, ImageDataset, ImageFolderConfig, ShiftedImages, SplitConfig,
+    read_image_folder, read_image_folder_with_classes, split,
+};
 use cortex::device::NamedDevice;
 
 /// Any error, reported as `error: …` with exit code 1.
@@ -169,17 +172,19 @@ pub fn image_train_validation(
     Ok((data.select(&train)?, data.select(&validation)?))
 }
 
-/// Loads an image dataset: a bundled one by name, or an IDX folder.
+/// Loads an image dataset: a bundled one by name, or a folder ([`load_image_folder`]).
 ///
 /// # Errors
 /// The loaders' errors, or an unknown name.
 pub fn load_images(
     name: &str,
     dir: Option<&PathBuf>,
+    pictures: &ImageFolderConfig,
+    seed: u64,
 ) -> Result<cortex::data::bundled::TrainTest<ImageDataset>, BoxError> {
     use cortex::data::bundled;
     Ok(match (dir, name) {
-        (Some(dir), _) => bundled::idx_folder(dir, 255)?,
+        (Some(dir), _) => load_image_folder(dir, pictures, seed)?,
         (None, "mnist_subset") => bundled::mnist_subset()?,
         (None, "digits8x8") => bundled::digits8x8()?,
         (None, "fashion_mnist") => bundled::fashion_mnist()?,
@@ -189,6 +194,45 @@ pub fn load_images(
             )
             .into());
         }
+    })
+}
+
+/// Images from `dir`, in whichever layout it has:
+/// - an IDX folder (`train-images-idx3-ubyte[.gz]`, `t10k-…`), as MNIST ships;
+/// - `train/<class>/…` and `test/<class>/…` picture folders (the test folder read with the
+///   training classes);
+/// - a single `<class>/…` tree, split 80/20, seeded and stratified.
+///
+/// Pictures (PNG, JPEG) are resized to `pictures`' size and colour.
+///
+/// # Errors
+/// The readers' errors (a message naming the folder when it has none of these layouts).
+pub fn load_image_folder(
+    dir: &Path,
+    pictures: &ImageFolderConfig,
+    seed: u64,
+) -> Result<cortex::data::bundled::TrainTest<ImageDataset>, BoxError> {
+    use cortex::data::bundled::{TrainTest, idx_folder};
+    let entries: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the image folder {}: {e}", dir.display()))?
+        .filter_map(|entry| Some(entry.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    if entries.iter().any(|name| name.starts_with("train-images")) {
+        return Ok(idx_folder(dir, 255)?);
+    }
+    let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
+    if train_dir.is_dir() && test_dir.is_dir() {
+        let train = read_image_folder(&train_dir, pictures)?;
+        let classes = Some(train.class_names());
+        let test = read_image_folder_with_classes(&test_dir, pictures, classes)?;
+        return Ok(TrainTest { train, test });
+    }
+    let all = read_image_folder(dir, pictures)?;
+    let config = SplitConfig::new(0.8, 0.0, 0.2).with_seed(seed).stratified();
+    let parts = split(all.len(), &config, Some(&all.labels()))?;
+    Ok(TrainTest {
+        train: all.select(&parts.train)?,
+        test: all.select(&parts.test)?,
     })
 }
 
@@ -302,8 +346,45 @@ pub fn with_image_args(command: Command) -> Command {
                 .long("data")
                 .value_name("DIR")
                 .value_parser(value_parser!(PathBuf))
-                .help("an IDX folder (train-images-idx3-ubyte[.gz], ...)"),
+                .help(
+                    "an IDX folder (train-images-idx3-ubyte[.gz], ...), train/<class>/ and \
+                     test/<class>/ picture folders, or one <class>/ tree (split 80/20)",
+                ),
         )
+        .arg(
+            Arg::new("size")
+                .long("size")
+                .value_name("HxW")
+                .default_value("28x28")
+                .help("picture folders: the size every picture is resized to"),
+        )
+        .arg(
+            Arg::new("color")
+                .long("color")
+                .value_parser(["gray", "rgb"])
+                .default_value("gray")
+                .help("picture folders: grayscale or RGB"),
+        )
+}
+
+/// `--size HxW` and `--color` as a picture-folder configuration.
+///
+/// # Errors
+/// A message for a size that is not `HxW` with both positive.
+fn picture_config(matches: &ArgMatches) -> Result<ImageFolderConfig, BoxError> {
+    let size = matches.get_one::<String>("size").map_or("28x28", String::as_str);
+    let parsed = size
+        .split_once(['x', 'X'])
+        .and_then(|(h, w)| Some((h.trim().parse::<usize>().ok()?, w.trim().parse::<usize>().ok()?)))
+        .filter(|&(h, w)| h > 0 && w > 0);
+    let Some((height, width)) = parsed else {
+        return Err(format!("--size must be HxW with both > 0 (e.g. 28x28), got `{size}`").into());
+    };
+    let color = match matches.get_one::<String>("color").map(String::as_str) {
+        Some("rgb") => ColorMode::Rgb,
+        _ => ColorMode::Grayscale,
+    };
+    Ok(ImageFolderConfig::new(height, width, color))
 }
 
 /// The images `--dataset`/`--data` name, split into training (shifted by up to `shift`
@@ -320,7 +401,8 @@ pub fn image_splits(
     let name = matches
         .get_one::<String>("dataset")
         .map_or("mnist_subset", String::as_str);
-    let data = load_images(name, matches.get_one::<PathBuf>("data"))?;
+    let pictures = picture_config(matches)?;
+    let data = load_images(name, matches.get_one::<PathBuf>("data"), &pictures, common.seed)?;
     let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
     let shift = if train.height() >= 16 { shift } else { 0 };
     Ok((

@@ -194,6 +194,11 @@ fn bad_flags_and_data_are_clear_errors() {
             &["--data", "/no/such/dir"],
             "error:",
         ),
+        (
+            env!("CARGO_BIN_EXE_cnn"),
+            &["--size", "0x28"],
+            "--size must be HxW with both > 0",
+        ),
     ];
     for (bin, args, message) in cases {
         let output = run(bin, args);
@@ -252,4 +257,55 @@ fn bad_flags_and_data_are_clear_errors() {
         stderr.contains("--limit 0 leaves nothing to train on"),
         "{stderr}"
     );
+}
+
+/// A picture folder: `root/<class>/<n>.png`, 12×12, horizontal bars for `rows`, vertical
+/// bars for `columns`, with a little noise so no two pictures are equal.
+fn picture_folder(root: &std::path::Path, per_class: u32) {
+    for (class, horizontal) in [("rows", true), ("columns", false)] {
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for n in 0..per_class {
+            let picture = image::RgbImage::from_fn(12, 12, |x, y| {
+                let on = if horizontal { y % 4 < 2 } else { x % 4 < 2 };
+                let noise = ((x * 7 + y * 13 + n * 31) % 17) as u8;
+                let v = if on { 230 + noise } else { noise };
+                image::Rgb([v, v / 2, 255 - v])
+            });
+            picture.save(dir.join(format!("{n}.png"))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_image_examples_read_folders_of_pictures() {
+    let root = std::env::temp_dir().join(format!("cortex-pictures-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    // One <class>/ tree (split 80/20 by the example), in colour, for the CNN: bars across
+    // and bars down are told apart on the held-out pictures.
+    picture_folder(&root.join("tree"), 40);
+    let tree = root.join("tree");
+    let args = ["--data", tree.to_str().unwrap(), "--size", "12x12", "--color", "rgb"];
+    let output = run(
+        env!("CARGO_BIN_EXE_cnn"),
+        &[&args[..], &["--epochs", "4", "--quiet"]].concat(),
+    );
+    let accuracy = final_fields(&output)
+        .into_iter()
+        .find(|(k, _)| k == "test_accuracy")
+        .map(|(_, v)| v);
+    assert!(accuracy >= Some(0.9), "{accuracy:?}");
+    // train/ and test/ folders, in grayscale, for the MLP.
+    picture_folder(&root.join("split/train"), 16);
+    picture_folder(&root.join("split/test"), 4);
+    let split = root.join("split");
+    let args = ["--data", split.to_str().unwrap(), "--size", "8x8"];
+    quick(env!("CARGO_BIN_EXE_mlp"), &args, &["test_accuracy"]);
+    // A folder with none of the layouts is a clear error.
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = run(env!("CARGO_BIN_EXE_cnn"), &["--data", empty.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("no class folders"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,4 +1,5 @@
-//! A convolutional network on the bundled MNIST subset (or any IDX folder with `--data DIR`):
+//! A convolutional network on the bundled MNIST subset (or `--data DIR`: an IDX folder, or
+//! folders of your own pictures, one per class, with `--size HxW` and `--color gray|rgb`):
 //! conv 5x5 → batch norm → relu → max-pool → conv 5x5 → batch norm → relu → max-pool → linear → relu → dropout → linear.
 
 use std::time::Instant;
@@ -33,7 +34,11 @@ struct Cnn {
 }
 
 impl Cnn {
-    fn new(height: usize, width: usize, classes: usize, device: &Device) -> Result<Self, BoxError> {
+    fn new(
+        [channels, height, width]: [usize; 3],
+        classes: usize,
+        device: &Device,
+    ) -> Result<Self, BoxError> {
         let pooled = (height / 4) * (width / 4);
         if pooled == 0 {
             return Err(
@@ -41,7 +46,7 @@ impl Cnn {
             );
         }
         Ok(Self {
-            conv1: Conv2dConfig::new(1, 16, [5, 5])
+            conv1: Conv2dConfig::new(channels, 16, [5, 5])
                 .with_padding(Padding::Same)
                 .init(device)?,
             norm1: BatchNormConfig::new(16).init(device)?,
@@ -81,9 +86,9 @@ fn main() -> std::process::ExitCode {
         let common = common(&matches)?;
         // Training images move by up to 2 pixels each time they are drawn; the others do not.
         let (train, validation, test) = image_splits(&matches, &common, 2)?;
-        let (height, width, classes) = (
-            train.images().height(),
-            train.images().width(),
+        let images = train.images();
+        let (shape, classes) = (
+            [images.channels(), images.height(), images.width()],
             train
                 .images()
                 .num_classes()
@@ -106,7 +111,7 @@ fn main() -> std::process::ExitCode {
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,
-            |device| Cnn::new(height, width, classes, device),
+            |device| Cnn::new(shape, classes, device),
             (&train, &validation, &test),
             |model: &Cnn, batch: ImageBatch| {
                 Output::classification(model.forward(batch.images)?, batch.labels)

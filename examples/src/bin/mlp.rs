@@ -187,16 +187,17 @@ fn main() -> std::process::ExitCode {
             // Training images of MNIST size move by up to 2 pixels each time they are drawn.
             let (train, validation, test) = image_splits(&matches, &common, 2)?;
             let images = train.images();
-            let (inputs, classes) = (images.height() * images.width(), images.num_classes());
+            let inputs = images.channels() * images.height() * images.width();
+            let classes = images.num_classes();
             fit_and_test(
                 &common,
                 &recipe,
                 |device| Ok(mlp(inputs, classes).with_dropout(0.2).init(device)?),
                 (&train, &validation, &test),
                 |model: &Mlp, batch: ImageBatch| {
-                    let [b, _, h, w] = batch.images.dims();
+                    let [b, c, h, w] = batch.images.dims();
                     Output::classification(
-                        model.forward(batch.images.reshape([b, h * w]))?,
+                        model.forward(batch.images.reshape([b, c * h * w]))?,
                         batch.labels,
                     )
                 },
