@@ -372,10 +372,17 @@ pub fn with_image_args(command: Command) -> Command {
 /// # Errors
 /// A message for a size that is not `HxW` with both positive.
 fn picture_config(matches: &ArgMatches) -> Result<ImageFolderConfig, BoxError> {
-    let size = matches.get_one::<String>("size").map_or("28x28", String::as_str);
+    let size = matches
+        .get_one::<String>("size")
+        .map_or("28x28", String::as_str);
     let parsed = size
         .split_once(['x', 'X'])
-        .and_then(|(h, w)| Some((h.trim().parse::<usize>().ok()?, w.trim().parse::<usize>().ok()?)))
+        .and_then(|(h, w)| {
+            Some((
+                h.trim().parse::<usize>().ok()?,
+                w.trim().parse::<usize>().ok()?,
+            ))
+        })
         .filter(|&(h, w)| h > 0 && w > 0);
     let Some((height, width)) = parsed else {
         return Err(format!("--size must be HxW with both > 0 (e.g. 28x28), got `{size}`").into());
@@ -402,7 +409,12 @@ pub fn image_splits(
         .get_one::<String>("dataset")
         .map_or("mnist_subset", String::as_str);
     let pictures = picture_config(matches)?;
-    let data = load_images(name, matches.get_one::<PathBuf>("data"), &pictures, common.seed)?;
+    let data = load_images(
+        name,
+        matches.get_one::<PathBuf>("data"),
+        &pictures,
+        common.seed,
+    )?;
     let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
     let shift = if train.height() >= 16 { shift } else { 0 };
     Ok((

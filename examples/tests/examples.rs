@@ -285,7 +285,14 @@ fn the_image_examples_read_folders_of_pictures() {
     // and bars down are told apart on the held-out pictures.
     picture_folder(&root.join("tree"), 40);
     let tree = root.join("tree");
-    let args = ["--data", tree.to_str().unwrap(), "--size", "12x12", "--color", "rgb"];
+    let args = [
+        "--data",
+        tree.to_str().unwrap(),
+        "--size",
+        "12x12",
+        "--color",
+        "rgb",
+    ];
     let output = run(
         env!("CARGO_BIN_EXE_cnn"),
         &[&args[..], &["--epochs", "4", "--quiet"]].concat(),
@@ -304,8 +311,14 @@ fn the_image_examples_read_folders_of_pictures() {
     // A folder with none of the layouts is a clear error.
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let output = run(env!("CARGO_BIN_EXE_cnn"), &["--data", empty.to_str().unwrap()]);
+    let output = run(
+        env!("CARGO_BIN_EXE_cnn"),
+        &["--data", empty.to_str().unwrap()],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success() && stderr.contains("no class folders"), "{stderr}");
+    assert!(
+        !output.status.success() && stderr.contains("no class folders"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
