@@ -322,3 +322,61 @@ fn the_image_examples_read_folders_of_pictures() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn the_text_example_runs_on_the_words_and_on_a_csv() {
+    // The bundled words, characters, the CNN.
+    quick(
+        env!("CARGO_BIN_EXE_text"),
+        &[],
+        &["test_accuracy", "test_loss"],
+    );
+    // A CSV of sentences, words, a bidirectional LSTM; the vocabulary is saved with the run.
+    let root = std::env::temp_dir().join(format!("cortex-text-example-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let mut csv = String::from("sentence,mood\n");
+    for n in 0..40 {
+        csv.push_str(&format!("\"what a lovely, sunny day {n}\",happy\n"));
+        csv.push_str(&format!("\"such a dull and rainy day {n}\",sad\n"));
+    }
+    let path = root.join("moods.csv");
+    std::fs::write(&path, csv).unwrap();
+    let out = root.join("run");
+    let args = [
+        "--csv",
+        path.to_str().unwrap(),
+        "--text",
+        "sentence",
+        "--target",
+        "mood",
+        "--tokens",
+        "words",
+        "--model",
+        "lstm",
+        "--bidirectional",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    quick(env!("CARGO_BIN_EXE_text"), &args, &["test_accuracy"]);
+    let vocabulary = std::fs::read_to_string(out.join("vocabulary.json")).unwrap();
+    assert!(vocabulary.contains("\"rainy\""), "{vocabulary}");
+    // A CSV without the named columns is a clear error.
+    let output = run(
+        env!("CARGO_BIN_EXE_text"),
+        &[
+            "--csv",
+            path.to_str().unwrap(),
+            "--text",
+            "body",
+            "--target",
+            "mood",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("no column `body`"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::csv::{CsvOptions, TargetKind, read_csv};
+use crate::csv::{CsvOptions, Table, TargetKind, read_csv};
 use crate::dataset::{ImageDataset, TabularDataset, Targets};
 use crate::error::{Cause, Error, Result};
 use crate::series::Series;
+use crate::text::LabelledTexts;
 
 /// Names accepted by [`load`].
 pub const NAMES: &[&str] = &[
@@ -19,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "diabetes",
     "sunspots_monthly",
     "sunspots_yearly",
+    "words",
     "fashion_mnist",
 ];
 
@@ -201,6 +203,53 @@ pub fn sunspots_yearly() -> Result<Series> {
     )
 }
 
+/// Single words of ten languages (da, de, en, es, fr, it, nl, pl, pt, sv), 4,000 training and
+/// 1,000 test words each, from Debian's word-list packages (lower-cased, alphabetic, at least
+/// 3 letters, no word in two lists; `data/text/make_words.py`): language identification.
+///
+/// # Errors
+/// The CSV reader's errors; [`Error::Csv`] for a `split` cell other than `train`/`test`.
+pub fn words() -> Result<TrainTest<LabelledTexts>> {
+    let path = data_dir().join("text/words.csv");
+    let file = std::fs::File::open(&path).map_err(|e| crate::error::io(&path, e))?;
+    let table = Table::read(file, &path, b',')?;
+    let (word, language, part) = (
+        table.column("word")?,
+        table.column("language")?,
+        table.column("split")?,
+    );
+    let mut classes: Vec<String> = table
+        .records
+        .iter()
+        .map(|(_, r)| r[language].to_string())
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let mut parts: [(Vec<String>, Vec<usize>); 2] = Default::default();
+    for (line, record) in &table.records {
+        let index = match &record[part] {
+            "train" => 0,
+            "test" => 1,
+            other => {
+                let expected = "`train` or `test`";
+                return Err(crate::csv::cell_error(
+                    &path, *line, "split", expected, other,
+                ));
+            }
+        };
+        let label = classes
+            .binary_search(&record[language].to_string())
+            .unwrap_or(0);
+        parts[index].0.push(record[word].to_string());
+        parts[index].1.push(label);
+    }
+    let [(train, train_labels), (test, test_labels)] = parts;
+    Ok(TrainTest {
+        train: LabelledTexts::new(train, train_labels, classes.clone())?,
+        test: LabelledTexts::new(test, test_labels, classes)?,
+    })
+}
+
 /// A dataset loaded by name.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bundled {
@@ -210,6 +259,8 @@ pub enum Bundled {
     Table(TabularDataset),
     /// A time series.
     Series(Series),
+    /// Text classification, train and test.
+    Texts(TrainTest<LabelledTexts>),
 }
 
 /// Loads a dataset by name (one of [`NAMES`]).
@@ -227,6 +278,7 @@ pub fn load(name: &str) -> Result<Bundled> {
         "diabetes" => Bundled::Table(diabetes()?),
         "sunspots_monthly" => Bundled::Series(sunspots_monthly()?),
         "sunspots_yearly" => Bundled::Series(sunspots_yearly()?),
+        "words" => Bundled::Texts(words()?),
         other => {
             return Err(crate::error::invalid(
                 "bundled::load",

@@ -92,6 +92,30 @@ fn tables_and_series_have_the_documented_shapes() {
     assert!((mean - 52.24).abs() < 0.005, "{mean}");
     let yearly = bundled::sunspots_yearly().unwrap();
     assert_eq!(yearly.len(), 309);
+    let words = bundled::words().unwrap();
+    assert_eq!((words.train.len(), words.test.len()), (40000, 10000));
+    let languages = ["da", "de", "en", "es", "fr", "it", "nl", "pl", "pt", "sv"];
+    assert_eq!(words.train.classes(), languages);
+    assert_eq!(counts(words.train.labels(), 10), [4000; 10]);
+    assert_eq!(counts(words.test.labels(), 10), [1000; 10]);
+    // Lower-cased, alphabetic, at least three letters, no word in two languages.
+    let mut seen = std::collections::HashMap::new();
+    for part in [&words.train, &words.test] {
+        for i in 0..part.len() {
+            let word = part.text(i).unwrap();
+            assert!(
+                word.chars().count() >= 3 && word.chars().all(char::is_alphabetic),
+                "{word}"
+            );
+            assert_eq!(word.to_lowercase(), word);
+            let label = part.labels()[i];
+            assert_eq!(
+                *seen.entry(word.to_string()).or_insert(label),
+                label,
+                "{word}"
+            );
+        }
+    }
     for name in bundled::NAMES.iter().filter(|n| **n != "fashion_mnist") {
         bundled::load(name).unwrap();
     }
