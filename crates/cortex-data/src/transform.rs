@@ -82,7 +82,10 @@ fn apply(data: &mut TabularDataset, f: impl Fn(usize, f64) -> f64) {
     }
 }
 
-/// How an [`Imputer`] fills missing values.
+/// How an [`Imputer`] fills missing values of numeric columns. A categorical column always
+/// takes its most frequent category (ties: the first in category order) under `Mean` and
+/// `Median` — a mean of category codes is no category — and under `Constant` the value must
+/// be one of its category codes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ImputeStrategy {
@@ -106,12 +109,25 @@ pub struct Imputer {
     pub fill: Vec<f64>,
 }
 
+/// The most frequent of `codes` (category codes below `categories`); ties go to the smaller.
+fn most_frequent(codes: &[f64], categories: usize) -> f64 {
+    let mut counts = vec![0usize; categories];
+    for &code in codes {
+        if let Some(count) = counts.get_mut(code as usize) {
+            *count += 1;
+        }
+    }
+    let best = (0..categories).max_by_key(|&c| (counts[c], std::cmp::Reverse(c)));
+    best.unwrap_or(0) as f64
+}
+
 impl Imputer {
     /// Learns the fill values from `data` (the training split).
     ///
     /// # Errors
     /// [`Error::Empty`] for a column with no value at all under `Mean`/`Median`;
-    /// [`Error::InvalidArgument`] for a non-finite constant.
+    /// [`Error::InvalidArgument`] for a non-finite constant, or one that is no category code
+    /// of a categorical column.
     pub fn fit(data: &TabularDataset, strategy: ImputeStrategy) -> Result<Self> {
         let fill = (0..data.num_features())
             .map(|c| {
@@ -124,14 +140,20 @@ impl Imputer {
                     what: format!("Imputer column `{name}`"),
                     reason: "no value to compute a statistic from".to_string(),
                 };
+                let categories = data.categories(c).map_or(0, <[String]>::len);
+                let is_code = |v: f64| v >= 0.0 && v < categories as f64 && v.fract() == 0.0;
                 match strategy {
+                    ImputeStrategy::Constant { value } if categories > 0 && !is_code(value) => {
+                        let expected = format!("a category code of `{name}` (0..{categories})");
+                        Err(invalid("Imputer", "value", &expected, value))
+                    }
                     ImputeStrategy::Constant { value } if value.is_finite() => Ok(value),
                     ImputeStrategy::Constant { value } => {
                         Err(invalid("Imputer", "value", "finite", value))
                     }
-                    ImputeStrategy::Mean if present.is_empty() => Err(empty()),
+                    _ if present.is_empty() => Err(empty()),
+                    _ if categories > 0 => Ok(most_frequent(&present, categories)),
                     ImputeStrategy::Mean => Ok(present.iter().sum::<f64>() / present.len() as f64),
-                    ImputeStrategy::Median if present.is_empty() => Err(empty()),
                     ImputeStrategy::Median => {
                         present.sort_by(f64::total_cmp);
                         let n = present.len();

@@ -101,6 +101,16 @@ fn missing_truncated_and_foreign_files_are_io_errors() {
         read_wav(dir.join("absent.wav")),
         Err(Error::Io { .. })
     ));
+    // A sample width WAV does not define (bits_per_sample 40, bytes 34..36 of the header).
+    let mut wide = bytes.clone();
+    wide[34..36].copy_from_slice(&40u16.to_le_bytes());
+    let path = dir.join("wide.wav");
+    std::fs::write(&path, wide).unwrap();
+    assert!(
+        matches!(read_wav(&path), Err(Error::Io { .. })),
+        "{:?}",
+        read_wav(&path)
+    );
 }
 
 /// A sine of amplitude `a` completing `k` periods per `n` samples, `len` samples long.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use cortex_data::*;
 use image::{Rgb, RgbImage};
+use proptest::prelude::*;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cortex-images-{}-{name}", std::process::id()));
@@ -138,4 +139,34 @@ fn broken_folders_and_files_are_errors_naming_them() {
         read_image_folder(pets("zero"), &ImageFolderConfig::new(0, 4, ColorMode::Rgb)),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_picture_reader_never_panics_on_mutated_files(
+        edits in proptest::collection::vec((0usize..120, any::<u8>()), 1..6),
+        cut in 8usize..200,
+        jpeg in any::<bool>(),
+    ) {
+        let dir = scratch("fuzz");
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        let name = if jpeg { "x.jpg" } else { "x.png" };
+        let path = dir.join("a").join(name);
+        RgbImage::from_fn(6, 5, |x, y| Rgb([x as u8 * 40, y as u8 * 50, 7])).save(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        for (at, value) in edits {
+            if at < bytes.len() {
+                bytes[at] = value;
+            }
+        }
+        bytes.truncate(cut);
+        std::fs::write(&path, &bytes).unwrap();
+        let config = ImageFolderConfig::new(4, 4, ColorMode::Rgb);
+        match read_image_folder(&dir, &config) {
+            Ok(data) => prop_assert_eq!(data.raw_pixels(0).unwrap().len(), 48),
+            Err(error) => prop_assert!(matches!(error, Error::Io { .. }), "{error}"),
+        }
+    }
 }

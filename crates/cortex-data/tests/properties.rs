@@ -269,6 +269,44 @@ fn fitted_transforms_use_training_statistics_only() {
 }
 
 #[test]
+fn a_categorical_column_with_missing_cells_takes_its_most_frequent_category() {
+    // The Palmer penguins case: `sex` has NA cells. A mean of the category codes (0.4957…)
+    // is no category, and one-hot encoding rejected it.
+    let text = "island,sex,mass,species\nBiscoe,male,3750,0\nDream,NA,3800,1\nBiscoe,female,3250,0\nDream,female,4000,1\nTorgersen,female,3450,0\n";
+    let options = CsvOptions::new("species")
+        .with_categorical(vec!["island".into(), "sex".into()])
+        .with_missing(MissingPolicy::Keep);
+    let mut data = parse_csv(text.as_bytes(), Path::new("penguins.csv"), &options).unwrap();
+    for strategy in [ImputeStrategy::Mean, ImputeStrategy::Median] {
+        let imputer = Imputer::fit(&data, strategy).unwrap();
+        // sex: female (code 0) three times, male once → female.
+        assert_eq!(imputer.fill[1], 0.0, "{strategy:?}");
+        // mass, numeric: the mean (3650) or the median (3750).
+        let numeric = if strategy == ImputeStrategy::Mean {
+            3650.0
+        } else {
+            3750.0
+        };
+        assert_eq!(imputer.fill[2], numeric);
+    }
+    assert!(matches!(
+        Imputer::fit(&data, ImputeStrategy::Constant { value: 0.5 }),
+        Err(Error::InvalidArgument(InvalidValue {
+            argument: "value",
+            ..
+        }))
+    ));
+    Pipeline::fit_standard(&mut data).unwrap();
+    let names = data.feature_names();
+    let female = names.iter().position(|n| n == "sex=female").unwrap();
+    assert!(
+        data.value(1, female).unwrap() > 0.0,
+        "the NA row is one-hot female"
+    );
+    assert!(data.features().iter().all(|v| v.is_finite()));
+}
+
+#[test]
 fn constant_columns_missing_values_and_one_hot() {
     let text = "c,x,kind,y\n5,1,red,0\n5,NA,blue,1\n5,3,red,0\n5,5,green,1\n";
     let options = CsvOptions::new("y")

@@ -201,6 +201,12 @@ fn bad_text_csv_files_are_errors_naming_the_place() {
         Err(Error::Csv { line: 3, .. })
     ));
     assert!(matches!(read("text,label\n"), Err(Error::Empty { .. })));
+    // Text that is not UTF-8 (Latin-1 "été") is an error at its line, not mojibake.
+    let latin1 = scratch("latin1.csv", b"text,label\nok,fr\n\xe9t\xe9,fr\n");
+    assert!(matches!(
+        read_text_csv(latin1, &options),
+        Err(Error::Csv { line: 3, .. })
+    ));
     assert!(matches!(read(""), Err(Error::Empty { .. })));
     assert!(matches!(
         read_text_csv(PathBuf::from("/nonexistent/texts.csv"), &options),
