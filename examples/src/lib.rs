@@ -3,6 +3,7 @@
 //! helpers, and the machine-readable `final:` line.
 
 pub mod baseline;
+pub mod text_model;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -380,3 +380,64 @@ fn the_text_example_runs_on_the_words_and_on_a_csv() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn predict_reproduces_the_test_accuracy_of_the_run_it_loads() {
+    let out = std::env::temp_dir().join(format!("cortex-predict-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.to_str().unwrap();
+    let args = ["--epochs", "1", "--limit", "256", "--quiet", "--out", dir];
+    let trained = run(env!("CARGO_BIN_EXE_text"), &args);
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let accuracy = |output: &Output| {
+        final_fields(output)
+            .into_iter()
+            .find(|(k, _)| k == "test_accuracy")
+            .map(|(_, v)| v)
+    };
+    let predicted = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &["--run", dir, "--words-test"],
+    );
+    assert!(
+        predicted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&predicted.stderr)
+    );
+    assert_eq!(accuracy(&predicted), accuracy(&trained));
+    // New inputs: one line each, the top classes with probabilities.
+    let output = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &["--run", dir, "--top", "2", "haus", "maison"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains('\t')).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("haus\t"), "{stdout}");
+    let probabilities: f64 = lines[0]
+        .split('\t')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .sum();
+    assert!(
+        probabilities > 0.0 && probabilities <= 1.0 + 1e-6,
+        "{stdout}"
+    );
+    // A directory that is not a run is a clear error.
+    let output = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &["--run", "/no/such/run", "x"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("run.json"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -5,109 +5,24 @@
 //! Default task: language identification of single words (the bundled `words`: ten
 //! languages from Debian's word lists), over characters. Any CSV of labelled texts with
 //! `--csv PATH --text COL --target COL` (split 80/20, stratified), over characters or words
-//! (`--tokens chars|words`). The vocabulary is fitted on the training texts only and saved
-//! beside the run (`--out DIR`: `vocabulary.json`).
+//! (`--tokens chars|words`). The vocabulary is fitted on the training texts only; with
+//! `--out DIR` the run saves it (`vocabulary.json`) and a run card (`run.json`: model sizes,
+//! encoder, class names) beside the weights, for `predict`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Arg, ArgAction, Command, value_parser};
-use cortex::burn;
-use cortex::burn::module::Module;
-use cortex::burn::tensor::{Device, Int, Tensor};
 use cortex::data::{
     Dataset, LabelledTexts, SplitConfig, TextBatch, TextCsvOptions, TextDataset, TextEncoder,
     Tokenizer, Vocabulary, VocabularyConfig, bundled, read_text_csv, split,
 };
-use cortex::nn::{
-    Conv1d, Conv1dConfig, Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig,
-    Lstm, LstmConfig,
-};
 use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
+use cortex_examples::text_model::{RunCard, TextClassifier, TextModelConfig, WIDTHS};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, report_classification, run, with_common_args,
 };
-
-/// Kernel widths of the CNN.
-const WIDTHS: [usize; 3] = [3, 4, 5];
-
-#[derive(Module, Debug)]
-struct TextClassifier {
-    embedding: Embedding,
-    /// The CNN's convolutions (empty for the LSTM).
-    convs: Vec<Conv1d>,
-    /// The LSTM (absent for the CNN).
-    lstm: Option<Lstm>,
-    dropout: Dropout,
-    head: Linear,
-}
-
-/// What `--model` and its sizes ask for.
-struct Shape {
-    vocabulary: usize,
-    classes: usize,
-    embedding: usize,
-    /// Filters per width (CNN) or hidden size (LSTM).
-    width: usize,
-    lstm: bool,
-    bidirectional: bool,
-}
-
-impl TextClassifier {
-    fn new(shape: &Shape, device: &Device) -> Result<Self, BoxError> {
-        let embedding = EmbeddingConfig::new(shape.vocabulary, shape.embedding)
-            .with_padding_idx(Some(Vocabulary::PAD))
-            .init(device)?;
-        let (convs, lstm, features) = if shape.lstm {
-            let lstm = LstmConfig::new(shape.embedding, shape.width)
-                .with_bidirectional(shape.bidirectional)
-                .init(device)?;
-            let directions = if shape.bidirectional { 2 } else { 1 };
-            (Vec::new(), Some(lstm), directions * shape.width)
-        } else {
-            let convs = WIDTHS
-                .iter()
-                .map(|&k| Conv1dConfig::new(shape.embedding, shape.width, k).init(device))
-                .collect::<Result<Vec<_>, _>>()?;
-            (convs, None, WIDTHS.len() * shape.width)
-        };
-        Ok(Self {
-            embedding,
-            convs,
-            lstm,
-            dropout: DropoutConfig::new(0.5).init()?,
-            head: LinearConfig::new(features, shape.classes).init(device)?,
-        })
-    }
-
-    /// Token ids `[B, T]` → class scores `[B, classes]`.
-    fn forward(&self, tokens: Tensor<2, Int>) -> cortex::nn::Result<Tensor<2>> {
-        let x: Tensor<3> = self.embedding.forward(tokens)?; // [B, T, E]
-        let features = match &self.lstm {
-            Some(lstm) => {
-                // The last layer's final hidden state of each direction, side by side.
-                let h = lstm.forward(x, None)?.state.h; // [D, B, H]
-                let [directions, batch, hidden] = h.dims();
-                h.swap_dims(0, 1).reshape([batch, directions * hidden])
-            }
-            None => {
-                let x = x.swap_dims(1, 2); // [B, E, T]
-                let pooled = self
-                    .convs
-                    .iter()
-                    .map(|conv| {
-                        let y = cortex::ops::relu(conv.forward(x.clone())?); // [B, F, T-k+1]
-                        let [batch, filters, _] = y.dims();
-                        Ok(y.max_dim(2).reshape([batch, filters]))
-                    })
-                    .collect::<cortex::nn::Result<Vec<_>>>()?;
-                Tensor::cat(pooled, 1)
-            }
-        };
-        self.head.forward(self.dropout.forward(features)?)
-    }
-}
 
 /// The labelled texts: the bundled words, or a CSV split 80/20 (stratified, seeded).
 fn texts(
@@ -228,7 +143,7 @@ fn main() -> std::process::ExitCode {
             encoder.dataset(&test_texts, &all_test)?,
         );
         let lstm = matches.get_one::<String>("model").map(String::as_str) == Some("lstm");
-        let shape = Shape {
+        let shape = TextModelConfig {
             vocabulary: encoder.vocabulary.len(),
             classes: train_texts.classes().len(),
             embedding: 64,
@@ -236,6 +151,15 @@ fn main() -> std::process::ExitCode {
             lstm,
             bidirectional: matches.get_flag("bidirectional"),
         };
+        if let Some(out) = &common.out {
+            // Everything `predict` needs besides the weights (best.bpk, written by the run).
+            let card = RunCard::Text {
+                model: shape.clone(),
+                encoder: encoder.clone(),
+                classes: train_texts.classes().to_vec(),
+            };
+            card.save(out)?;
+        }
         let epochs = common.epochs.unwrap_or(12);
         let recipe = Recipe {
             default_epochs: 12,
