@@ -360,6 +360,17 @@ pub fn with_image_args(command: Command) -> Command {
                 .help("picture folders: the size every picture is resized to"),
         )
         .arg(
+            Arg::new("shift")
+                .long("shift")
+                .value_name("N")
+                .default_value("2")
+                .value_parser(value_parser!(usize))
+                .help(
+                    "augmentation: training images move by up to N pixels each time they are \
+                     drawn (images under 16 px tall never move; 0: off)",
+                ),
+        )
+        .arg(
             Arg::new("color")
                 .long("color")
                 .value_parser(["gray", "rgb"])
@@ -395,7 +406,7 @@ fn picture_config(matches: &ArgMatches) -> Result<ImageFolderConfig, BoxError> {
     Ok(ImageFolderConfig::new(height, width, color))
 }
 
-/// The images `--dataset`/`--data` name, split into training (shifted by up to `shift`
+/// The images `--dataset`/`--data` name, split into training (shifted by up to `--shift`
 /// pixels when drawn; not at all under 16 pixels tall, too coarse to shift), validation and
 /// test parts.
 ///
@@ -404,8 +415,8 @@ fn picture_config(matches: &ArgMatches) -> Result<ImageFolderConfig, BoxError> {
 pub fn image_splits(
     matches: &ArgMatches,
     common: &Common,
-    shift: usize,
 ) -> Result<(ShiftedImages, ShiftedImages, ShiftedImages), BoxError> {
+    let shift = matches.get_one::<usize>("shift").copied().unwrap_or(2);
     let name = matches
         .get_one::<String>("dataset")
         .map_or("mnist_subset", String::as_str);

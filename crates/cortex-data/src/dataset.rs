@@ -384,6 +384,35 @@ impl ImageDataset {
         Ok(selected)
     }
 
+    /// The mean and standard deviation of every channel's pixels (scaled to `[0, 1]`), over
+    /// all images: fit them on the training split to normalise every split the same way.
+    /// A constant channel reports a standard deviation of 1, so dividing by it is safe.
+    pub fn channel_statistics(&self) -> Vec<(f64, f64)> {
+        let plane = self.height * self.width;
+        let scale = 1.0 / f64::from(self.max_value);
+        (0..self.channels)
+            .map(|c| {
+                let (mut sum, mut squares, mut n) = (0.0f64, 0.0f64, 0usize);
+                for image in self.pixels.chunks(self.channels * plane) {
+                    for &p in image.get(c * plane..(c + 1) * plane).unwrap_or_default() {
+                        let v = f64::from(p) * scale;
+                        sum += v;
+                        squares += v * v;
+                        n += 1;
+                    }
+                }
+                let mean = sum / n.max(1) as f64;
+                let variance = (squares / n.max(1) as f64 - mean * mean).max(0.0);
+                let std = if variance > 1e-12 {
+                    variance.sqrt()
+                } else {
+                    1.0
+                };
+                (mean, std)
+            })
+            .collect()
+    }
+
     /// The raw bytes of image `index`, `[channels, height, width]`.
     pub fn raw_pixels(&self, index: usize) -> Option<&[u8]> {
         let size = self.channels * self.height * self.width;

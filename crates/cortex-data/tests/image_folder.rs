@@ -64,6 +64,28 @@ fn class_folders_become_resized_rgb_planes_named_by_folder() {
 }
 
 #[test]
+fn channel_statistics_are_per_plane_and_safe_to_divide_by() {
+    // Two 1×2 RGB images: R = 0 and 255 (mean ½, std ½), G constant 51 (std reported as 1),
+    // B = 255 everywhere.
+    let pixels = vec![0, 255, 51, 51, 255, 255, 0, 255, 51, 51, 255, 255];
+    let data = ImageDataset::with_channels(pixels, vec![0, 1], 3, 1, 2, 255).unwrap();
+    let stats = data.channel_statistics();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(
+        close(stats[0].0, 0.5) && close(stats[0].1, 0.5),
+        "{stats:?}"
+    );
+    assert!(
+        close(stats[1].0, 0.2) && close(stats[1].1, 1.0),
+        "{stats:?}"
+    );
+    assert!(
+        close(stats[2].0, 1.0) && close(stats[2].1, 1.0),
+        "{stats:?}"
+    );
+}
+
+#[test]
 fn grayscale_is_rec_709_luma() {
     let dir = pets("gray");
     let data =

@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Command;
 use cortex::burn;
 use cortex::burn::module::Module;
-use cortex::burn::tensor::{Device, Tensor};
+use cortex::burn::tensor::{Device, Tensor, TensorData};
 use cortex::data::ImageBatch;
 use cortex::nn::{
     BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, DropoutConfig, Flatten, Linear,
@@ -22,6 +22,9 @@ use cortex_examples::{
 
 #[derive(Module, Debug)]
 struct Cnn {
+    /// Per channel: the training split's pixel mean and standard deviation.
+    #[module(skip)]
+    normalization: Vec<(f64, f64)>,
     conv1: Conv2d,
     norm1: BatchNorm,
     conv2: Conv2d,
@@ -37,6 +40,7 @@ impl Cnn {
     fn new(
         [channels, height, width]: [usize; 3],
         classes: usize,
+        normalization: Vec<(f64, f64)>,
         device: &Device,
     ) -> Result<Self, BoxError> {
         let pooled = (height / 4) * (width / 4);
@@ -46,6 +50,7 @@ impl Cnn {
             );
         }
         Ok(Self {
+            normalization,
             conv1: Conv2dConfig::new(channels, 16, [5, 5])
                 .with_padding(Padding::Same)
                 .init(device)?,
@@ -63,8 +68,15 @@ impl Cnn {
     }
 
     fn forward(&self, images: Tensor<4>) -> cortex::nn::Result<Tensor<2>> {
-        // Pixels in [0, 1], centred and scaled with MNIST's mean and standard deviation.
-        let images = images.sub_scalar(0.1307).mul_scalar(1.0 / 0.3081);
+        // Pixels in [0, 1], centred and scaled per channel with the training split's statistics.
+        let [_, channels, _, _] = images.dims();
+        let column = |f: fn(&(f64, f64)) -> f32| {
+            let values: Vec<f32> = self.normalization.iter().map(f).collect();
+            let data = TensorData::new(values, [1, channels, 1, 1]);
+            Tensor::<4>::from_data(data, (&images.device(), images.dtype()))
+        };
+        let (mean, scale) = (column(|s| s.0 as f32), column(|s| 1.0 / s.1 as f32));
+        let images = (images - mean) * scale;
         let x = self.pool.forward(cortex::ops::relu(
             self.norm1.forward(self.conv1.forward(images)?)?,
         ))?;
@@ -84,9 +96,11 @@ fn main() -> std::process::ExitCode {
         ))
         .get_matches();
         let common = common(&matches)?;
-        // Training images move by up to 2 pixels each time they are drawn; the others do not.
-        let (train, validation, test) = image_splits(&matches, &common, 2)?;
+        // Training images move by up to `--shift` pixels (2) each time they are drawn; the
+        // others do not.
+        let (train, validation, test) = image_splits(&matches, &common)?;
         let images = train.images();
+        let normalization = images.channel_statistics();
         let (shape, classes) = (
             [images.channels(), images.height(), images.width()],
             train
@@ -111,7 +125,7 @@ fn main() -> std::process::ExitCode {
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,
-            |device| Cnn::new(shape, classes, device),
+            |device| Cnn::new(shape, classes, normalization, device),
             (&train, &validation, &test),
             |model: &Cnn, batch: ImageBatch| {
                 Output::classification(model.forward(batch.images)?, batch.labels)

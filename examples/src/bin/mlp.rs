@@ -184,8 +184,8 @@ fn main() -> std::process::ExitCode {
                 },
             )?
         } else {
-            // Training images of MNIST size move by up to 2 pixels each time they are drawn.
-            let (train, validation, test) = image_splits(&matches, &common, 2)?;
+            // Training images move by up to `--shift` pixels (2) each time they are drawn.
+            let (train, validation, test) = image_splits(&matches, &common)?;
             let images = train.images();
             let inputs = images.channels() * images.height() * images.width();
             let classes = images.num_classes();
