@@ -3,6 +3,8 @@
 //! helpers, and the machine-readable `final:` line.
 
 pub mod baseline;
+pub mod image_model;
+pub mod run_card;
 pub mod text_model;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,9 @@
-//! The text classifier of the `text` example and the run card it writes with `--out DIR`, so
-//! that `predict` can rebuild the model, load its weights and encode new texts the same way.
-
-use std::path::Path;
+//! The text classifier of the `text` example, shared with `predict`.
 
 use cortex::burn;
 use cortex::burn::module::Module;
 use cortex::burn::tensor::{Device, Int, Tensor};
-use cortex::data::{TextEncoder, Vocabulary};
+use cortex::data::Vocabulary;
 use cortex::nn::{
     Conv1d, Conv1dConfig, Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig,
     Lstm, LstmConfig,
@@ -107,54 +104,5 @@ impl TextClassifier {
             }
         };
         self.head.forward(self.dropout.forward(features)?)
-    }
-}
-
-/// What a run directory holds to be used again (`run.json`): which example wrote it, the
-/// model's sizes, the fitted preprocessing and the class names. The weights are `best.bpk`
-/// beside it (the model the run was tested with).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "example", rename_all = "snake_case")]
-pub enum RunCard {
-    /// A `text` run.
-    Text {
-        /// The classifier's sizes.
-        model: TextModelConfig,
-        /// Tokenizer, vocabulary (fitted on the training texts) and length.
-        encoder: TextEncoder,
-        /// Class names by id.
-        classes: Vec<String>,
-    },
-}
-
-impl RunCard {
-    /// The file name in a run directory.
-    pub const FILE: &'static str = "run.json";
-
-    /// Writes `dir/run.json` (atomically).
-    ///
-    /// # Errors
-    /// An I/O or serialization error.
-    pub fn save(&self, dir: &Path) -> Result<(), BoxError> {
-        std::fs::create_dir_all(dir)?;
-        let json = serde_json::to_vec_pretty(self)?;
-        cortex::core::write_atomically(&dir.join(Self::FILE), &json)?;
-        Ok(())
-    }
-
-    /// Reads `dir/run.json`.
-    ///
-    /// # Errors
-    /// A message naming the file when it is missing or not a run card.
-    pub fn load(dir: &Path) -> Result<Self, BoxError> {
-        let path = dir.join(Self::FILE);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            format!(
-                "{}: {e} (a run directory written with --out DIR has one)",
-                path.display()
-            )
-        })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{}: not a run card: {e}", path.display()).into())
     }
 }

@@ -293,15 +293,38 @@ fn the_image_examples_read_folders_of_pictures() {
         "--color",
         "rgb",
     ];
+    let run_dir = root.join("run");
+    let out = run_dir.to_str().unwrap();
     let output = run(
         env!("CARGO_BIN_EXE_cnn"),
-        &[&args[..], &["--epochs", "4", "--quiet"]].concat(),
+        &[&args[..], &["--epochs", "4", "--quiet", "--out", out]].concat(),
     );
-    let accuracy = final_fields(&output)
-        .into_iter()
-        .find(|(k, _)| k == "test_accuracy")
-        .map(|(_, v)| v);
+    let test_accuracy = |output: &Output| {
+        final_fields(output)
+            .into_iter()
+            .find(|(k, _)| k == "test_accuracy")
+            .map(|(_, v)| v)
+    };
+    let accuracy = test_accuracy(&output);
     assert!(accuracy >= Some(0.9), "{accuracy:?}");
+    // predict: the run's test accuracy again, and a new picture's class by name.
+    let tree_dir = tree.to_str().unwrap();
+    let evaluated = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &["--run", out, "--evaluate", "--data", tree_dir],
+    );
+    let stderr = String::from_utf8_lossy(&evaluated.stderr);
+    assert_eq!(test_accuracy(&evaluated), accuracy, "{stderr}");
+    let picture = tree.join("rows").join("3.png");
+    let output = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &["--run", out, "--top", "1", picture.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.lines().any(|l| l.contains(".png\trows ")),
+        "{stdout}"
+    );
     // train/ and test/ folders, in grayscale, for the MLP.
     picture_folder(&root.join("split/train"), 16);
     picture_folder(&root.join("split/test"), 4);
@@ -399,10 +422,7 @@ fn predict_reproduces_the_test_accuracy_of_the_run_it_loads() {
             .find(|(k, _)| k == "test_accuracy")
             .map(|(_, v)| v)
     };
-    let predicted = run(
-        env!("CARGO_BIN_EXE_predict"),
-        &["--run", dir, "--words-test"],
-    );
+    let predicted = run(env!("CARGO_BIN_EXE_predict"), &["--run", dir, "--evaluate"]);
     assert!(
         predicted.status.success(),
         "{}",

@@ -53,6 +53,48 @@ impl ImageFolderConfig {
     }
 }
 
+/// One picture as [`read_image_folder`] reads it: decoded, converted to `config.color`,
+/// resized to `config.height × config.width`; bytes `[channels, height, width]` (e.g. a new
+/// input for a trained model).
+///
+/// # Errors
+/// [`crate::Error::Io`] for an unreadable or undecodable file;
+/// [`crate::Error::InvalidArgument`] for a zero size.
+pub fn read_picture(path: impl AsRef<Path>, config: &ImageFolderConfig) -> Result<Vec<u8>> {
+    let path = path.as_ref();
+    let (h, w) = (config.height, config.width);
+    let (Ok(rows), Ok(cols)) = (u32::try_from(h), u32::try_from(w)) else {
+        return Err(invalid(
+            "read_picture",
+            "height/width",
+            "< 2³²",
+            format!("{h}x{w}"),
+        ));
+    };
+    if rows == 0 || cols == 0 {
+        return Err(invalid(
+            "read_picture",
+            "height/width",
+            "> 0",
+            format!("{h}x{w}"),
+        ));
+    }
+    let decoded = image::open(path).map_err(|e| io(path, Cause::new(e)))?;
+    Ok(match config.color {
+        ColorMode::Grayscale => {
+            image::imageops::resize(&decoded.to_luma8(), cols, rows, FilterType::Triangle)
+                .into_raw()
+        }
+        ColorMode::Rgb => {
+            let rgb = image::imageops::resize(&decoded.to_rgb8(), cols, rows, FilterType::Triangle);
+            // Interleaved RGB → channel-major planes.
+            (0..3)
+                .flat_map(|channel| rgb.as_raw().iter().skip(channel).step_by(3).copied())
+                .collect()
+        }
+    })
+}
+
 /// The file extensions read (case-insensitive).
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
@@ -87,10 +129,6 @@ pub fn read_image_folder_with_classes(
     if h == 0 || w == 0 {
         return Err(invalid(W, "height/width", "> 0", format!("{h}x{w}")));
     }
-    let (rows, cols) = (u32::try_from(h), u32::try_from(w));
-    let (Ok(rows), Ok(cols)) = (rows, cols) else {
-        return Err(invalid(W, "height/width", "< 2³²", format!("{h}x{w}")));
-    };
     let (classes, files) = class_files(dir.as_ref(), &EXTENSIONS, classes)?;
     if classes.len() > 256 {
         return Err(invalid(
@@ -103,22 +141,7 @@ pub fn read_image_folder_with_classes(
     let mut pixels = Vec::with_capacity(files.len() * config.color.channels() * h * w);
     let mut labels = Vec::with_capacity(files.len());
     for (label, file) in files {
-        let decoded = image::open(&file).map_err(|e| io(&file, Cause::new(e)))?;
-        match config.color {
-            ColorMode::Grayscale => {
-                let gray =
-                    image::imageops::resize(&decoded.to_luma8(), cols, rows, FilterType::Triangle);
-                pixels.extend_from_slice(gray.as_raw());
-            }
-            ColorMode::Rgb => {
-                let rgb =
-                    image::imageops::resize(&decoded.to_rgb8(), cols, rows, FilterType::Triangle);
-                // Interleaved RGB → channel-major planes.
-                for channel in 0..3 {
-                    pixels.extend(rgb.as_raw().iter().skip(channel).step_by(3));
-                }
-            }
-        }
+        pixels.extend(read_picture(&file, config)?);
         labels.push(label as u8);
     }
     let channels = config.color.channels();

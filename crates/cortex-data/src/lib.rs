@@ -74,7 +74,7 @@ pub use dataset::{
 pub use error::{Cause, Error, InvalidValue, Result};
 pub use idx::{IdxArray, parse_idx, read_idx};
 pub use image_folder::{
-    ColorMode, ImageFolderConfig, read_image_folder, read_image_folder_with_classes,
+    ColorMode, ImageFolderConfig, read_image_folder, read_image_folder_with_classes, read_picture,
 };
 pub use series::{SequenceBatch, Series, WindowConfig, WindowDataset, WindowSample, windows};
 pub use split::{Split, SplitConfig, split};

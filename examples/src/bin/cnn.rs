@@ -1,92 +1,20 @@
 //! A convolutional network on the bundled MNIST subset (or `--data DIR`: an IDX folder, or
 //! folders of your own pictures, one per class, with `--size HxW` and `--color gray|rgb`):
-//! conv 5x5 → batch norm → relu → max-pool → conv 5x5 → batch norm → relu → max-pool → linear → relu → dropout → linear.
+//! conv 5x5 → batch norm → relu → max-pool → conv 5x5 → batch norm → relu → max-pool → linear → relu → dropout → linear
+//! (`cortex_examples::image_model`). With `--out DIR` the run writes a run card for `predict`.
 
 use std::time::Instant;
 
 use clap::Command;
-use cortex::burn;
-use cortex::burn::module::Module;
-use cortex::burn::tensor::{Device, Tensor, TensorData};
-use cortex::data::ImageBatch;
-use cortex::nn::{
-    BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, DropoutConfig, Flatten, Linear,
-    LinearConfig, MaxPool2d, MaxPool2dConfig, Padding,
-};
+use cortex::data::{ColorMode, ImageBatch, ImageFolderConfig};
 use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
+use cortex_examples::image_model::{Cnn, CnnConfig};
+use cortex_examples::run_card::RunCard;
 use cortex_examples::{
-    BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
-    with_common_args, with_image_args,
+    Recipe, common, fit_and_test, image_splits, report_classification, run, with_common_args,
+    with_image_args,
 };
-
-#[derive(Module, Debug)]
-struct Cnn {
-    /// Per channel: the training split's pixel mean and standard deviation.
-    #[module(skip)]
-    normalization: Vec<(f64, f64)>,
-    conv1: Conv2d,
-    norm1: BatchNorm,
-    conv2: Conv2d,
-    norm2: BatchNorm,
-    pool: MaxPool2d,
-    flatten: Flatten,
-    dropout: Dropout,
-    hidden: Linear,
-    output: Linear,
-}
-
-impl Cnn {
-    fn new(
-        [channels, height, width]: [usize; 3],
-        classes: usize,
-        normalization: Vec<(f64, f64)>,
-        device: &Device,
-    ) -> Result<Self, BoxError> {
-        let pooled = (height / 4) * (width / 4);
-        if pooled == 0 {
-            return Err(
-                format!("images of {height}x{width} are too small for two 2x2 poolings").into(),
-            );
-        }
-        Ok(Self {
-            normalization,
-            conv1: Conv2dConfig::new(channels, 16, [5, 5])
-                .with_padding(Padding::Same)
-                .init(device)?,
-            norm1: BatchNormConfig::new(16).init(device)?,
-            norm2: BatchNormConfig::new(32).init(device)?,
-            conv2: Conv2dConfig::new(16, 32, [5, 5])
-                .with_padding(Padding::Same)
-                .init(device)?,
-            pool: MaxPool2dConfig::new([2, 2]).init()?,
-            flatten: Flatten::new(),
-            dropout: DropoutConfig::new(0.5).init()?,
-            hidden: LinearConfig::new(32 * pooled, 128).init(device)?,
-            output: LinearConfig::new(128, classes).init(device)?,
-        })
-    }
-
-    fn forward(&self, images: Tensor<4>) -> cortex::nn::Result<Tensor<2>> {
-        // Pixels in [0, 1], centred and scaled per channel with the training split's statistics.
-        let [_, channels, _, _] = images.dims();
-        let column = |f: fn(&(f64, f64)) -> f32| {
-            let values: Vec<f32> = self.normalization.iter().map(f).collect();
-            let data = TensorData::new(values, [1, channels, 1, 1]);
-            Tensor::<4>::from_data(data, (&images.device(), images.dtype()))
-        };
-        let (mean, scale) = (column(|s| s.0 as f32), column(|s| 1.0 / s.1 as f32));
-        let images = (images - mean) * scale;
-        let x = self.pool.forward(cortex::ops::relu(
-            self.norm1.forward(self.conv1.forward(images)?)?,
-        ))?;
-        let x = self.pool.forward(cortex::ops::relu(
-            self.norm2.forward(self.conv2.forward(x)?)?,
-        ))?;
-        let x = cortex::ops::relu(self.hidden.forward(self.flatten.forward(x)?)?);
-        self.output.forward(self.dropout.forward(x)?)
-    }
-}
 
 fn main() -> std::process::ExitCode {
     run(|| {
@@ -100,14 +28,29 @@ fn main() -> std::process::ExitCode {
         // others do not.
         let (train, validation, test) = image_splits(&matches, &common)?;
         let images = train.images();
-        let normalization = images.channel_statistics();
-        let (shape, classes) = (
-            [images.channels(), images.height(), images.width()],
-            train
-                .images()
-                .num_classes()
-                .max(validation.images().num_classes()),
-        );
+        let config = CnnConfig {
+            shape: [images.channels(), images.height(), images.width()],
+            classes: images.num_classes().max(validation.images().num_classes()),
+            normalization: images.channel_statistics(),
+        };
+        if let Some(out) = &common.out {
+            // What `predict` needs besides the weights (best.bpk, written by the run).
+            let color = match images.channels() {
+                3 => ColorMode::Rgb,
+                _ => ColorMode::Grayscale,
+            };
+            let pictures = ImageFolderConfig::new(images.height(), images.width(), color);
+            let classes = match images.class_names() {
+                [] => (0..config.classes).map(|c| c.to_string()).collect(),
+                names => names.to_vec(),
+            };
+            RunCard::Cnn {
+                model: config.clone(),
+                pictures,
+                classes,
+            }
+            .save(out)?;
+        }
         let epochs = common.epochs.unwrap_or(8);
         let recipe = Recipe {
             default_epochs: 8,
@@ -125,7 +68,7 @@ fn main() -> std::process::ExitCode {
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,
-            |device| Cnn::new(shape, classes, normalization, device),
+            |device| Cnn::new(&config, device),
             (&train, &validation, &test),
             |model: &Cnn, batch: ImageBatch| {
                 Output::classification(model.forward(batch.images)?, batch.labels)

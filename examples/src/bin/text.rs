@@ -19,7 +19,8 @@ use cortex::data::{
 };
 use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
-use cortex_examples::text_model::{RunCard, TextClassifier, TextModelConfig, WIDTHS};
+use cortex_examples::run_card::RunCard;
+use cortex_examples::text_model::{TextClassifier, TextModelConfig, WIDTHS};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, report_classification, run, with_common_args,
 };

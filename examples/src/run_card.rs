@@ -1,0 +1,68 @@
+//! The run card: what a run directory holds, besides its weights, to be used again.
+
+use std::path::Path;
+
+use cortex::data::{ImageFolderConfig, TextEncoder};
+use serde::{Deserialize, Serialize};
+
+use crate::BoxError;
+use crate::image_model::CnnConfig;
+use crate::text_model::TextModelConfig;
+
+/// What a run directory holds to be used again (`run.json`): which example wrote it, the
+/// model's sizes, the fitted preprocessing and the class names. The weights are `best.bpk`
+/// beside it (the model the run was tested with).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "example", rename_all = "snake_case")]
+pub enum RunCard {
+    /// A `cnn` run.
+    Cnn {
+        /// The network's sizes and input normalisation.
+        model: CnnConfig,
+        /// How a new picture is read: the size and colour of the training images.
+        pictures: ImageFolderConfig,
+        /// Class names by id (the ids themselves for data without names).
+        classes: Vec<String>,
+    },
+    /// A `text` run.
+    Text {
+        /// The classifier's sizes.
+        model: TextModelConfig,
+        /// Tokenizer, vocabulary (fitted on the training texts) and length.
+        encoder: TextEncoder,
+        /// Class names by id.
+        classes: Vec<String>,
+    },
+}
+
+impl RunCard {
+    /// The file name in a run directory.
+    pub const FILE: &'static str = "run.json";
+
+    /// Writes `dir/run.json` (atomically).
+    ///
+    /// # Errors
+    /// An I/O or serialization error.
+    pub fn save(&self, dir: &Path) -> Result<(), BoxError> {
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_vec_pretty(self)?;
+        cortex::core::write_atomically(&dir.join(Self::FILE), &json)?;
+        Ok(())
+    }
+
+    /// Reads `dir/run.json`.
+    ///
+    /// # Errors
+    /// A message naming the file when it is missing or not a run card.
+    pub fn load(dir: &Path) -> Result<Self, BoxError> {
+        let path = dir.join(Self::FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!(
+                "{}: {e} (a run directory written with --out DIR has one)",
+                path.display()
+            )
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{}: not a run card: {e}", path.display()).into())
+    }
+}
