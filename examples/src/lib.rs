@@ -256,6 +256,38 @@ pub struct Recipe {
     pub monitor: cortex::train::Metric,
 }
 
+impl Recipe {
+    /// Adam at `lr`, annealed (cosine) to `eta_min` over the run's epochs (`--epochs`, else
+    /// `default_epochs`), batches of `batch_size`, no clipping, the best model by `monitor`.
+    pub fn adam_cosine(
+        common: &Common,
+        (default_epochs, batch_size): (usize, usize),
+        lr: f64,
+        eta_min: f64,
+        monitor: cortex::train::Metric,
+    ) -> Self {
+        Self {
+            default_epochs,
+            batch_size,
+            optimizer: cortex::optim::AdamConfig::new().with_lr(lr).into(),
+            schedule: Some(cortex::optim::LrSchedule::CosineAnnealing {
+                lr,
+                t_max: common.epochs.unwrap_or(default_epochs),
+                eta_min,
+                restart_mult: None,
+            }),
+            clipping: None,
+            monitor,
+        }
+    }
+
+    /// Sets gradient clipping.
+    pub fn with_clipping(mut self, clipping: cortex::optim::GradClipping) -> Self {
+        self.clipping = Some(clipping);
+        self
+    }
+}
+
 /// Trains with `recipe` (the best model by the monitored validation metric is kept), then
 /// measures it on `test`. Returns the fitted run and the test metrics.
 ///

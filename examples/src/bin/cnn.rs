@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use clap::Command;
 use cortex::data::{ColorMode, ImageBatch, ImageFolderConfig};
-use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
 use cortex_examples::image_model::{Cnn, CnnConfig};
 use cortex_examples::run_card::RunCard;
@@ -51,20 +50,7 @@ fn main() -> std::process::ExitCode {
             }
             .save(out)?;
         }
-        let epochs = common.epochs.unwrap_or(8);
-        let recipe = Recipe {
-            default_epochs: 8,
-            batch_size: 32,
-            optimizer: AdamConfig::new().with_lr(1e-3).into(),
-            schedule: Some(LrSchedule::CosineAnnealing {
-                lr: 1e-3,
-                t_max: epochs,
-                eta_min: 2e-5,
-                restart_mult: None,
-            }),
-            clipping: None,
-            monitor: Metric::Loss,
-        };
+        let recipe = Recipe::adam_cosine(&common, (8, 32), 1e-3, 2e-5, Metric::Loss);
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,

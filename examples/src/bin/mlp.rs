@@ -16,7 +16,6 @@ use cortex::data::{
     TargetKind, read_csv, split,
 };
 use cortex::nn::{Activation, Mlp, MlpConfig};
-use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
 use cortex_examples::{
     BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
@@ -112,20 +111,7 @@ fn main() -> std::process::ExitCode {
                 } else {
                     1e-3
                 });
-        let epochs = common.epochs.unwrap_or(30);
-        let recipe = Recipe {
-            default_epochs: 30,
-            batch_size: 64,
-            optimizer: AdamConfig::new().with_lr(lr).into(),
-            schedule: Some(LrSchedule::CosineAnnealing {
-                lr,
-                t_max: epochs,
-                eta_min: lr / 20.0,
-                restart_mult: None,
-            }),
-            clipping: None,
-            monitor: Metric::Accuracy,
-        };
+        let recipe = Recipe::adam_cosine(&common, (30, 64), lr, lr / 20.0, Metric::Accuracy);
         let mlp = |inputs: usize, classes: usize| {
             MlpConfig::new(inputs, hidden.clone(), classes).with_activation(activation)
         };

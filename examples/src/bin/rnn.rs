@@ -76,20 +76,8 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
         ShiftedImages::new(validation, 0, 0),
         ShiftedImages::new(data.test, 0, 0),
     );
-    let epochs = common.epochs.unwrap_or(10);
-    let recipe = Recipe {
-        default_epochs: 10,
-        batch_size: 64,
-        optimizer: AdamConfig::new().with_lr(2e-3).into(),
-        schedule: Some(LrSchedule::CosineAnnealing {
-            lr: 2e-3,
-            t_max: epochs,
-            eta_min: 1e-4,
-            restart_mult: None,
-        }),
-        clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
-        monitor: Metric::Accuracy,
-    };
+    let recipe = Recipe::adam_cosine(common, (10, 64), 2e-3, 1e-4, Metric::Accuracy)
+        .with_clipping(GradClipping::Norm { max_norm: 1.0 });
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,

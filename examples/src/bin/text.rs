@@ -17,7 +17,6 @@ use cortex::data::{
     Dataset, LabelledTexts, SplitConfig, TextBatch, TextCsvOptions, TextDataset, TextEncoder,
     Tokenizer, Vocabulary, VocabularyConfig, bundled, read_text_csv, split,
 };
-use cortex::optim::{AdamConfig, LrSchedule};
 use cortex::train::{Metric, Output};
 use cortex_examples::run_card::RunCard;
 use cortex_examples::text_model::{TextClassifier, TextModelConfig, WIDTHS};
@@ -161,20 +160,7 @@ fn main() -> std::process::ExitCode {
             };
             card.save(out)?;
         }
-        let epochs = common.epochs.unwrap_or(12);
-        let recipe = Recipe {
-            default_epochs: 12,
-            batch_size: 64,
-            optimizer: AdamConfig::new().with_lr(2e-3).into(),
-            schedule: Some(LrSchedule::CosineAnnealing {
-                lr: 2e-3,
-                t_max: epochs,
-                eta_min: 1e-4,
-                restart_mult: None,
-            }),
-            clipping: None,
-            monitor: Metric::Accuracy,
-        };
+        let recipe = Recipe::adam_cosine(&common, (12, 64), 2e-3, 1e-4, Metric::Accuracy);
         let (fitted, metrics) = fit_and_test(
             &common,
             &recipe,
