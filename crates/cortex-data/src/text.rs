@@ -145,19 +145,11 @@ impl TryFrom<VocabularyFile> for Vocabulary {
         if file.tokens.len() < 2 || file.tokens[..2] != specials {
             return Err(format!("a vocabulary starts with the tokens {specials:?}"));
         }
-        let ids: HashMap<String, usize> = file
-            .tokens
-            .iter()
-            .enumerate()
-            .map(|(id, token)| (token.clone(), id))
-            .collect();
-        if ids.len() != file.tokens.len() {
+        let vocabulary = Vocabulary::indexed(file.tokens);
+        if vocabulary.ids.len() != vocabulary.tokens.len() {
             return Err("a vocabulary lists each token once".to_string());
         }
-        Ok(Self {
-            tokens: file.tokens,
-            ids,
-        })
+        Ok(vocabulary)
     }
 }
 
@@ -222,10 +214,18 @@ impl Vocabulary {
             .map(|s| s.to_string())
             .chain(kept.into_iter().map(|(t, _)| t))
             .collect();
-        Self::try_from(VocabularyFile { tokens }).map_err(|reason| Error::Empty {
-            what: "the vocabulary".to_string(),
-            reason,
-        })
+        // Distinct tokens (counted in a map), the specials excluded: nothing to validate.
+        Ok(Self::indexed(tokens))
+    }
+
+    /// `tokens` with the id of each (its position).
+    fn indexed(tokens: Vec<String>) -> Self {
+        let ids = tokens
+            .iter()
+            .enumerate()
+            .map(|(id, token)| (token.clone(), id))
+            .collect();
+        Self { tokens, ids }
     }
 
     /// Number of ids, the two special ones included.

@@ -121,12 +121,16 @@ fn main() -> std::process::ExitCode {
         if let Some(limit) = common.limit {
             train_ids.truncate(limit);
         }
-        let tokens = |i: &usize| tokenizer.tokenize(train_texts.text(*i).unwrap_or_default(), true);
-        let vocabulary = Vocabulary::fit(train_ids.iter().map(tokens), &VocabularyConfig::new())?;
+        // The training texts' tokens, cut once: the vocabulary and the default length use them.
+        let tokens: Vec<Vec<String>> = train_ids
+            .iter()
+            .map(|&i| tokenizer.tokenize(train_texts.text(i).unwrap_or_default(), true))
+            .collect();
+        let mut counts: Vec<usize> = tokens.iter().map(Vec::len).collect();
+        let vocabulary = Vocabulary::fit(tokens, &VocabularyConfig::new())?;
         let length = match matches.get_one::<usize>("length") {
             Some(&n) => n,
             None => {
-                let mut counts: Vec<usize> = train_ids.iter().map(|i| tokens(i).len()).collect();
                 counts.sort_unstable();
                 counts[(counts.len() * 99 / 100).min(counts.len() - 1)].clamp(WIDTHS[2], 400)
             }
