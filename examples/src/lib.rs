@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod image_model;
 pub mod run_card;
+pub mod speech_model;
 pub mod text_model;
 
 use std::path::{Path, PathBuf};

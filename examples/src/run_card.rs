@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use cortex::data::{ImageFolderConfig, TextEncoder};
+use cortex::data::{AudioConfig, ImageFolderConfig, TextEncoder};
 use serde::{Deserialize, Serialize};
 
 use crate::BoxError;
 use crate::image_model::CnnConfig;
+use crate::speech_model::SpeechModelConfig;
 use crate::text_model::TextModelConfig;
 
 /// What a run directory holds to be used again (`run.json`): which example wrote it, the
@@ -22,6 +23,15 @@ pub enum RunCard {
         /// How a new picture is read: the size and colour of the training images.
         pictures: ImageFolderConfig,
         /// Class names by id (the ids themselves for data without names).
+        classes: Vec<String>,
+    },
+    /// A `speech` run.
+    Speech {
+        /// The classifier's sizes and feature normalisation.
+        model: SpeechModelConfig,
+        /// How a new clip becomes features: sample rate, clip length, spectrogram.
+        audio: AudioConfig,
+        /// Class names by id.
         classes: Vec<String>,
     },
     /// A `text` run.

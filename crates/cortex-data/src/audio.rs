@@ -276,6 +276,75 @@ impl SpectrogramConfig {
     }
 }
 
+/// The sample rate, length and class of every clip under `DIR/<class>/*.wav`, read from the
+/// file headers only: what a split and a clip length for an [`AudioConfig`] are chosen from
+/// before any feature is computed. Clips are in [`AudioFolder`]'s order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipSurvey {
+    /// The rate every clip has.
+    pub sample_rate: u32,
+    /// Samples (per channel) of every clip.
+    pub lengths: Vec<usize>,
+    /// The class id of every clip.
+    pub labels: Vec<usize>,
+    /// The class names, by id (the folder names, sorted).
+    pub classes: Vec<String>,
+}
+
+impl ClipSurvey {
+    /// Reads the headers of every clip under `dir`.
+    ///
+    /// # Errors
+    /// As [`AudioFolder::read`], and [`Error::Audio`] for a clip whose rate differs from the
+    /// first clip's (resample the folder to one rate).
+    pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
+        let (classes, files) = class_files(dir.as_ref(), &["wav"], None)?;
+        let mut survey: Option<Self> = None;
+        for (label, wav) in files {
+            let reader = std::panic::catch_unwind(|| hound::WavReader::open(&wav))
+                .unwrap_or_else(|_| Err(hound::Error::FormatError("not a valid WAV file")))
+                .map_err(|e| io(&wav, Cause::new(e)))?;
+            let (rate, length) = (reader.spec().sample_rate, reader.duration() as usize);
+            match &mut survey {
+                None => {
+                    survey = Some(Self {
+                        sample_rate: rate,
+                        lengths: vec![length],
+                        labels: vec![label],
+                        classes: classes.clone(),
+                    })
+                }
+                Some(s) if s.sample_rate == rate => {
+                    s.lengths.push(length);
+                    s.labels.push(label);
+                }
+                Some(s) => {
+                    let expected =
+                        format!("{} Hz, the rate of the folder's first clip", s.sample_rate);
+                    return Err(audio_error(&wav, &expected, format!("{rate} Hz")));
+                }
+            }
+        }
+        survey.ok_or_else(|| Error::Empty {
+            what: dir.as_ref().display().to_string(),
+            reason: "no WAV clips".to_string(),
+        })
+    }
+
+    /// The length that `share` (in `[0, 1]`) of the clips `clips` (indices; those past the
+    /// end are skipped) do not exceed, in samples (at least 1): with `1.0`, the longest.
+    pub fn quantile(&self, clips: &[usize], share: f64) -> usize {
+        let mut sorted: Vec<usize> = clips
+            .iter()
+            .filter_map(|&i| self.lengths.get(i).copied())
+            .collect();
+        sorted.sort_unstable();
+        let last = sorted.len().saturating_sub(1);
+        let rank = ((share.clamp(0.0, 1.0) * last as f64).ceil() as usize).min(last);
+        sorted.get(rank).copied().unwrap_or(0).max(1)
+    }
+}
+
 /// Which features an [`AudioFolder`] computes per frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -438,6 +507,43 @@ impl AudioFolder {
     /// The file of clip `index`.
     pub fn file(&self, index: usize) -> Option<&Path> {
         self.files.get(index).map(PathBuf::as_path)
+    }
+
+    /// The mean and standard deviation of every feature (column) over all frames of the
+    /// clips `clips` (indices; those past the end are skipped): fit them on the training
+    /// clips to normalise every split the same way. A constant feature reports a standard
+    /// deviation of 1, so dividing by it is safe.
+    pub fn feature_statistics(&self, clips: &[usize]) -> Vec<(f64, f64)> {
+        let (width, size) = (self.width.max(1), self.frames * self.width);
+        let mut sums = vec![(0.0f64, 0.0f64); self.width];
+        let mut frames = 0usize;
+        for &clip in clips {
+            let Some(features) = self.features.get(clip * size..(clip + 1) * size) else {
+                continue;
+            };
+            for frame in features.chunks(width) {
+                for (sum, &v) in sums.iter_mut().zip(frame) {
+                    sum.0 += f64::from(v);
+                    sum.1 += f64::from(v) * f64::from(v);
+                }
+                frames += 1;
+            }
+        }
+        let n = frames.max(1) as f64;
+        sums.into_iter()
+            .map(|(sum, squares)| {
+                let mean = sum / n;
+                let variance = (squares / n - mean * mean).max(0.0);
+                (
+                    mean,
+                    if variance > 1e-12 {
+                        variance.sqrt()
+                    } else {
+                        1.0
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Frames per clip.

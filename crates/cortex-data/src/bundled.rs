@@ -203,6 +203,32 @@ pub fn sunspots_yearly() -> Result<Series> {
     )
 }
 
+/// The folders of the bundled spoken digits: `train/` and `test/`, each `<word>/*.wav` for
+/// the words zero … nine (130 clips a word, 8 kHz, 8-bit), synthesized with eSpeak NG over
+/// English accents, voice variants, rates and pitches (`data/speech/make_digits.py`); `test/`
+/// speaks only with voice variants that `train/` never uses. Read them with
+/// [`crate::AudioFolder`].
+///
+/// # Errors
+/// [`Error::Unavailable`] when the folders are missing (a data directory without them).
+pub fn speech_digits() -> Result<TrainTest<PathBuf>> {
+    let dir = data_dir().join("speech/digits");
+    let parts = TrainTest {
+        train: dir.join("train"),
+        test: dir.join("test"),
+    };
+    if !(parts.train.is_dir() && parts.test.is_dir()) {
+        return Err(Error::Unavailable {
+            name: "speech_digits".to_string(),
+            path: dir,
+            hint: "run data/speech/make_digits.py DIR to synthesize the clips (Debian's espeak-ng and sox), \
+                   or point CORTEX_DATA_DIR at a data folder that has speech/digits"
+                .to_string(),
+        });
+    }
+    Ok(parts)
+}
+
 /// Single words of ten languages (da, de, en, es, fr, it, nl, pl, pt, sv), 4,000 training and
 /// 1,000 test words each, from Debian's word-list packages (lower-cased, alphabetic, at least
 /// 3 letters, no word in two lists; `data/text/make_words.py`): language identification.

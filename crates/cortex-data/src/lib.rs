@@ -60,8 +60,8 @@ mod text;
 mod transform;
 
 pub use audio::{
-    AudioBatch, AudioConfig, AudioFeatures, AudioFolder, AudioSample, SpectrogramConfig, Waveform,
-    read_wav,
+    AudioBatch, AudioConfig, AudioFeatures, AudioFolder, AudioSample, ClipSurvey,
+    SpectrogramConfig, Waveform, read_wav,
 };
 pub use augment::ShiftedImages;
 pub use batch::{
