@@ -461,3 +461,98 @@ fn predict_reproduces_the_test_accuracy_of_the_run_it_loads() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The `final:` line's test accuracy.
+fn test_accuracy(output: &Output) -> Option<f64> {
+    final_fields(output)
+        .into_iter()
+        .find(|(k, _)| k == "test_accuracy")
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn the_speech_example_runs_and_predict_reproduces_it() {
+    let out = std::env::temp_dir().join(format!("cortex-speech-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.join("run");
+    let dir = dir.to_str().unwrap();
+    // The CNN on the bundled digits, with a run card; predict measures the same accuracy.
+    let args = [
+        "--epochs", "1", "--limit", "64", "--quiet", "--model", "cnn",
+    ];
+    let trained = run(
+        env!("CARGO_BIN_EXE_speech"),
+        &[&args[..], &["--out", dir]].concat(),
+    );
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let predicted = run(env!("CARGO_BIN_EXE_predict"), &["--run", dir, "--evaluate"]);
+    assert!(
+        predicted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&predicted.stderr)
+    );
+    assert!(test_accuracy(&trained).is_some());
+    assert_eq!(test_accuracy(&predicted), test_accuracy(&trained));
+    // New clips: one line each, with the top classes.
+    let digits = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/cortex-data/data/speech/digits/test");
+    let clip = |word: &str| {
+        let folder = digits.join(word);
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files[0].clone()
+    };
+    let (seven, two) = (clip("seven"), clip("two"));
+    let output = run(
+        env!("CARGO_BIN_EXE_predict"),
+        &[
+            "--run",
+            dir,
+            "--top",
+            "2",
+            seven.to_str().unwrap(),
+            two.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains('\t')).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0].split('\t').nth(1).unwrap().split("  ").count(), 2);
+    // A single <label>/ tree (split 80/20) with the GRU; a text file is not a WAV file.
+    let tree = out.join("tree");
+    for word in ["one", "two", "three"] {
+        std::fs::create_dir_all(tree.join(word)).unwrap();
+        let folder = digits.join(word);
+        for entry in std::fs::read_dir(&folder).unwrap().take(10) {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, tree.join(word).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let data = ["--data", tree.to_str().unwrap()];
+    let output = run(
+        env!("CARGO_BIN_EXE_speech"),
+        &[&["--epochs", "1", "--quiet"][..], &data].concat(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(", test 6"), "{stdout}");
+    std::fs::write(tree.join("one/broken.wav"), b"not a wav").unwrap();
+    let output = run(env!("CARGO_BIN_EXE_speech"), &data);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("broken.wav"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -3,15 +3,15 @@
 //! inputs, printing the top classes with their probabilities.
 //!
 //! ```text
-//! predict --run DIR [--top K] INPUT…        # texts for a text run, picture files for a cnn run
+//! predict --run DIR [--top K] INPUT…        # texts for a text run, picture files for a cnn
+//!                                           # run, WAV files for a speech run
 //!                                           # (no inputs: one per line on stdin)
 //! predict --run DIR --evaluate              # the test accuracy on the run's data: the bundled
 //!                                           # words, or --csv PATH --text COL --target COL; the
 //!                                           # bundled images, or --dataset NAME / --data DIR
-//!                                           # (with the run's --seed)
+//!                                           # (with the run's --seed); the bundled
+//!                                           # spoken digits, or --data DIR
 //! ```
-//!
-//! The card describes `text` and `cnn` runs so far.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -21,11 +21,13 @@ use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use cortex::burn::module::Module;
 use cortex::burn::tensor::{Device, Int, Tensor, TensorData};
 use cortex::data::{
-    Dataset, ImageDataset, ImageFolderConfig, LabelledTexts, TextCsvOptions, TextEncoder, bundled,
-    read_picture, read_text_csv,
+    AudioConfig, AudioFolder, ClipSurvey, Dataset, ImageDataset, ImageFolderConfig, LabelledTexts,
+    SplitConfig, TextCsvOptions, TextEncoder, bundled, read_picture, read_text_csv, read_wav,
+    split,
 };
 use cortex_examples::image_model::Cnn;
 use cortex_examples::run_card::RunCard;
+use cortex_examples::speech_model::SpeechClassifier;
 use cortex_examples::text_model::TextClassifier;
 use cortex_examples::{
     BoxError, Common, common, load_images, print_final, run, with_common_args, with_image_args,
@@ -75,6 +77,67 @@ fn picture_probabilities(
         )?);
     }
     Ok(rows)
+}
+
+/// Class probabilities of clips' features (`[frames · width]` each).
+fn clip_probabilities(
+    model: &SpeechClassifier,
+    clips: &[Vec<f32>],
+    audio: &AudioConfig,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, BoxError> {
+    let mut rows = Vec::with_capacity(clips.len());
+    for chunk in clips.chunks(128) {
+        let features: Vec<f32> = chunk.iter().flatten().copied().collect();
+        let data = TensorData::new(features, [chunk.len(), audio.frames(), audio.width()]);
+        rows.extend(softmax_rows(
+            model.forward(Tensor::<3>::from_data(data, device))?,
+        )?);
+    }
+    Ok(rows)
+}
+
+/// Clips' features and their expected class ids (`None`: a class the run does not know).
+type LabelledClips = (Vec<Vec<f32>>, Vec<Option<usize>>);
+
+/// The test clips of a speech run's data, with their expected class ids under `classes`:
+/// the bundled digits' `test/`, `--data DIR`'s `test/`, or the test part of a single
+/// `DIR/<label>/` tree (the speech example's seeded 80/20 split, the run's `--seed`).
+fn test_clips(
+    matches: &ArgMatches,
+    common: &Common,
+    audio: &AudioConfig,
+    classes: &[String],
+) -> Result<LabelledClips, BoxError> {
+    let (folder, indices) = match matches.get_one::<PathBuf>("data") {
+        Some(dir) if !dir.join("test").is_dir() => {
+            let survey = ClipSurvey::read(dir)?;
+            let config = SplitConfig::new(0.8, 0.0, 0.2)
+                .with_seed(common.seed)
+                .stratified();
+            let test = split(survey.labels.len(), &config, Some(&survey.labels))?.test;
+            (AudioFolder::read(dir, audio)?, test)
+        }
+        data => {
+            let dir = match data {
+                Some(dir) => dir.join("test"),
+                None => bundled::speech_digits()?.test,
+            };
+            let folder = AudioFolder::read(&dir, audio)?;
+            let all = (0..folder.len()).collect();
+            (folder, all)
+        }
+    };
+    let mut clips = Vec::with_capacity(indices.len());
+    let mut expected = Vec::with_capacity(indices.len());
+    for i in indices {
+        let clip = folder.get(i).ok_or("a test clip index past the end")?;
+        // Ids are looked up by class name: the folder's names must be the run's.
+        let name = &folder.classes()[clip.label];
+        expected.push(classes.iter().position(|c| c == name));
+        clips.push(clip.features);
+    }
+    Ok((clips, expected))
 }
 
 /// Softmax of class scores `[B, classes]`, row by row.
@@ -191,7 +254,7 @@ fn main() -> std::process::ExitCode {
         .arg(
             Arg::new("inputs")
                 .num_args(0..)
-                .help("texts, or picture files (default: one per line on stdin)"),
+                .help("texts, picture files or WAV files (default: one per line on stdin)"),
         )
         .get_matches();
         let common = common(&matches)?;
@@ -267,6 +330,31 @@ fn main() -> std::process::ExitCode {
                         .map(|f| read_picture(f, &pictures))
                         .collect::<Result<Vec<_>, _>>()?;
                     let rows = picture_probabilities(&model, &images, config.shape, 255, device)?;
+                    print_top(&files, &rows, &classes, top);
+                    (rows, None, files.len())
+                }
+            }
+            RunCard::Speech {
+                model: config,
+                audio,
+                classes,
+            } => {
+                let model =
+                    cortex::nn::load(SpeechClassifier::new(&config, device)?, &weights)?.valid();
+                if evaluate {
+                    let (clips, expected) = test_clips(&matches, &common, &audio, &classes)?;
+                    let rows = clip_probabilities(&model, &clips, &audio, device)?;
+                    (rows, Some(expected), clips.len())
+                } else {
+                    let files = inputs(&matches)?;
+                    let clips = files
+                        .iter()
+                        .map(|f| {
+                            let waveform = read_wav(f)?;
+                            audio.features(&waveform, f.as_ref())
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let rows = clip_probabilities(&model, &clips, &audio, device)?;
                     print_top(&files, &rows, &classes, top);
                     (rows, None, files.len())
                 }
