@@ -272,6 +272,37 @@ fn a_class_folder_becomes_batches_of_feature_sequences() {
 }
 
 #[test]
+fn a_survey_reads_rates_lengths_and_classes_from_the_headers() {
+    let dir = speech_folder("survey", 8000);
+    let survey = ClipSurvey::read(&dir).unwrap();
+    assert_eq!(survey.sample_rate, 8000);
+    assert_eq!(survey.lengths, [700, 750, 800, 700, 750, 800]);
+    assert_eq!(survey.labels, [0, 0, 0, 1, 1, 1]);
+    assert_eq!(survey.classes, ["no", "yes"]);
+    assert_eq!(survey.quantile(&[0, 1, 2, 3, 4, 5], 1.0), 800);
+    assert_eq!(survey.quantile(&[0, 1, 2, 3, 4, 5], 0.0), 700);
+    assert_eq!(survey.quantile(&[0, 1, 99], 1.0), 750);
+    // The statistics of one clip's frames: every frame counts once.
+    let config = AudioConfig::new(SpectrogramConfig::speech(8000), 0.1, AudioFeatures::LogMel);
+    let data = AudioFolder::read(&dir, &config).unwrap();
+    let stats = data.feature_statistics(&[0]);
+    let clip = data.get(0).unwrap().features;
+    let band: Vec<f64> = clip.chunks(40).map(|f| f64::from(f[5])).collect();
+    let mean = band.iter().sum::<f64>() / band.len() as f64;
+    assert!((stats[5].0 - mean).abs() < 1e-6 * mean.abs().max(1.0));
+    // A clip of another rate in the folder is named.
+    write_wav(
+        &dir.join("yes").join("fast.wav"),
+        spec(1, 16000, 16, false),
+        &vec![vec![0.1]; 100],
+    );
+    assert!(matches!(
+        ClipSurvey::read(&dir),
+        Err(Error::Audio { ref path, ref got, .. }) if path.ends_with("yes/fast.wav") && got == "16000 Hz"
+    ));
+}
+
+#[test]
 fn folders_the_dataset_was_not_built_for_are_errors() {
     let dir = speech_folder("rate", 8000);
     let config = AudioConfig::new(SpectrogramConfig::speech(16000), 0.1, AudioFeatures::LogMel);

@@ -17,15 +17,46 @@ fn bundled_files_match_the_readme_checksums() {
                 .then_some((hash, file.trim()))
         })
         .collect();
-    assert_eq!(listed.len(), 15, "the README lists 15 files");
+    assert_eq!(listed.len(), 16, "the README lists 16 files");
     for (hash, file) in listed {
-        let bytes = std::fs::read(Path::new(&dir).join(file)).unwrap();
-        let got: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(got, hash, "{file}");
+        assert_eq!(sha256(&Path::new(&dir).join(file)), hash, "{file}");
     }
+}
+
+fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_spoken_digits_match_their_checksums_and_read_as_documented() {
+    let parts = bundled::speech_digits().unwrap();
+    let root = parts.train.parent().unwrap().to_path_buf();
+    let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+    let listed: Vec<(&str, &str)> = sums.lines().filter_map(|l| l.split_once("  ")).collect();
+    assert_eq!(listed.len(), 1300);
+    for (hash, file) in listed {
+        assert_eq!(sha256(&root.join(file)), hash, "{file}");
+    }
+    let survey = cortex_data::ClipSurvey::read(&parts.train).unwrap();
+    assert_eq!(survey.sample_rate, 8000);
+    assert_eq!(survey.lengths.len(), 1000);
+    let words = "eight five four nine one seven six three two zero";
+    assert_eq!(survey.classes.join(" "), words);
+    for class in 0..10 {
+        assert_eq!(survey.labels.iter().filter(|&&l| l == class).count(), 100);
+    }
+    let test = cortex_data::ClipSurvey::read(&parts.test).unwrap();
+    assert_eq!((test.sample_rate, test.lengths.len()), (8000, 300));
+    // Trimmed clips: 0.09 s (743 samples) to 1.16 s (9,256).
+    let all: Vec<usize> = (0..1000).collect();
+    assert_eq!(
+        (survey.quantile(&all, 0.0), survey.quantile(&all, 1.0)),
+        (743, 9256)
+    );
 }
 
 #[test]
