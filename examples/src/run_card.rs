@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use cortex::data::{AudioConfig, ImageFolderConfig, TextEncoder};
+use cortex::data::{AudioConfig, FeatureColumns, ImageFolderConfig, Pipeline, TextEncoder};
+use cortex::nn::MlpConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::BoxError;
-use crate::image_model::CnnConfig;
+use crate::image_model::{CnnConfig, ImageMlpConfig};
 use crate::speech_model::SpeechModelConfig;
 use crate::text_model::TextModelConfig;
 
@@ -23,6 +24,28 @@ pub enum RunCard {
         /// How a new picture is read: the size and colour of the training images.
         pictures: ImageFolderConfig,
         /// Class names by id (the ids themselves for data without names).
+        classes: Vec<String>,
+    },
+    /// An `mlp` run on images.
+    MlpImages {
+        /// The perceptron's sizes and input normalisation.
+        model: ImageMlpConfig,
+        /// How a new picture is read: the size and colour of the training images.
+        pictures: ImageFolderConfig,
+        /// Class names by id (the ids themselves for data without names).
+        classes: Vec<String>,
+    },
+    /// An `mlp` run on a CSV table.
+    MlpTable {
+        /// The perceptron's sizes.
+        model: MlpConfig,
+        /// The feature columns a new row must have, with the training categories.
+        columns: FeatureColumns,
+        /// The preprocessing fitted on the training rows (imputation, one-hot, scaling).
+        pipeline: Pipeline,
+        /// The target column (ignored in new rows that have it).
+        target: String,
+        /// Class names by id.
         classes: Vec<String>,
     },
     /// A `speech` run.

@@ -556,3 +556,121 @@ fn the_speech_example_runs_and_predict_reproduces_it() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn predict_uses_mlp_runs_on_images_and_on_tables() {
+    let root = std::env::temp_dir().join(format!("cortex-mlp-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let predict = env!("CARGO_BIN_EXE_predict");
+    let succeeded = |output: &Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    // Images: predict measures the run's own test accuracy again.
+    let images = root.join("images");
+    let images = images.to_str().unwrap();
+    let args = ["--epochs", "1", "--limit", "128", "--quiet"];
+    let trained = run(
+        env!("CARGO_BIN_EXE_mlp"),
+        &[&args[..], &["--dataset", "digits8x8", "--out", images]].concat(),
+    );
+    succeeded(&trained);
+    let predicted = run(
+        predict,
+        &["--run", images, "--evaluate", "--dataset", "digits8x8"],
+    );
+    succeeded(&predicted);
+    assert!(test_accuracy(&trained).is_some());
+    assert_eq!(test_accuracy(&predicted), test_accuracy(&trained));
+    // A table with a categorical column that has missing cells: the class follows `shape`.
+    let csv = root.join("shapes.csv");
+    let mut text = String::from("size,shape,label\n");
+    for i in 0..60 {
+        let (shape, label) = [("round", "ball"), ("square", "box"), ("long", "rod")][i % 3];
+        let shape = if i % 10 == 9 { "NA" } else { shape };
+        text.push_str(&format!("{},{shape},{label}\n", i % 7));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let table = root.join("table");
+    let table = table.to_str().unwrap();
+    let csv = csv.to_str().unwrap();
+    let trained = run(
+        env!("CARGO_BIN_EXE_mlp"),
+        &[
+            "--epochs",
+            "30",
+            "--lr",
+            "0.05",
+            "--quiet",
+            "--csv",
+            csv,
+            "--target",
+            "label",
+            "--categorical",
+            "shape",
+            "--out",
+            table,
+        ],
+    );
+    succeeded(&trained);
+    let predicted = run(predict, &["--run", table, "--evaluate", "--csv", csv]);
+    succeeded(&predicted);
+    assert!(test_accuracy(&trained).is_some());
+    assert_eq!(test_accuracy(&predicted), test_accuracy(&trained));
+    // New rows, columns in another order and without the target; named by file and row.
+    let new = root.join("new.csv");
+    std::fs::write(&new, "shape,size\nsquare,3\nlong,1\nNA,2\n").unwrap();
+    let output = run(
+        predict,
+        &["--run", table, "--top", "1", new.to_str().unwrap()],
+    );
+    succeeded(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains('\t')).collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].contains("new.csv row 1\tbox "), "{stdout}");
+    assert!(lines[1].contains("new.csv row 2\trod "), "{stdout}");
+    // CSV text on stdin.
+    let mut child = Command::new(predict)
+        .args(["--run", table])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"size,shape\n4,round\n").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    succeeded(&output);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("row 1\tball "),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // A category the run never saw, and a missing feature column: each named.
+    let bad = root.join("bad.csv");
+    for (content, message) in [
+        (
+            "size,shape\n1,oval\n",
+            "one of the training categories (long, round, square)",
+        ),
+        ("shape\nround\n", "no column `size`"),
+    ] {
+        std::fs::write(&bad, content).unwrap();
+        let output = run(predict, &["--run", table, bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    // --evaluate on a table run needs the run's CSV.
+    let output = run(predict, &["--run", table, "--evaluate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs --csv PATH"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}

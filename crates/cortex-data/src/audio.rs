@@ -18,7 +18,7 @@ use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Collate, ToBatch, collate};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, mean_std};
 use crate::error::{Cause, Error, Result, invalid, io};
 use crate::folders::class_files;
 
@@ -529,20 +529,8 @@ impl AudioFolder {
                 frames += 1;
             }
         }
-        let n = frames.max(1) as f64;
         sums.into_iter()
-            .map(|(sum, squares)| {
-                let mean = sum / n;
-                let variance = (squares / n - mean * mean).max(0.0);
-                (
-                    mean,
-                    if variance > 1e-12 {
-                        variance.sqrt()
-                    } else {
-                        1.0
-                    },
-                )
-            })
+            .map(|(sum, squares)| mean_std(sum, squares, frames))
             .collect()
     }
 

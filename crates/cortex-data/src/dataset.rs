@@ -71,6 +71,22 @@ pub trait Dataset {
     }
 }
 
+/// The mean and standard deviation of `n` values from their sum and sum of squares; a
+/// (near-)constant feature reports a standard deviation of 1, so dividing by it is safe.
+pub(crate) fn mean_std(sum: f64, squares: f64, n: usize) -> (f64, f64) {
+    let n = n.max(1) as f64;
+    let mean = sum / n;
+    let variance = (squares / n - mean * mean).max(0.0);
+    (
+        mean,
+        if variance > 1e-12 {
+            variance.sqrt()
+        } else {
+            1.0
+        },
+    )
+}
+
 /// Some samples of a dataset, by index ([`Dataset::subset`], [`Dataset::filter`]).
 #[derive(Debug, Clone)]
 pub struct Subset<D> {
@@ -401,14 +417,7 @@ impl ImageDataset {
                         n += 1;
                     }
                 }
-                let mean = sum / n.max(1) as f64;
-                let variance = (squares / n.max(1) as f64 - mean * mean).max(0.0);
-                let std = if variance > 1e-12 {
-                    variance.sqrt()
-                } else {
-                    1.0
-                };
-                (mean, std)
+                mean_std(sum, squares, n)
             })
             .collect()
     }

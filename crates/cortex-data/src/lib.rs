@@ -51,6 +51,7 @@ pub mod bundled;
 mod csv;
 mod dataset;
 mod error;
+mod feature_rows;
 mod folders;
 mod idx;
 mod image_folder;
@@ -72,6 +73,7 @@ pub use dataset::{
     Dataset, ImageDataset, ImageSample, Mapped, Subset, TabularDataset, TabularSample, Targets,
 };
 pub use error::{Cause, Error, InvalidValue, Result};
+pub use feature_rows::{FeatureColumns, parse_feature_rows, read_feature_rows};
 pub use idx::{IdxArray, parse_idx, read_idx};
 pub use image_folder::{
     ColorMode, ImageFolderConfig, read_image_folder, read_image_folder_with_classes, read_picture,

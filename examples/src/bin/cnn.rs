@@ -6,13 +6,13 @@
 use std::time::Instant;
 
 use clap::Command;
-use cortex::data::{ColorMode, ImageBatch, ImageFolderConfig};
+use cortex::data::ImageBatch;
 use cortex::train::{Metric, Output};
 use cortex_examples::image_model::{Cnn, CnnConfig};
 use cortex_examples::run_card::RunCard;
 use cortex_examples::{
-    Recipe, common, fit_and_test, image_splits, report_classification, run, with_common_args,
-    with_image_args,
+    Recipe, class_names, common, fit_and_test, image_splits, picture_card, report_classification,
+    run, with_common_args, with_image_args,
 };
 
 fn main() -> std::process::ExitCode {
@@ -23,8 +23,8 @@ fn main() -> std::process::ExitCode {
         ))
         .get_matches();
         let common = common(&matches)?;
-        // Training images move by up to `--shift` pixels (2) each time they are drawn; the
-        // others do not.
+        // Training images move by up to `--shift` pixels each time they are drawn (off by
+        // default); the others do not.
         let (train, validation, test) = image_splits(&matches, &common)?;
         let images = train.images();
         let config = CnnConfig {
@@ -34,19 +34,10 @@ fn main() -> std::process::ExitCode {
         };
         if let Some(out) = &common.out {
             // What `predict` needs besides the weights (best.bpk, written by the run).
-            let color = match images.channels() {
-                3 => ColorMode::Rgb,
-                _ => ColorMode::Grayscale,
-            };
-            let pictures = ImageFolderConfig::new(images.height(), images.width(), color);
-            let classes = match images.class_names() {
-                [] => (0..config.classes).map(|c| c.to_string()).collect(),
-                names => names.to_vec(),
-            };
             RunCard::Cnn {
                 model: config.clone(),
-                pictures,
-                classes,
+                pictures: picture_card(images),
+                classes: class_names(images, config.classes),
             }
             .save(out)?;
         }

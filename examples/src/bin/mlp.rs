@@ -3,23 +3,27 @@
 //! classification CSV (`--csv PATH --target COLUMN`).
 //!
 //! CSV policy: missing feature cells (empty, NA, NaN, ?) are imputed with the training
-//! split's column mean; text feature columns must be declared with `--categorical a,b` (they
-//! are one-hot encoded) or the run stops with an error naming the first such cell; features
-//! are standardized on the training split.
+//! split's column mean (a categorical column's most frequent category); text feature columns
+//! must be declared with `--categorical a,b` (they are one-hot encoded) or the run stops with
+//! an error naming the first such cell; features are standardized on the training split.
+//! Images are normalised per channel with the training split's mean and standard deviation.
+//! With `--out DIR` the run writes a run card for `predict` (images or CSV rows).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Arg, Command, value_parser};
 use cortex::data::{
-    CsvOptions, Dataset, ImageBatch, MissingPolicy, Pipeline, SplitConfig, TabularBatch,
-    TargetKind, read_csv, split,
+    CsvOptions, Dataset, ImageBatch, MissingPolicy, Pipeline, TabularBatch, TargetKind, Targets,
+    read_csv, split,
 };
 use cortex::nn::{Activation, Mlp, MlpConfig};
 use cortex::train::{Metric, Output};
+use cortex_examples::image_model::{ImageMlp, ImageMlpConfig};
+use cortex_examples::run_card::RunCard;
 use cortex_examples::{
-    BoxError, Recipe, common, fit_and_test, image_splits, report_classification, run,
-    with_common_args, with_image_args,
+    BoxError, Recipe, class_names, common, fit_and_test, image_splits, picture_card,
+    report_classification, run, table_split_config, with_common_args, with_image_args,
 };
 
 fn activation(name: &str) -> Result<Activation, BoxError> {
@@ -115,7 +119,7 @@ fn main() -> std::process::ExitCode {
         let mlp = |inputs: usize, classes: usize| {
             MlpConfig::new(inputs, hidden.clone(), classes).with_activation(activation)
         };
-        let (fitted, metrics) = if let Some(path) = matches.get_one::<PathBuf>("csv") {
+        let (epochs, metrics) = if let Some(path) = matches.get_one::<PathBuf>("csv") {
             let target = matches
                 .get_one::<String>("target")
                 .map_or("target", String::as_str);
@@ -145,9 +149,7 @@ fn main() -> std::process::ExitCode {
             }
             let parts = split(
                 data.len(),
-                &SplitConfig::new(0.7, 0.15, 0.15)
-                    .with_seed(common.seed)
-                    .stratified(),
+                &table_split_config(common.seed),
                 data.class_ids(),
             )?;
             let (mut train, mut valid, mut test) = (
@@ -159,6 +161,21 @@ fn main() -> std::process::ExitCode {
             pipeline.transform(&mut valid)?;
             pipeline.transform(&mut test)?;
             let (inputs, classes) = (train.num_features(), data.num_classes());
+            if let Some(out) = &common.out {
+                // What `predict` needs besides the weights (best.bpk, written by the run).
+                let names = match data.targets() {
+                    Targets::Classes { names, .. } => names.clone(),
+                    Targets::Values(_) => (0..classes).map(|c| c.to_string()).collect(),
+                };
+                RunCard::MlpTable {
+                    model: mlp(inputs, classes),
+                    columns: data.feature_columns(),
+                    pipeline: pipeline.clone(),
+                    target: target.to_string(),
+                    classes: names,
+                }
+                .save(out)?;
+            }
             fit_and_test(
                 &common,
                 &recipe,
@@ -168,28 +185,41 @@ fn main() -> std::process::ExitCode {
                     let (features, classes) = batch.into_classes()?;
                     Output::classification(model.forward(features)?, classes)
                 },
-            )?
+            )
+            .map(|(fitted, metrics)| (fitted.history.epochs.len(), metrics))?
         } else {
-            // Training images move by up to `--shift` pixels (2) each time they are drawn.
+            // Training images move by up to `--shift` pixels each time they are drawn (off by
+            // default).
             let (train, validation, test) = image_splits(&matches, &common)?;
             let images = train.images();
-            let inputs = images.channels() * images.height() * images.width();
-            let classes = images.num_classes();
+            let shape = [images.channels(), images.height(), images.width()];
+            let classes = images.num_classes().max(validation.images().num_classes());
+            let config = ImageMlpConfig {
+                shape,
+                normalization: images.channel_statistics(),
+                mlp: mlp(shape.iter().product(), classes).with_dropout(0.2),
+            };
+            if let Some(out) = &common.out {
+                // What `predict` needs besides the weights (best.bpk, written by the run).
+                RunCard::MlpImages {
+                    model: config.clone(),
+                    pictures: picture_card(images),
+                    classes: class_names(images, classes),
+                }
+                .save(out)?;
+            }
             fit_and_test(
                 &common,
                 &recipe,
-                |device| Ok(mlp(inputs, classes).with_dropout(0.2).init(device)?),
+                |device| ImageMlp::new(&config, device),
                 (&train, &validation, &test),
-                |model: &Mlp, batch: ImageBatch| {
-                    let [b, c, h, w] = batch.images.dims();
-                    Output::classification(
-                        model.forward(batch.images.reshape([b, c * h * w]))?,
-                        batch.labels,
-                    )
+                |model: &ImageMlp, batch: ImageBatch| {
+                    Output::classification(model.forward(batch.images)?, batch.labels)
                 },
-            )?
+            )
+            .map(|(fitted, metrics)| (fitted.history.epochs.len(), metrics))?
         };
-        report_classification(&metrics, fitted.history.epochs.len(), started);
+        report_classification(&metrics, epochs, started);
         Ok(())
     })
 }
