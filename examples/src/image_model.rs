@@ -100,7 +100,7 @@ impl Cnn {
 
 /// Pixels `[B, C, H, W]` in `[0, 1]`, centred and scaled per channel: `(x - mean_c) / std_c`
 /// with one `(mean, std)` per channel (the training split's statistics).
-fn normalize(images: Tensor<4>, statistics: &[(f64, f64)]) -> Tensor<4> {
+pub(crate) fn normalize(images: Tensor<4>, statistics: &[(f64, f64)]) -> Tensor<4> {
     let channels = statistics.len();
     let column = |f: fn(&(f64, f64)) -> f32| {
         let values: Vec<f32> = statistics.iter().map(f).collect();

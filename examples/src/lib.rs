@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod image_model;
+pub mod rnn_model;
 pub mod run_card;
 pub mod speech_model;
 pub mod text_model;
@@ -448,6 +449,11 @@ pub fn table_split_config(seed: u64) -> SplitConfig {
     SplitConfig::new(0.7, 0.15, 0.15)
         .with_seed(seed)
         .stratified()
+}
+
+/// The test rows of `linear_regression`'s fixed split of `rows` rows: every fifth row.
+pub fn regression_test_rows(rows: usize) -> Vec<usize> {
+    (0..rows).filter(|i| i % 5 == 4).collect()
 }
 
 /// How a run card reads a new picture: the size and colour of `images`.

@@ -51,12 +51,59 @@ fn quick(bin: &str, extra: &[&str], keys: &[&str]) {
 }
 
 #[test]
-fn linear_regression_runs() {
-    quick(
+fn linear_regression_runs_and_predict_uses_it() {
+    let root = std::env::temp_dir().join(format!("cortex-linreg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (bin, predict) = (
         env!("CARGO_BIN_EXE_linear_regression"),
-        &[],
-        &["test_rmse", "test_r2", "closed_form_rmse"],
+        env!("CARGO_BIN_EXE_predict"),
     );
+    let dir = root.join("run");
+    let dir = dir.to_str().unwrap();
+    let trained = succeed(bin, &["--epochs", "50", "--quiet", "--out", dir]);
+    for key in ["test_r2", "closed_form_rmse"] {
+        assert!(field(&trained, key).is_some_and(f64::is_finite), "{key}");
+    }
+    // The test RMSE again (computed in another order: to a few decimals).
+    let predicted = succeed(predict, &["--run", dir, "--evaluate"]);
+    let (a, b) = (
+        field(&predicted, "test_rmse").unwrap(),
+        field(&trained, "test_rmse").unwrap(),
+    );
+    assert!((a - b).abs() < 1e-3 * b, "{a} vs {b}");
+    // New rows: the first three patients of the bundled file, target column and all.
+    let csv = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/cortex-data/data/tabular/diabetes.csv"
+    ))
+    .unwrap();
+    let rows = root.join("rows.csv");
+    std::fs::write(&rows, csv.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
+    let output = succeed(predict, &["--run", dir, rows.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let values: Vec<f64> = stdout
+        .lines()
+        .filter_map(|l| l.split_once("\ttarget=")?.1.parse().ok())
+        .collect();
+    assert_eq!(values.len(), 3, "{stdout}");
+    assert!(
+        values.iter().all(|v| (0.0..400.0).contains(v)),
+        "{values:?}"
+    );
+    // A missing cell: this run has no imputer.
+    std::fs::write(
+        &rows,
+        "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6\n59,2,,101,157,93.2,38,4,4.86,87\n",
+    )
+    .unwrap();
+    let output = run(predict, &["--run", dir, rows.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("row 1, column `bmi` is missing"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -141,18 +188,81 @@ fn cnn_resumed_with_resume_equals_the_uninterrupted_run() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("give --out too"));
 }
 
+/// The `final:` line's field `key`.
+fn field(output: &Output, key: &str) -> Option<f64> {
+    final_fields(output)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// Runs `bin` with `args` and asserts it succeeded.
+fn succeed(bin: &str, args: &[&str]) -> Output {
+    let output = run(bin, args);
+    assert!(
+        output.status.success(),
+        "{bin} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 #[test]
-fn rnn_runs_both_tasks() {
-    quick(
-        env!("CARGO_BIN_EXE_rnn"),
-        &["--cell", "gru"],
-        &["test_accuracy"],
+fn rnn_runs_both_tasks_and_predict_uses_them() {
+    let root = std::env::temp_dir().join(format!("cortex-rnn-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (rnn, predict) = (env!("CARGO_BIN_EXE_rnn"), env!("CARGO_BIN_EXE_predict"));
+    let quick = ["--epochs", "1", "--limit", "128", "--quiet"];
+    // MNIST rows with a GRU: predict measures the run's test accuracy again.
+    let rows = root.join("rows");
+    let rows = rows.to_str().unwrap();
+    let trained = succeed(
+        rnn,
+        &[&quick[..], &["--cell", "gru", "--out", rows]].concat(),
     );
-    quick(
-        env!("CARGO_BIN_EXE_rnn"),
-        &["--task", "sunspots"],
-        &["test_rmse", "persistence_rmse"],
+    let predicted = succeed(predict, &["--run", rows, "--evaluate"]);
+    assert!(field(&trained, "test_accuracy").is_some());
+    assert_eq!(
+        field(&predicted, "test_accuracy"),
+        field(&trained, "test_accuracy")
     );
+    // Sunspots: the test RMSE again (computed in another order: to a few decimals), and the
+    // month after a series given as numbers.
+    let spots = root.join("spots");
+    let spots = spots.to_str().unwrap();
+    let trained = succeed(
+        rnn,
+        &[&quick[..], &["--task", "sunspots", "--out", spots]].concat(),
+    );
+    assert!(field(&trained, "persistence_rmse").is_some());
+    let predicted = succeed(predict, &["--run", spots, "--evaluate"]);
+    let (a, b) = (
+        field(&predicted, "test_rmse").unwrap(),
+        field(&trained, "test_rmse").unwrap(),
+    );
+    assert!((a - b).abs() < 1e-2 * b, "{a} vs {b}");
+    let series: Vec<String> = (0..30).map(|i| format!("{}", 50 + i)).collect();
+    let series: Vec<&str> = series.iter().map(String::as_str).collect();
+    let output = succeed(predict, &[&["--run", spots][..], &series].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let next = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("next\t"))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(next.is_some_and(f64::is_finite), "{stdout}");
+    for (args, message) in [
+        (
+            &["--run", spots, "1", "2", "3"][..],
+            "from the last 24 values; 3 given",
+        ),
+        (&["--run", spots, "1", "x"][..], "`x` is not a number"),
+    ] {
+        let output = run(predict, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -416,19 +526,13 @@ fn predict_reproduces_the_test_accuracy_of_the_run_it_loads() {
         "{}",
         String::from_utf8_lossy(&trained.stderr)
     );
-    let accuracy = |output: &Output| {
-        final_fields(output)
-            .into_iter()
-            .find(|(k, _)| k == "test_accuracy")
-            .map(|(_, v)| v)
-    };
     let predicted = run(env!("CARGO_BIN_EXE_predict"), &["--run", dir, "--evaluate"]);
     assert!(
         predicted.status.success(),
         "{}",
         String::from_utf8_lossy(&predicted.stderr)
     );
-    assert_eq!(accuracy(&predicted), accuracy(&trained));
+    assert_eq!(test_accuracy(&predicted), test_accuracy(&trained));
     // New inputs: one line each, the top classes with probabilities.
     let output = run(
         env!("CARGO_BIN_EXE_predict"),
@@ -464,10 +568,7 @@ fn predict_reproduces_the_test_accuracy_of_the_run_it_loads() {
 
 /// The `final:` line's test accuracy.
 fn test_accuracy(output: &Output) -> Option<f64> {
-    final_fields(output)
-        .into_iter()
-        .find(|(k, _)| k == "test_accuracy")
-        .map(|(_, v)| v)
+    field(output, "test_accuracy")
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //!   `subset`/`map`/`filter` adapters;
 //! - readers with typed errors naming the file and the place in it: [`read_idx`] (MNIST's
 //!   IDX, plain or gzip), [`read_csv`] (header, numeric columns, target by name, class
-//!   names mapped to ids, categorical columns, missing-cell policy) and [`read_text_csv`]
-//!   (a text column and a label column);
+//!   names mapped to ids, categorical columns, missing-cell policy), [`read_feature_rows`]
+//!   (new rows for a trained model, against its [`FeatureColumns`]: the training category
+//!   codes, columns in any order) and [`read_text_csv`] (a text column and a label column);
 //! - text: [`Tokenizer`]s (characters, words), a [`Vocabulary`] fitted on the training split
 //!   (minimum count, maximum size, padding and unknown ids, saved with a run), and a
 //!   [`TextEncoder`] to fixed-length ids: a [`TextDataset`] batched as `[B, T]` ids with

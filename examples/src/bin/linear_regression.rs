@@ -1,6 +1,7 @@
 //! Linear regression `y = W x + b` by gradient descent, on the bundled diabetes data (or any
 //! numeric CSV with `--csv PATH --target COLUMN`), features standardized on the training
-//! split; its test RMSE is compared with the closed-form least-squares solution.
+//! split; its test RMSE is compared with the closed-form least-squares solution. With
+//! `--out DIR` the run writes its model (`last.bpk`) and a run card for `predict`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +14,8 @@ use cortex::data::{
 use cortex::nn::{Linear, LinearConfig};
 use cortex::optim::SgdConfig;
 use cortex::train::{Metrics, Output, Trainer, TrainerConfig};
-use cortex_examples::{BoxError, common, print_final, run, with_common_args};
+use cortex_examples::run_card::RunCard;
+use cortex_examples::{BoxError, common, print_final, regression_test_rows, run, with_common_args};
 
 fn values(data: &TabularDataset) -> Result<Vec<f64>, BoxError> {
     match data.targets() {
@@ -70,7 +72,7 @@ fn main() -> std::process::ExitCode {
             None => bundled::diabetes()?,
         };
         // Fixed split: every fifth row is test data; 10% of the rest validates.
-        let test_rows: Vec<usize> = (0..data.len()).filter(|i| i % 5 == 4).collect();
+        let test_rows = regression_test_rows(data.len());
         let rest: Vec<usize> = (0..data.len()).filter(|i| i % 5 != 4).collect();
         let parts = split(
             rest.len(),
@@ -146,6 +148,24 @@ fn main() -> std::process::ExitCode {
         let Metrics::Regression(metrics) = trainer.evaluate(&fitted.last, &test_s, forward)? else {
             return Err("expected regression metrics".into());
         };
+        if let Some(out) = &common.out {
+            // The tested model and what `predict` needs to use it.
+            cortex::nn::save(&fitted.last, out.join("last.bpk"))?;
+            let target = match matches.get_one::<PathBuf>("csv") {
+                Some(_) => matches
+                    .get_one::<String>("target")
+                    .map_or("target", String::as_str),
+                None => "target",
+            };
+            RunCard::Regression {
+                model: LinearConfig::new(f, 1),
+                columns: data.feature_columns(),
+                scaler,
+                target: target.to_string(),
+                scale: (mean, std),
+            }
+            .save(out)?;
+        }
         let rmse = metrics.rmse() * std;
         println!(
             "test RMSE {rmse:.3} (gradient descent) vs {closed_form_rmse:.3} (closed form): {:+.2}%",

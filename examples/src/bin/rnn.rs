@@ -1,76 +1,52 @@
 //! Recurrent networks on real data:
 //! - `--task mnist` (default): an LSTM or GRU (`--cell lstm|gru`) reads each image row by
-//!   row (28 steps of 28 pixels) and classifies it from its last hidden state;
+//!   row (28 steps of 28 pixels, normalised with the training split's mean and deviation)
+//!   and classifies it from its last hidden state;
 //! - `--task sunspots`: forecasts next month's sunspot number from the previous 24 months,
 //!   trained on 1749–1969 and tested on 1970–2008, against the persistence baseline
 //!   (next month = this month).
+//!
+//! With `--out DIR` either task writes a run card for `predict`.
 
 use std::time::Instant;
 
 use clap::{Arg, Command};
-use cortex::burn;
-use cortex::burn::module::Module;
-use cortex::burn::tensor::{Device, Tensor};
 use cortex::data::{
     Dataset, ImageBatch, SequenceBatch, ShiftedImages, WindowConfig, bundled, windows,
 };
-use cortex::nn::{Gru, GruConfig, InvalidValue, Linear, LinearConfig, Lstm, LstmConfig};
 use cortex::optim::{AdamConfig, GradClipping, LrSchedule};
 use cortex::train::{Metric, Metrics, Output};
+use cortex_examples::rnn_model::{Cell, Recurrent, RecurrentConfig, RowReader, RowReaderConfig};
+use cortex_examples::run_card::RunCard;
 use cortex_examples::{
-    BoxError, Common, Recipe, common, fit_and_test, image_train_validation, print_final,
-    report_classification, run, with_common_args,
+    BoxError, Common, Recipe, class_names, common, fit_and_test, image_train_validation,
+    picture_card, print_final, report_classification, run, with_common_args,
 };
 
-/// An LSTM or GRU stack with a linear head on the last layer's final hidden state.
-#[derive(Module, Debug)]
-struct Recurrent {
-    lstm: Option<Lstm>,
-    gru: Option<Gru>,
-    head: Linear,
-}
-
-impl Recurrent {
-    fn new(
-        cell: &str,
-        inputs: usize,
-        hidden: usize,
-        outputs: usize,
-        device: &Device,
-    ) -> Result<Self, BoxError> {
-        let (lstm, gru) = match cell {
-            "lstm" => (Some(LstmConfig::new(inputs, hidden).init(device)?), None),
-            "gru" => (None, Some(GruConfig::new(inputs, hidden).init(device)?)),
-            other => return Err(format!("--cell must be lstm or gru, got `{other}`").into()),
-        };
-        Ok(Self {
-            lstm,
-            gru,
-            head: LinearConfig::new(hidden, outputs).init(device)?,
-        })
-    }
-
-    /// `x` `[B, T, F]` → `[B, outputs]`.
-    fn forward(&self, x: Tensor<3>) -> cortex::nn::Result<Tensor<2>> {
-        let h_n = match (&self.lstm, &self.gru) {
-            (Some(lstm), _) => lstm.forward(x, None)?.state.h,
-            (None, Some(gru)) => gru.forward(x, None)?.state,
-            (None, None) => {
-                let invalid = InvalidValue::new("Recurrent", "cell", "an LSTM or a GRU", "neither");
-                return Err(cortex::nn::Error::InvalidConfig(invalid));
-            }
-        };
-        let [layers, batch, hidden] = h_n.dims();
-        self.head
-            .forward(h_n.narrow(0, layers - 1, 1).reshape([batch, hidden]))
-    }
-}
-
-fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> {
+fn mnist(common: &Common, cell: Cell, started: Instant) -> Result<(), BoxError> {
     let data = bundled::mnist_subset()?;
     let (train, validation) = image_train_validation(&data.train, common.limit, common.seed)?;
-    let (rows, cols) = (train.height(), train.width());
-    // Training images move by up to 2 pixels each time they are drawn (augmentation).
+    let config = RowReaderConfig {
+        shape: [train.channels(), train.height(), train.width()],
+        normalization: train.channel_statistics(),
+        recurrent: RecurrentConfig {
+            cell,
+            inputs: train.channels() * train.width(),
+            hidden: 128,
+            outputs: train.num_classes(),
+        },
+    };
+    if let Some(out) = &common.out {
+        // What `predict` needs besides the weights (best.bpk, written by the run).
+        RunCard::RnnImages {
+            model: config.clone(),
+            pictures: picture_card(&train),
+            classes: class_names(&train, config.recurrent.outputs),
+        }
+        .save(out)?;
+    }
+    // Training images move by up to 2 pixels each time they are drawn (augmentation: these
+    // are centred digits).
     let (train, validation, test) = (
         ShiftedImages::new(train, 2, common.seed),
         ShiftedImages::new(validation, 0, 0),
@@ -81,24 +57,17 @@ fn mnist(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> 
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,
-        |device| Recurrent::new(cell, cols, 128, 10, device),
+        |device| RowReader::new(&config, device),
         (&train, &validation, &test),
-        |model: &Recurrent, batch: ImageBatch| {
-            let b = batch.images.dims()[0];
-            // Rows as steps; pixels centred and scaled with MNIST's mean and deviation.
-            let rows_as_steps = batch
-                .images
-                .reshape([b, rows, cols])
-                .sub_scalar(0.1307)
-                .mul_scalar(1.0 / 0.3081);
-            Output::classification(model.forward(rows_as_steps)?, batch.labels)
+        |model: &RowReader, batch: ImageBatch| {
+            Output::classification(model.forward(batch.images)?, batch.labels)
         },
     )?;
     report_classification(&metrics, fitted.history.epochs.len(), started);
     Ok(())
 }
 
-fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxError> {
+fn sunspots(common: &Common, cell: Cell, started: Instant) -> Result<(), BoxError> {
     const WINDOW: usize = 24;
     const TRAIN_MONTHS: usize = 2652; // 1749-01 .. 1969-12
     let series = bundled::sunspots_monthly()?;
@@ -135,10 +104,26 @@ fn sunspots(common: &Common, cell: &str, started: Instant) -> Result<(), BoxErro
         clipping: Some(GradClipping::Norm { max_norm: 1.0 }),
         monitor: Metric::Rmse,
     };
+    let model = RecurrentConfig {
+        cell,
+        inputs: 1,
+        hidden: 32,
+        outputs: 1,
+    };
+    if let Some(out) = &common.out {
+        // What `predict` needs besides the weights (best.bpk, written by the run).
+        RunCard::Forecast {
+            model: model.clone(),
+            window: WINDOW,
+            scale: (mean, std),
+            train_months: TRAIN_MONTHS,
+        }
+        .save(out)?;
+    }
     let (fitted, metrics) = fit_and_test(
         common,
         &recipe,
-        |device| Recurrent::new(cell, 1, 32, 1, device),
+        |device| Recurrent::new(&model, device),
         (&train, &validation, &test),
         |model: &Recurrent, batch: SequenceBatch| {
             Output::regression(model.forward(batch.inputs)?, batch.targets)
@@ -191,19 +176,16 @@ fn main() -> std::process::ExitCode {
         )
         .get_matches();
         let common = common(&matches)?;
-        let cell = matches
+        let cell: Cell = matches
             .get_one::<String>("cell")
             .map_or("lstm", String::as_str)
-            .to_string();
-        if cell != "lstm" && cell != "gru" {
-            return Err(format!("--cell must be lstm or gru, got `{cell}`").into());
-        }
+            .parse()?;
         match matches
             .get_one::<String>("task")
             .map_or("mnist", String::as_str)
         {
-            "mnist" => mnist(&common, &cell, started),
-            "sunspots" => sunspots(&common, &cell, started),
+            "mnist" => mnist(&common, cell, started),
+            "sunspots" => sunspots(&common, cell, started),
             other => Err(format!("--task must be mnist or sunspots, got `{other}`").into()),
         }
     })

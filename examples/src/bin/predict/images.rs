@@ -1,4 +1,5 @@
-//! Image runs (`cnn`, `mlp` on images): picture files, or the test images of the run's data.
+//! Image runs (`cnn`, `mlp` on images, `rnn` on MNIST): picture files, or the test images of
+//! the run's data.
 
 use std::path::PathBuf;
 
@@ -25,6 +26,12 @@ impl ImageForward for cortex_examples::image_model::Cnn {
 }
 
 impl ImageForward for cortex_examples::image_model::ImageMlp {
+    fn scores(&self, images: Tensor<4>) -> cortex::nn::Result<Tensor<2>> {
+        self.forward(images)
+    }
+}
+
+impl ImageForward for cortex_examples::rnn_model::RowReader {
     fn scores(&self, images: Tensor<4>) -> cortex::nn::Result<Tensor<2>> {
         self.forward(images)
     }
@@ -76,7 +83,7 @@ pub fn classify(
                 .map(|l| run.classes.iter().position(|c| *c == names[l]))
                 .collect(),
         };
-        Ok((rows, Some(expected), images.len()))
+        Ok(Outcome::Classes(rows, Some(expected)))
     } else {
         let files = inputs(matches)?;
         let images = files
@@ -93,7 +100,7 @@ pub fn classify(
         }
         let rows = probabilities(model, &images, run.shape, 255, device)?;
         print_top(&files, &rows, run.classes, top);
-        Ok((rows, None, files.len()))
+        Ok(Outcome::Classes(rows, None))
     }
 }
 

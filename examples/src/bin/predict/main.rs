@@ -1,20 +1,22 @@
 //! Uses a trained run: loads what an example wrote with `--out DIR` (the run card `run.json`:
-//! model sizes, fitted preprocessing, class names; the weights `best.bpk`) and classifies new
-//! inputs, printing the top classes with their probabilities.
+//! model sizes, fitted preprocessing, class names; the weights the run was tested with) and
+//! classifies new inputs, printing the top classes with their probabilities, or predicts
+//! values (a linear regression, a forecast).
 //!
 //! ```text
-//! predict --run DIR [--top K] INPUT…        # texts for a text run, picture files for a cnn
-//!                                           # or mlp image run, CSV files for an mlp table
-//!                                           # run, WAV files for a speech run (no inputs:
-//!                                           # one per line on stdin; CSV text for a table)
-//! predict --run DIR --evaluate              # the test accuracy on the run's data: the bundled
-//!                                           # words, or --csv PATH --text COL --target COL; the
-//!                                           # bundled images, or --dataset NAME / --data DIR
-//!                                           # (with the run's --seed); the run's CSV file
-//!                                           # (--csv PATH, the run's --seed); the bundled
-//!                                           # spoken digits, or --data DIR
+//! predict --run DIR [--top K] INPUT…   # text run: texts; cnn, mlp (images) and rnn (mnist)
+//!                                      # runs: picture files; mlp (table) and linear
+//!                                      # regression runs: CSV files; speech run: WAV files;
+//!                                      # rnn sunspots run: the series so far (numbers)
+//!                                      # no inputs: one per line on stdin (CSV text for a
+//!                                      # table, numbers for a series)
+//! predict --run DIR --evaluate         # the run's test figure again, on its data: the
+//!                                      # bundled set, or what the run was given (--dataset,
+//!                                      # --data DIR, --csv PATH [--text COL --target COL]),
+//!                                      # split with the run's --seed
 //! ```
 
+mod forecast;
 mod images;
 mod speech;
 mod table;
@@ -28,6 +30,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use cortex::burn::module::Module;
 use cortex::burn::tensor::Tensor;
 use cortex_examples::image_model::{Cnn, ImageMlp};
+use cortex_examples::rnn_model::{Recurrent, RowReader};
 use cortex_examples::run_card::RunCard;
 use cortex_examples::speech_model::SpeechClassifier;
 use cortex_examples::text_model::TextClassifier;
@@ -36,9 +39,14 @@ use cortex_examples::{BoxError, common, print_final, run, with_common_args, with
 use images::ImageRun;
 use table::TableRun;
 
-/// Class probabilities of each input, their expected class ids when known (`None` inside:
-/// a class the run does not know), and how many inputs there were.
-pub type Outcome = (Vec<Vec<f32>>, Option<Vec<Option<usize>>>, usize);
+/// What a run made of its inputs.
+pub enum Outcome {
+    /// Class probabilities of each input and, measuring, the expected class ids (`None`
+    /// inside: a class the run does not know).
+    Classes(Vec<Vec<f32>>, Option<Vec<Option<usize>>>),
+    /// A predicted value for each input and, measuring, the true values.
+    Values(Vec<f64>, Option<Vec<f64>>),
+}
 
 /// Softmax of class scores `[B, classes]`, row by row.
 fn softmax_rows(scores: Tensor<2>) -> Result<Vec<Vec<f32>>, BoxError> {
@@ -59,6 +67,16 @@ fn accuracy(rows: &[Vec<f32>], expected: &[Option<usize>]) -> f64 {
         })
         .count();
     correct as f64 / rows.len().max(1) as f64
+}
+
+/// The root mean squared difference of `predicted` and `expected`.
+fn rmse(predicted: &[f64], expected: &[f64]) -> f64 {
+    let squares: f64 = predicted
+        .iter()
+        .zip(expected)
+        .map(|(p, e)| (p - e).powi(2))
+        .sum();
+    (squares / predicted.len().max(1) as f64).sqrt()
 }
 
 /// Prints each input's top `top` classes.
@@ -132,11 +150,12 @@ fn main() -> std::process::ExitCode {
             .get_one::<PathBuf>("run")
             .ok_or("--run DIR is required")?;
         let device = &common.backend.device;
-        let weights = dir.join("best.bpk");
         let top = matches.get_one::<usize>("top").copied().unwrap_or(3).max(1);
         let evaluate = matches.get_flag("evaluate");
         let context = (&matches, &common);
-        let (rows, expected, count) = match RunCard::load(dir)? {
+        let card = RunCard::load(dir)?;
+        let weights = dir.join(card.weights());
+        let outcome = match card {
             RunCard::Text {
                 model,
                 encoder,
@@ -188,6 +207,44 @@ fn main() -> std::process::ExitCode {
                 };
                 table::classify(&model, &run, context, evaluate, top)?
             }
+            RunCard::RnnImages {
+                model: config,
+                pictures,
+                classes,
+            } => {
+                let model = cortex::nn::load(RowReader::new(&config, device)?, &weights)?.valid();
+                let run = ImageRun {
+                    shape: config.shape,
+                    pictures: &pictures,
+                    classes: &classes,
+                };
+                images::classify(&model, &run, context, evaluate, top)?
+            }
+            RunCard::Forecast {
+                model,
+                window,
+                scale,
+                train_months,
+            } => {
+                let model = cortex::nn::load(Recurrent::new(&model, device)?, &weights)?.valid();
+                forecast::predict(&model, (window, scale, train_months), context, evaluate)?
+            }
+            RunCard::Regression {
+                model,
+                columns,
+                scaler,
+                target,
+                scale,
+            } => {
+                let model = cortex::nn::load(model.init(device)?, &weights)?.valid();
+                let run = table::RegressionRun {
+                    columns: &columns,
+                    scaler: &scaler,
+                    target: &target,
+                    scale,
+                };
+                table::regress(&model, &run, context, evaluate)?
+            }
             RunCard::Speech {
                 model,
                 audio,
@@ -199,15 +256,24 @@ fn main() -> std::process::ExitCode {
             }
         };
         let seconds = format!("{:.1}", started.elapsed().as_secs_f64());
-        match expected {
-            Some(expected) => print_final(&[
-                (
-                    "test_accuracy",
-                    format!("{:.4}", accuracy(&rows, &expected)),
-                ),
-                ("samples", count.to_string()),
-                ("seconds", seconds),
-            ]),
+        let (count, measured) = match &outcome {
+            Outcome::Classes(rows, expected) => (
+                rows.len(),
+                expected
+                    .as_ref()
+                    .map(|e| ("test_accuracy", format!("{:.4}", accuracy(rows, e)))),
+            ),
+            Outcome::Values(predicted, expected) => (
+                predicted.len(),
+                expected
+                    .as_ref()
+                    .map(|e| ("test_rmse", format!("{:.4}", rmse(predicted, e)))),
+            ),
+        };
+        match measured {
+            Some(figure) => {
+                print_final(&[figure, ("samples", count.to_string()), ("seconds", seconds)])
+            }
             None => print_final(&[("inputs", count.to_string()), ("seconds", seconds)]),
         }
         Ok(())

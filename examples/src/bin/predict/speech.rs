@@ -28,7 +28,7 @@ pub fn classify(
     if evaluate {
         let (clips, expected) = test_clips(matches, common, audio, classes)?;
         let rows = clip_probabilities(model, &clips, audio, device)?;
-        Ok((rows, Some(expected), clips.len()))
+        Ok(Outcome::Classes(rows, Some(expected)))
     } else {
         let files = inputs(matches)?;
         let clips = files
@@ -40,7 +40,7 @@ pub fn classify(
             .collect::<Result<Vec<_>, _>>()?;
         let rows = clip_probabilities(model, &clips, audio, device)?;
         print_top(&files, &rows, classes, top);
-        Ok((rows, None, files.len()))
+        Ok(Outcome::Classes(rows, None))
     }
 }
 

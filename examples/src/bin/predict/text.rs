@@ -36,12 +36,12 @@ pub fn classify(
             .map(|&l| classes.iter().position(|c| *c == data.classes()[l]))
             .collect();
         let rows = probabilities(model, encoder, &texts, device)?;
-        Ok((rows, Some(expected), texts.len()))
+        Ok(Outcome::Classes(rows, Some(expected)))
     } else {
         let texts = inputs(matches)?;
         let rows = probabilities(model, encoder, &texts, device)?;
         print_top(&texts, &rows, classes, top);
-        Ok((rows, None, texts.len()))
+        Ok(Outcome::Classes(rows, None))
     }
 }
 
