@@ -160,6 +160,11 @@ impl ImageMlp {
         })
     }
 
+    /// The perceptron behind the normalisation (its layers hold every trained weight).
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
+
     /// Images `[B, C, H, W]` in `[0, 1]` → class scores `[B, classes]`.
     ///
     /// # Errors

@@ -122,12 +122,13 @@ impl RunCard {
     /// Writes `dir/run.json` (atomically).
     ///
     /// # Errors
-    /// An I/O or serialization error.
+    /// A serialization error, or an I/O error naming the card's path.
     pub fn save(&self, dir: &Path) -> Result<(), BoxError> {
-        std::fs::create_dir_all(dir)?;
+        let path = dir.join(Self::FILE);
         let json = serde_json::to_vec_pretty(self)?;
-        cortex::core::write_atomically(&dir.join(Self::FILE), &json)?;
-        Ok(())
+        std::fs::create_dir_all(dir)
+            .and_then(|()| cortex::core::write_atomically(&path, &json))
+            .map_err(|e| format!("{}: {e}", path.display()).into())
     }
 
     /// Reads `dir/run.json`.
