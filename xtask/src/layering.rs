@@ -40,6 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "cortex",
         &[
             "cortex-core",
+            "cortex-kernels",
             "cortex-ops",
             "cortex-autodiff",
             "cortex-nn",

@@ -11,7 +11,8 @@
 //!   sample inputs once ([`op_cases`]); tests, property tests and `cargo xtask check-grads`
 //!   run them;
 //! - fused losses with hand-written backward passes ([`fused_cross_entropy`],
-//!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000.
+//!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000; the fused f32
+//!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends).
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -25,6 +26,9 @@
 
 #![warn(missing_docs)]
 
+// The fused activation implements ndarray too (see `fused`).
+#[allow(deprecated)]
+mod activation;
 mod args;
 mod cases;
 mod error;
@@ -41,6 +45,7 @@ mod recurrent;
 mod registry;
 mod value_and_grad;
 
+pub use activation::{FusedActivationOps, fused_sigmoid};
 pub use args::{Args, Flatten, Input};
 pub use cases::op_cases;
 pub use error::{Cause, Error, InvalidValue, Result};

@@ -1,7 +1,10 @@
-//! The fused losses agree with their composed twins and stay finite at |logit| = 1000.
+//! The fused losses and the fused sigmoid agree with their composed twins and stay finite at
+//! |x| = 1000.
 
 use burn::tensor::{DType, Int, Tensor, TensorData};
-use cortex_autodiff::{fused_binary_cross_entropy_with_logits, fused_cross_entropy};
+use cortex_autodiff::{
+    GradCheck, fused_binary_cross_entropy_with_logits, fused_cross_entropy, fused_sigmoid, op_cases,
+};
 use cortex_core::Backend;
 use cortex_ops::{CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy};
 
@@ -103,6 +106,61 @@ fn weighted_and_ignored_targets_match_the_composed_op() {
         let gb = values(&b.grad(&composed.backward()).unwrap());
         for (x, y) in ga.iter().zip(&gb) {
             assert!((x - y).abs() < 1e-12, "{ga:?} vs {gb:?}");
+        }
+    }
+}
+
+/// In f32 on the CPU backends the fused sigmoid runs the vectorised kernel: the same values
+/// and gradients as burn's libm sigmoid (`cortex_ops::sigmoid`) to f32 precision, finite and
+/// in [0, 1] at ±1000.
+#[test]
+fn fused_sigmoid_matches_the_composed_op_in_value_and_gradient() {
+    let mut xs: Vec<f32> = vec![-1000.0, -88.5, -30.0, -1e-3, 0.0, 1e-3, 17.0, 88.5, 1000.0];
+    xs.extend((0..41).map(|i| (i as f32 - 20.0) * 0.45));
+    let n = xs.len();
+    let upstream: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+    for backend in Backend::selected_from_env().unwrap() {
+        let device = backend.autodiff_device();
+        let make = || {
+            Tensor::<1>::from_data(TensorData::new(xs.clone(), [n]), (&device, DType::F32))
+                .require_grad()
+        };
+        let weights = Tensor::<1>::from_data(TensorData::new(upstream.clone(), [n]), &device);
+        let (a, b) = (make(), make());
+        let fused = fused_sigmoid(a.clone());
+        let composed = cortex_ops::sigmoid(b.clone());
+        let (fv, cv) = (values(&fused), values(&composed));
+        for ((f, c), x) in fv.iter().zip(&cv).zip(&xs) {
+            assert!((0.0..=1.0).contains(f), "σ({x}) = {f}");
+            assert!((f - c).abs() <= 1e-6 * c + 1e-30, "σ({x}): {f} vs {c}");
+        }
+        let ga = values(
+            &a.grad(&fused.mul(weights.clone()).sum().backward())
+                .unwrap(),
+        );
+        let gb = values(&b.grad(&composed.mul(weights).sum().backward()).unwrap());
+        for ((f, c), x) in ga.iter().zip(&gb).zip(&xs) {
+            assert!(
+                f.is_finite() && (f - c).abs() <= 1e-6 * c.abs() + 1e-30,
+                "σ'({x}): {f} vs {c}"
+            );
+        }
+    }
+}
+
+/// The registered fused-sigmoid cases, checked in f32 (the kernel's precision) against finite
+/// differences on both CPU backends.
+#[test]
+fn fused_sigmoid_cases_pass_the_f32_check() {
+    let cases: Vec<_> = op_cases()
+        .into_iter()
+        .filter(|c| c.op == "fused_sigmoid")
+        .collect();
+    assert_eq!(cases.len(), 2);
+    for backend in Backend::selected_from_env().unwrap() {
+        for case in &cases {
+            let report = case.check(&GradCheck::f32(), &backend.device()).unwrap();
+            assert!(report.passed(), "{}: {report}", case.name);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `cortex-bench` (run by `cargo xtask bench`): training and inference throughput of the
 //! classic workloads on any burn device (the CPU backends by default; `wgpu`, `vulkan`, `cuda`
 //! in a build with that feature), fp32, two threads; warm-up, then the median of timed windows
-//! with their spread; windows disturbed by other processes are discarded.
+//! with their spread; windows disturbed by other processes are discarded. Percentages of peak
+//! are of the machine's own fp32 peak, measured at start (`cortex::kernels::peak`).
 //! `--vs-torch PYTHON` runs the PyTorch peer (`peer/torch_workloads.py`) in the same
 //! invocation, alternating with Cortex, and prints the ratio per workload.
 
@@ -15,10 +16,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, Command, value_parser};
 use cortex::device::NamedDevice;
+use cortex::kernels::peak::{Peak, fp32_peak};
 use serde::Serialize;
 
-/// The machine's fp32 peak: 2 Zen3 cores × 2 FMA pipes × 8 lanes × 2 FLOP × ~3.0 GHz.
-const PEAK_GFLOPS: f64 = 190.0;
 /// Windows with more foreign load than this (cores) are re-run.
 const MAX_FOREIGN: f64 = 0.25;
 
@@ -92,6 +92,7 @@ fn measure(
     device: &NamedDevice,
     settings: &Settings,
     breakdown: bool,
+    peak: &Peak,
 ) -> Result<Measurement, String> {
     let mut step = (workload.build)(&device.device)?;
     if settings.wait_idle {
@@ -114,7 +115,7 @@ fn measure(
         max_samples_per_s: rates[rates.len() - 1],
         ms_per_step: 1000.0 * workload.batch as f64 / rate,
         gflops,
-        percent_of_peak: percent_of_peak(device, gflops),
+        percent_of_peak: percent_of_peak(device, gflops, peak),
         windows: rates.len(),
         rejected_windows: rejected,
         cores_used,
@@ -123,8 +124,8 @@ fn measure(
 }
 
 /// `gflops` as a percentage of the CPU's peak, on the CPU backends only.
-fn percent_of_peak(device: &NamedDevice, gflops: f64) -> Option<f64> {
-    cortex::core::is_host_device(&device.device).then_some(100.0 * gflops / PEAK_GFLOPS)
+fn percent_of_peak(device: &NamedDevice, gflops: f64, peak: &Peak) -> Option<f64> {
+    cortex::core::is_host_device(&device.device).then_some(100.0 * gflops / peak.gflops)
 }
 
 fn print_row(m: &Measurement) {
@@ -284,10 +285,27 @@ fn run() -> Result<(), String> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
     );
+    // The percentages of peak are of this machine's own peak, measured with as many threads
+    // as the workloads get.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if settings.wait_idle {
+        load::wait_for_idle(0.15, Duration::from_secs(300));
+    }
+    let peak = fp32_peak(threads, settings.window);
+    println!("peak: {peak}, measured (FMA throughput probe)");
     for round in 0..rounds.max(1) {
         for backend in &backends {
             for workload in &selected {
-                let m = measure(workload, backend, &settings, matches.get_flag("breakdown"))?;
+                let m = measure(
+                    workload,
+                    backend,
+                    &settings,
+                    matches.get_flag("breakdown"),
+                    &peak,
+                )?;
                 print_row(&m);
                 ours.push(m);
             }
@@ -324,15 +342,19 @@ fn run() -> Result<(), String> {
                     torch_median,
                     our_median / torch_median,
                     gflops,
-                    percent_of_peak(backend, gflops)
+                    percent_of_peak(backend, gflops, &peak)
                         .map_or("GPU".to_string(), |p| format!("{p:.1}%"))
                 );
             }
         }
     }
     if let Some(path) = matches.get_one::<PathBuf>("json") {
-        let json =
-            serde_json::json!({ "cortex": ours, "pytorch": theirs, "peak_gflops": PEAK_GFLOPS });
+        let json = serde_json::json!({
+            "cortex": ours,
+            "pytorch": theirs,
+            "peak_gflops": peak.gflops,
+            "peak": peak.to_string(),
+        });
         std::fs::write(
             path,
             serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?,

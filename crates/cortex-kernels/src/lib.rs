@@ -9,7 +9,10 @@
 //!   recurrences"), sharing [`Dims`] and the weight-gradient GEMM.
 //! - [`microkernel`]: an AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
-//!   activations, and [`Buffer`], a tensor's storage used in place.
+//!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
+//!   storage used in place.
+//! - [`peak`]: the CPU's fp32 peak, measured (an FMA throughput probe), for the benchmark's
+//!   percentages of peak.
 //! - [`simd`]: the one run-time dispatch every loop goes through (AVX2 + FMA where the CPU
 //!   has them, the baseline build elsewhere).
 //!
@@ -30,9 +33,10 @@
 pub mod gru;
 pub mod lstm;
 pub mod microkernel;
+pub mod peak;
 mod real;
 mod recurrence;
 pub mod simd;
 
-pub use real::{Buffer, Real};
+pub use real::{Buffer, Real, sigmoid_in_place};
 pub use recurrence::Dims;

@@ -16,7 +16,7 @@ pub fn has_avx2_fma() -> bool {
     }
 }
 
-/// Defines a loop twice: as `$name`, which runs `$avx2` when the CPU has AVX2 and FMA, and as
+/// Defines a loop twice: as `$name` (with the visibility given), which runs `$avx2` when the CPU has AVX2 and FMA, and as
 /// `$avx2`, the same body compiled for them (on baseline x86-64 the elementwise loops
 /// vectorize 4 lanes wide; with AVX2 they vectorize 8 wide).
 ///
@@ -29,12 +29,12 @@ pub fn has_avx2_fma() -> bool {
 macro_rules! simd_fn {
     (
         $(#[$doc:meta])*
-        fn $name:ident / $avx2:ident $(<$t:ident: $bound:path>)?
+        $vis:vis fn $name:ident / $avx2:ident $(<$t:ident: $bound:path>)?
             ($($arg:ident : $ty:ty),* $(,)?) $body:block
     ) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
-        fn $name $(<$t: $bound>)? ($($arg: $ty),*) {
+        $vis fn $name $(<$t: $bound>)? ($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if $crate::simd::has_avx2_fma() {
                 // SAFETY: the CPU supports the features `$avx2` is compiled for.

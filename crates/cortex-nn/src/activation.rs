@@ -41,7 +41,7 @@ impl Activation {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
         Ok(match *self {
             Activation::Relu => cortex_ops::relu(x),
-            Activation::Sigmoid => cortex_ops::sigmoid(x),
+            Activation::Sigmoid => cortex_autodiff::fused_sigmoid(x),
             Activation::Tanh => cortex_ops::tanh(x),
             Activation::Gelu => cortex_ops::gelu(x),
             Activation::Silu => cortex_ops::silu(x),

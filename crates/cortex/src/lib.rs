@@ -6,6 +6,7 @@
 //! | module | crate | what |
 //! |---|---|---|
 //! | [`core`] | `cortex-core` | shared error pieces, CPU backends by name, crash-safe writes |
+//! | [`kernels`] | `cortex-kernels` | hand-written CPU kernels on slices, the measured fp32 peak |
 //! | [`ops`] | `cortex-ops` | shape-checked functional tensor ops returning `Result` |
 //! | [`autodiff`] | `cortex-autodiff` | gradients and gradient checking |
 //! | [`nn`] | `cortex-nn` | layers as burn modules |
@@ -97,6 +98,7 @@ pub mod prelude {
 pub use cortex_core as core;
 pub use cortex_core::{Backend, Precision};
 pub use cortex_data as data;
+pub use cortex_kernels as kernels;
 pub use cortex_nn as nn;
 pub use cortex_ops as ops;
 pub use cortex_optim as optim;

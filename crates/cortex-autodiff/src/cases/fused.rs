@@ -1,4 +1,4 @@
-//! Cases of the fused losses.
+//! Cases of the fused ops: losses, the sigmoid, the recurrences.
 
 use burn::tensor::Tensor;
 use cortex_ops::Reduction;
@@ -60,6 +60,17 @@ pub fn fused_cases() -> Vec<GradCase> {
                 let targets = float_like(&targets, shape, &logits);
                 crate::fused::fused_binary_cross_entropy_with_logits(logits, targets, reduction)
             },
+        ));
+    }
+    // The fused sigmoid: in f64 (the default check) its composed path, in f32
+    // (`check-grads --precision f32`, `tests/fused.rs`) the vectorised kernel; odd sizes so that
+    // the loop's tail past the last full vector is covered.
+    for (variant, shape) in [("rows", [3, 5]), ("batch1_odd", [1, 19])] {
+        cases.push(GradCase::new(
+            format!("fused_sigmoid/{variant}"),
+            "fused_sigmoid",
+            vec![sample::uniform("x", &shape, 160, -6.0, 6.0)],
+            |args| Ok(crate::activation::fused_sigmoid(args.get::<2>(0)?)),
         ));
     }
     recurrent_cases(&mut cases);
