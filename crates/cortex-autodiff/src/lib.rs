@@ -12,7 +12,8 @@
 //!   run them;
 //! - fused losses with hand-written backward passes ([`fused_cross_entropy`],
 //!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000; the fused f32
-//!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends).
+//!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends); the fused linear layer
+//!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout).
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -38,6 +39,9 @@ mod error;
 mod fused;
 mod gradcheck;
 mod kernels;
+// The fused linear implements ndarray too (see `fused`).
+#[allow(deprecated)]
+mod linear;
 mod module_check;
 // The fused recurrences implement ndarray too (see `fused`).
 #[allow(deprecated)]
@@ -52,6 +56,7 @@ pub use error::{Cause, Error, InvalidValue, Result};
 pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
 pub use kernels::cpu_kernels_supported;
+pub use linear::{FusedLinearOps, fused_linear};
 pub use recurrent::{
     FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,
 };

@@ -132,7 +132,7 @@ impl Linear {
                 got: dims.to_vec(),
             });
         }
-        cortex_ops::linear(x, self.weight.val(), self.bias.as_ref().map(Param::val))
+        cortex_autodiff::fused_linear(x, self.weight.val(), self.bias.as_ref().map(Param::val))
             .map_err(Error::op(LAYER))
     }
 }

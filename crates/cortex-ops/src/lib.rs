@@ -55,7 +55,7 @@ pub use dropout::dropout;
 pub use embedding::embedding;
 pub use error::{Cause, Error, InvalidValue, Result};
 pub use init::{FanMode, Initializer, Nonlinearity, fans};
-pub use linear::{add, linear, matmul};
+pub use linear::{add, check_linear, linear, matmul};
 pub use loss::{Reduction, huber_loss, mae_loss, mse_loss};
 pub use norm::{BatchNormOptions, RunningStats, batch_norm, layer_norm};
 pub use pool::{

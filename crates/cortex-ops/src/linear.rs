@@ -109,6 +109,20 @@ pub fn linear<const D: usize>(
     weight: Tensor<2>,
     bias: Option<Tensor<1>>,
 ) -> Result<Tensor<D>> {
+    check_linear(&x, &weight, bias.as_ref())?;
+    Ok(burn::tensor::module::linear(x, weight.transpose(), bias))
+}
+
+/// The checks [`linear`] makes of its arguments, for the ops that compute the same product
+/// another way (the fused linear of `cortex-autodiff`): the same errors in the same order.
+///
+/// # Errors
+/// As [`linear`].
+pub fn check_linear<const D: usize>(
+    x: &Tensor<D>,
+    weight: &Tensor<2>,
+    bias: Option<&Tensor<1>>,
+) -> Result<()> {
     const OP: &str = "linear";
     let [out_features, in_features] = weight.dims();
     check::non_empty(OP, "weight", &[out_features, in_features])?;
@@ -133,9 +147,9 @@ pub fn linear<const D: usize>(
             got: dims.to_vec(),
         });
     }
-    check::same_kind(OP, "weight", &x, &weight)?;
-    check::channel_vector(OP, "bias", bias.as_ref(), out_features, &x)?;
-    Ok(burn::tensor::module::linear(x, weight.transpose(), bias))
+    check::same_kind(OP, "weight", x, weight)?;
+    check::channel_vector(OP, "bias", bias, out_features, x)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Cases of the fused ops: losses, the sigmoid, the recurrences.
+//! Cases of the fused ops: losses, the sigmoid, the linear layer, the recurrences.
 
 use burn::tensor::Tensor;
 use cortex_ops::Reduction;
@@ -73,6 +73,46 @@ pub fn fused_cases() -> Vec<GradCase> {
             |args| Ok(crate::activation::fused_sigmoid(args.get::<2>(0)?)),
         ));
     }
+    // The fused linear: x, weight and bias all differentiated; a rank-3 input without bias;
+    // batch 1 with odd sizes.
+    cases.push(GradCase::new(
+        "fused_linear/bias",
+        "fused_linear",
+        vec![
+            sample::uniform("x", &[3, 4], 170, -2.0, 2.0),
+            sample::uniform("weight", &[5, 4], 171, -1.0, 1.0),
+            sample::uniform("bias", &[5], 172, -1.0, 1.0),
+        ],
+        |args| {
+            let (x, w, b) = (args.get::<2>(0)?, args.get::<2>(1)?, args.get::<1>(2)?);
+            Ok(crate::linear::fused_linear(x, w, Some(b))?)
+        },
+    ));
+    cases.push(GradCase::new(
+        "fused_linear/rank3_no_bias",
+        "fused_linear",
+        vec![
+            sample::uniform("x", &[2, 3, 4], 173, -2.0, 2.0),
+            sample::uniform("weight", &[3, 4], 174, -1.0, 1.0),
+        ],
+        |args| {
+            let (x, w) = (args.get::<3>(0)?, args.get::<2>(1)?);
+            Ok(crate::linear::fused_linear(x, w, None)?)
+        },
+    ));
+    cases.push(GradCase::new(
+        "fused_linear/batch1_odd",
+        "fused_linear",
+        vec![
+            sample::uniform("x", &[1, 7], 175, -2.0, 2.0),
+            sample::uniform("weight", &[3, 7], 176, -1.0, 1.0),
+            sample::uniform("bias", &[3], 177, -1.0, 1.0),
+        ],
+        |args| {
+            let (x, w, b) = (args.get::<2>(0)?, args.get::<2>(1)?, args.get::<1>(2)?);
+            Ok(crate::linear::fused_linear(x, w, Some(b))?)
+        },
+    ));
     recurrent_cases(&mut cases);
     cases
 }
