@@ -75,19 +75,23 @@ pub fn fused_cases() -> Vec<GradCase> {
     }
     // The fused linear: x, weight and bias all differentiated; a rank-3 input without bias;
     // batch 1 with odd sizes.
-    cases.push(GradCase::new(
-        "fused_linear/bias",
-        "fused_linear",
-        vec![
-            sample::uniform("x", &[3, 4], 170, -2.0, 2.0),
-            sample::uniform("weight", &[5, 4], 171, -1.0, 1.0),
-            sample::uniform("bias", &[5], 172, -1.0, 1.0),
-        ],
-        |args| {
-            let (x, w, b) = (args.get::<2>(0)?, args.get::<2>(1)?, args.get::<1>(2)?);
-            Ok(crate::linear::fused_linear(x, w, Some(b))?)
-        },
-    ));
+    for (variant, rows, inputs, outputs, seed) in
+        [("bias", 3, 4, 5, 170), ("batch1_odd", 1, 7, 3, 175)]
+    {
+        cases.push(GradCase::new(
+            format!("fused_linear/{variant}"),
+            "fused_linear",
+            vec![
+                sample::uniform("x", &[rows, inputs], seed, -2.0, 2.0),
+                sample::uniform("weight", &[outputs, inputs], seed + 1, -1.0, 1.0),
+                sample::uniform("bias", &[outputs], seed + 2, -1.0, 1.0),
+            ],
+            |args| {
+                let (x, w, b) = (args.get::<2>(0)?, args.get::<2>(1)?, args.get::<1>(2)?);
+                Ok(crate::linear::fused_linear(x, w, Some(b))?)
+            },
+        ));
+    }
     cases.push(GradCase::new(
         "fused_linear/rank3_no_bias",
         "fused_linear",
@@ -98,19 +102,6 @@ pub fn fused_cases() -> Vec<GradCase> {
         |args| {
             let (x, w) = (args.get::<3>(0)?, args.get::<2>(1)?);
             Ok(crate::linear::fused_linear(x, w, None)?)
-        },
-    ));
-    cases.push(GradCase::new(
-        "fused_linear/batch1_odd",
-        "fused_linear",
-        vec![
-            sample::uniform("x", &[1, 7], 175, -2.0, 2.0),
-            sample::uniform("weight", &[3, 7], 176, -1.0, 1.0),
-            sample::uniform("bias", &[3], 177, -1.0, 1.0),
-        ],
-        |args| {
-            let (x, w, b) = (args.get::<2>(0)?, args.get::<2>(1)?, args.get::<1>(2)?);
-            Ok(crate::linear::fused_linear(x, w, Some(b))?)
         },
     ));
     recurrent_cases(&mut cases);
