@@ -16,9 +16,9 @@ pub fn has_avx2_fma() -> bool {
     }
 }
 
-/// Defines a loop twice: as `$name` (with the visibility given), which runs `$avx2` when the CPU has AVX2 and FMA, and as
-/// `$avx2`, the same body compiled for them (on baseline x86-64 the elementwise loops
-/// vectorize 4 lanes wide; with AVX2 they vectorize 8 wide).
+/// Defines a loop twice: as `$name` (with the visibility given), which runs `$avx2` when the
+/// CPU has AVX2 and FMA, and as `$avx2`, the same body compiled for them (on baseline x86-64
+/// the elementwise loops vectorize 4 lanes wide; with AVX2 they vectorize 8 wide).
 ///
 /// ```ignore
 /// simd_fn! {
