@@ -230,9 +230,10 @@ impl<S: CellStep> Cell<S> {
         &self.rule
     }
 
-    /// `x Wᵢₕᵀ + bᵢₕ` for `x` of any rank (all steps of a sequence in one product).
+    /// `x Wᵢₕᵀ + bᵢₕ` for `x` of any rank (all steps of a sequence in one product), through
+    /// the fused linear (a contiguous `∂Wᵢₕ` on the CPU backends).
     pub(crate) fn project<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
-        cortex_ops::linear(
+        cortex_autodiff::fused_linear(
             x,
             self.weight_ih.val(),
             self.bias_ih.as_ref().map(Param::val),
@@ -240,9 +241,9 @@ impl<S: CellStep> Cell<S> {
         .map_err(Error::op(S::CELL))
     }
 
-    /// `h Wₕₕᵀ + bₕₕ`.
+    /// `h Wₕₕᵀ + bₕₕ` (the composed cells' step), through the fused linear as well.
     fn project_hidden(&self, h: Tensor<2>) -> Result<Tensor<2>> {
-        cortex_ops::linear(
+        cortex_autodiff::fused_linear(
             h,
             self.weight_hh.val(),
             self.bias_hh.as_ref().map(Param::val),
