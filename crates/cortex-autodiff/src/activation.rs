@@ -14,8 +14,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Tensor, try_read_sync};
-use cortex_kernels::Buffer;
+use burn::tensor::{DType, Tensor};
+
+use crate::kernels::host_values;
 
 /// The fused activations, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -27,17 +28,10 @@ pub trait FusedActivationOps: Backend {
 /// `σ(x)` of an f32 CPU tensor by the vectorised kernel, in its own buffer when the tensor
 /// does not share it.
 fn host_sigmoid<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    let (device, shape) = (x.device(), x.shape());
-    // Flex and ndarray read synchronously and cannot fail; `fused_sigmoid` only routes f32
-    // tensors of those backends here.
-    let data = try_read_sync(B::float_into_data(x))
-        .and_then(Result::ok)
-        .expect("fused sigmoid: reading a CPU tensor cannot fail");
-    let mut values = Buffer::<f32>::new(data);
+    let device = x.device();
+    let mut values = host_values::<B, f32>(x);
     cortex_kernels::sigmoid_in_place(values.as_mut_slice());
-    let out = B::float_from_data(values.into_data(), &device);
-    debug_assert_eq!(out.shape(), shape);
-    out
+    B::float_from_data(values.into_data(), &device)
 }
 
 macro_rules! plain_backend {

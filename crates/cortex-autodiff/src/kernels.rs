@@ -1,12 +1,15 @@
 //! Where the hand-written CPU kernels run.
 //!
-//! Every fused op of this crate (the fused losses, the fused recurrences) is a backend
+//! Every fused op of this crate (the fused losses, sigmoid, linear and recurrences) is a backend
 //! extension implemented for burn's flex and ndarray backends only. Each op asks
 //! [`cpu_kernels_supported`] at run time and, on any other device (wgpu, vulkan, cuda, …),
 //! computes the same value and gradient from burn's composed tensor ops instead: a speed path,
 //! never a requirement, and never a panic in burn's dispatch.
 
-use burn::tensor::Device;
+use burn::backend::Backend;
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::{Device, try_read_sync};
+use cortex_kernels::{Buffer, Real};
 
 /// Whether the hand-written CPU kernels run on `device`: burn's flex or ndarray backend, with
 /// or without autodiff. Elsewhere the fused ops fall back to composed tensor ops.
@@ -17,4 +20,15 @@ use burn::tensor::Device;
 /// ```
 pub fn cpu_kernels_supported(device: &Device) -> bool {
     cortex_core::is_host_device(device)
+}
+
+/// The values of a flex or ndarray tensor in the kernel precision `T`, for the fused ops'
+/// host kernels (its own buffer when it is not shared and already of that dtype).
+pub(crate) fn host_values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Buffer<T> {
+    // Flex and ndarray read synchronously and cannot fail; the fused ops only route tensors of
+    // those backends here.
+    let data = try_read_sync(B::float_into_data(tensor))
+        .and_then(Result::ok)
+        .expect("fused op: reading a CPU tensor cannot fail");
+    Buffer::new(data)
 }

@@ -11,11 +11,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Shape, TensorData, try_read_sync};
+use burn::tensor::{DType, Shape, TensorData};
 
 use cortex_kernels::gru::{self, GruForward};
 use cortex_kernels::lstm::{self, LstmForward};
 use cortex_kernels::{Buffer, Dims, Real};
+
+use crate::kernels::host_values;
 
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -103,17 +105,6 @@ impl Kernel for f64 {
     }
 }
 
-/// The values of a CPU tensor in the kernel precision `T` (its own buffer when it is not
-/// shared and already of that dtype).
-fn values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Buffer<T> {
-    // Flex and ndarray read synchronously and cannot fail; the public functions only route
-    // tensors of those backends here.
-    let data = try_read_sync(B::float_into_data(tensor))
-        .and_then(Result::ok)
-        .expect("fused recurrence: reading a CPU tensor cannot fail");
-    Buffer::new(data)
-}
-
 /// A tensor of `dtype` on `device` from kernel values.
 fn tensor<B: Backend, T: Real>(
     values: Vec<T>,
@@ -147,7 +138,7 @@ fn lstm_run<B: Backend, T: Kernel>(
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
     let (dims, dtype, device) = (dims::<B>(&xw, 4, reverse), xw.dtype(), xw.device());
-    let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(values::<B, T>);
+    let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(host_values::<B, T>);
     let (w, b, h, c) = (
         w_hh.as_slice(),
         b_hh.as_slice(),
@@ -177,7 +168,7 @@ fn gru_run<B: Backend, T: Kernel>(
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
     let (dims, dtype, device) = (dims::<B>(&xw, 3, reverse), xw.dtype(), xw.device());
-    let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(values::<B, T>);
+    let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(host_values::<B, T>);
     let (w, b, h) = (w_hh.as_slice(), b_hh.as_slice(), h0.as_slice());
     let mut run = gru::gru_forward(dims, xw, w, b, h, save);
     let shape = [dims.batch, dims.steps, dims.hidden];
@@ -225,7 +216,7 @@ fn lstm_grads<B: Backend, T: Kernel>(
     grad: FloatTensor<B>,
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
-    let grad = values::<B, T>(grad);
+    let grad = host_values::<B, T>(grad);
     let (w_hh, c0) = (saved.w_hh.as_slice(), saved.c0.as_slice());
     let (d_xw, grads) = lstm::lstm_backward(d, grad.as_slice(), saved.tape, w_hh, c0);
     let shapes = [
@@ -255,7 +246,7 @@ fn gru_grads<B: Backend, T: Kernel>(
     grad: FloatTensor<B>,
 ) -> Vec<FloatTensor<B>> {
     let d = saved.dims;
-    let grad = values::<B, T>(grad);
+    let grad = host_values::<B, T>(grad);
     let (d_xw, grads) = gru::gru_backward(d, grad.as_slice(), saved.tape, saved.w_hh.as_slice());
     let shapes = [
         vec![3 * d.hidden, d.hidden],
