@@ -8,7 +8,7 @@
 
 use burn::backend::Backend;
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{Device, try_read_sync};
+use burn::tensor::{DType, Device, Shape, TensorData, try_read_sync};
 use cortex_kernels::{Buffer, Real};
 
 /// Whether the hand-written CPU kernels run on `device`: burn's flex or ndarray backend, with
@@ -31,4 +31,23 @@ pub(crate) fn host_values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Buffer
         .and_then(Result::ok)
         .expect("fused op: reading a CPU tensor cannot fail");
     Buffer::new(data)
+}
+
+/// A tensor of `dtype` on `device` from kernel values.
+pub(crate) fn tensor<B: Backend, T: Real>(
+    values: Vec<T>,
+    shape: impl Into<Shape>,
+    dtype: DType,
+    device: &B::Device,
+) -> FloatTensor<B> {
+    from_data::<B>(TensorData::new(values, shape), dtype, device)
+}
+
+/// A tensor of `dtype` on `device` from `data` (of the kernel's dtype).
+pub(crate) fn from_data<B: Backend>(
+    data: TensorData,
+    dtype: DType,
+    device: &B::Device,
+) -> FloatTensor<B> {
+    B::float_from_data(data.convert_dtype(dtype), device)
 }

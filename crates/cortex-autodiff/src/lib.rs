@@ -13,7 +13,9 @@
 //! - fused losses with hand-written backward passes ([`fused_cross_entropy`],
 //!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000; the fused f32
 //!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends); the fused linear layer
-//!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout).
+//!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout);
+//!   the fused convolutions ([`fused_conv2d`], [`fused_conv1d`]: im2col + GEMM in NCHW with a
+//!   hand-written backward).
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -32,6 +34,9 @@
 mod activation;
 mod args;
 mod cases;
+// The fused convolution implements ndarray too (see `fused`).
+#[allow(deprecated)]
+mod conv;
 mod error;
 // burn marks ndarray deprecated; Cortex keeps it a first-class backend, so the fused ops
 // implement it too.
@@ -52,6 +57,7 @@ mod value_and_grad;
 pub use activation::{FusedActivationOps, fused_sigmoid};
 pub use args::{Args, Flatten, Input};
 pub use cases::op_cases;
+pub use conv::{FusedConvOps, fused_conv1d, fused_conv2d};
 pub use error::{Cause, Error, InvalidValue, Result};
 pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cross_entropy};
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};

@@ -1,13 +1,16 @@
-//! The fused losses, the fused sigmoid and the fused linear agree with their composed twins and stay finite at
-//! |x| = 1000.
+//! The fused losses, the fused sigmoid, the fused linear and the fused convolutions agree with
+//! their composed twins; the losses stay finite at |x| = 1000.
 
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use cortex_autodiff::{
-    GradCheck, fused_binary_cross_entropy_with_logits, fused_cross_entropy, fused_linear,
-    fused_sigmoid, op_cases,
+    GradCheck, fused_binary_cross_entropy_with_logits, fused_conv1d, fused_conv2d,
+    fused_cross_entropy, fused_linear, fused_sigmoid, op_cases,
 };
 use cortex_core::Backend;
-use cortex_ops::{CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits, cross_entropy};
+use cortex_ops::{
+    Conv1dOptions, Conv2dOptions, CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits,
+    cross_entropy,
+};
 
 /// `values` as a tensor of `shape` and `dtype` on `device`.
 fn tensor<const D: usize>(
@@ -270,5 +273,171 @@ fn fused_linear_runs_without_gradients_and_mixed_with_plain_inputs() {
         let grads = y.sum().backward();
         let dw = values(&tracked.grad(&grads).unwrap());
         assert_eq!(dw, vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    }
+}
+
+/// `n` deterministic values in [-1, 1).
+fn wave(n: usize, seed: f64) -> Vec<f64> {
+    (0..n).map(|i| (i as f64 * 0.731 + seed).sin()).collect()
+}
+
+/// `a` and `b` equal within `tolerance` (relative above 1).
+fn assert_close(a: &[f64], b: &[f64], tolerance: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tolerance * y.abs().max(1.0),
+            "{what}[{i}]: {x} vs {y}"
+        );
+    }
+}
+
+/// The fused conv2d against `cortex_ops::conv2d` (burn's convolution) in value and in every
+/// gradient, on both CPU backends in f32 and f64: the bench's LeNet layer, a strided, padded,
+/// dilated grouped one, a pointwise one; with only `x` or only the weight tracked too.
+#[test]
+fn fused_conv2d_matches_the_composed_op() {
+    let configs = [
+        (
+            [3, 1, 12, 11],
+            [4, 1, 5, 5],
+            Conv2dOptions::default().with_padding([2, 2]),
+        ),
+        (
+            [2, 4, 9, 10],
+            [6, 2, 3, 2],
+            Conv2dOptions::default()
+                .with_stride([2, 3])
+                .with_padding([1, 2])
+                .with_dilation([2, 1])
+                .with_groups(2),
+        ),
+        ([5, 3, 4, 3], [7, 3, 1, 1], Conv2dOptions::default()),
+    ];
+    for backend in Backend::selected_from_env().unwrap() {
+        let device = backend.autodiff_device();
+        for dtype in [DType::F32, DType::F64] {
+            let tolerance = if dtype == DType::F32 { 2e-5 } else { 1e-12 };
+            for (x_shape, w_shape, options) in configs {
+                let (nx, nw) = (x_shape.iter().product(), w_shape.iter().product());
+                let (xs, ws, bs) = (wave(nx, 0.1), wave(nw, 0.7), wave(w_shape[0], 1.3));
+                for tracked in [[true, true], [true, false], [false, true]] {
+                    let make = || {
+                        let mut x = tensor(&xs, x_shape, &device, dtype);
+                        let mut w = tensor(&ws, w_shape, &device, dtype);
+                        if tracked[0] {
+                            x = x.require_grad();
+                        }
+                        if tracked[1] {
+                            w = w.require_grad();
+                        }
+                        let b = tensor(&bs, [w_shape[0]], &device, dtype).require_grad();
+                        (x, w, b)
+                    };
+                    let ((xa, wa, ba), (xb, wb, bb)) = (make(), make());
+                    let fused =
+                        fused_conv2d(xa.clone(), wa.clone(), Some(ba.clone()), &options).unwrap();
+                    let composed =
+                        cortex_ops::conv2d(xb.clone(), wb.clone(), Some(bb.clone()), &options)
+                            .unwrap();
+                    assert_eq!(fused.dims(), composed.dims());
+                    let what = format!("{x_shape:?} {w_shape:?} {dtype:?} {tracked:?}");
+                    assert_close(&values(&fused), &values(&composed), tolerance, &what);
+                    let up = wave(composed.dims().iter().product(), 2.9);
+                    let up = tensor(&up, composed.dims(), &device, dtype);
+                    let ga = fused.mul(up.clone()).sum().backward();
+                    let gb = composed.mul(up).sum().backward();
+                    let grad = |t: &Tensor<4>, g| t.grad(g).map(|g| values(&g));
+                    assert_eq!(grad(&xa, &ga).is_some(), tracked[0], "{what}");
+                    assert_eq!(grad(&wa, &ga).is_some(), tracked[1], "{what}");
+                    for (a, b, name) in [
+                        (grad(&xa, &ga), grad(&xb, &gb), "∂x"),
+                        (grad(&wa, &ga), grad(&wb, &gb), "∂W"),
+                        (
+                            ba.grad(&ga).map(|g| values(&g)),
+                            bb.grad(&gb).map(|g| values(&g)),
+                            "∂b",
+                        ),
+                    ] {
+                        if let (Some(a), Some(b)) = (a, b) {
+                            assert_close(&a, &b, tolerance, &format!("{name} {what}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fused conv1d (a conv2d of height 1) against `cortex_ops::conv1d`, value and gradients;
+/// inference on the plain device; every bad configuration is the composed op's error.
+#[test]
+fn fused_conv1d_matches_and_rejects_what_the_composed_op_rejects() {
+    let options = Conv1dOptions::default()
+        .with_stride(2)
+        .with_padding(1)
+        .with_dilation(2)
+        .with_groups(2);
+    for backend in Backend::selected_from_env().unwrap() {
+        let device = backend.autodiff_device();
+        let x = tensor(&wave(2 * 4 * 13, 0.2), [2, 4, 13], &device, DType::F64).require_grad();
+        let w = tensor(&wave(6 * 2 * 3, 0.9), [6, 2, 3], &device, DType::F64).require_grad();
+        let fused = fused_conv1d(x.clone(), w.clone(), None, &options).unwrap();
+        let composed = cortex_ops::conv1d(x.clone(), w.clone(), None, &options).unwrap();
+        assert_eq!(fused.dims(), [2, 6, 6]);
+        assert_close(&values(&fused), &values(&composed), 1e-12, "conv1d");
+        let (ga, gb) = (fused.sum().backward(), composed.sum().backward());
+        for t in [&x, &w] {
+            let (a, b) = (t.grad(&ga).unwrap(), t.grad(&gb).unwrap());
+            assert_close(&values(&a), &values(&b), 1e-12, "conv1d gradient");
+        }
+        let plain = backend.device();
+        let y = fused_conv1d(
+            Tensor::<3>::from_floats([[[1.0, 2.0, 4.0]]], &plain),
+            Tensor::<3>::from_floats([[[1.0, -1.0]]], &plain),
+            Some(Tensor::<1>::from_floats([0.5], &plain)),
+            &Conv1dOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(values(&y), vec![-0.5, -1.5]);
+
+        let x = tensor(&[0.0; 3 * 5 * 5], [1, 3, 5, 5], &device, DType::F32);
+        let bad = [
+            (
+                tensor(&[0.0; 2 * 3 * 3 * 3], [2, 3, 3, 3], &device, DType::F32),
+                Conv2dOptions::default().with_stride([0, 1]),
+            ),
+            (
+                tensor(&[0.0; 2 * 3 * 7 * 7], [2, 3, 7, 7], &device, DType::F32),
+                Conv2dOptions::default(),
+            ),
+            (
+                tensor(&[0.0; 2 * 3 * 3 * 3], [2, 3, 3, 3], &device, DType::F32),
+                Conv2dOptions::default().with_groups(2),
+            ),
+            (
+                tensor(&[0.0; 2 * 2 * 3 * 3], [2, 2, 3, 3], &device, DType::F32),
+                Conv2dOptions::default(),
+            ),
+            (
+                tensor(&[0.0; 2 * 3 * 3 * 3], [2, 3, 3, 3], &device, DType::F64),
+                Conv2dOptions::default(),
+            ),
+        ];
+        for (w, options) in bad {
+            let fused = fused_conv2d(x.clone(), w.clone(), None, &options).unwrap_err();
+            let composed = cortex_ops::conv2d(x.clone(), w, None, &options).unwrap_err();
+            assert_eq!(fused, composed);
+        }
+        let w = tensor(&[0.0; 2 * 3 * 3 * 3], [2, 3, 3, 3], &device, DType::F32);
+        let bias = tensor(&[0.0; 3], [3], &device, DType::F32);
+        let fused = fused_conv2d(
+            x.clone(),
+            w.clone(),
+            Some(bias.clone()),
+            &Conv2dOptions::default(),
+        );
+        let composed = cortex_ops::conv2d(x, w, Some(bias), &Conv2dOptions::default());
+        assert_eq!(fused.unwrap_err(), composed.unwrap_err());
     }
 }

@@ -87,6 +87,38 @@ proptest! {
         })?;
     }
 
+    /// The fused convolution (im2col + GEMM, hand-written backward) over rectangular windows:
+    /// every stride, padding and dilation per dimension, groups, a bias, batch 1 or 2.
+    #[test]
+    fn fused_conv2d_configurations(batch in 1usize..3, groups in 1usize..3, per_group in 1usize..3,
+                                   out_per_group in 1usize..3, kernel in (1usize..4, 1usize..4),
+                                   stride in (1usize..4, 1usize..4), padding in (0usize..3, 0usize..3),
+                                   dilation in (1usize..3, 1usize..3), size in (3usize..7, 3usize..7),
+                                   x in values(2 * 4 * 6 * 6), w in values(4 * 2 * 3 * 3),
+                                   b in values(4)) {
+        let (channels, out_channels) = (groups * per_group, groups * out_per_group);
+        prop_assume!(dilation.0 * (kernel.0 - 1) < size.0 + 2 * padding.0);
+        prop_assume!(dilation.1 * (kernel.1 - 1) < size.1 + 2 * padding.1);
+        let x_shape = [batch, channels, size.0, size.1];
+        let w_shape = [out_channels, per_group, kernel.0, kernel.1];
+        let xn: usize = x_shape.iter().product();
+        let wn: usize = w_shape.iter().product();
+        let x = Input::new("x", &x_shape, x[..xn].to_vec()).unwrap();
+        let w = Input::new("weight", &w_shape, w[..wn].to_vec()).unwrap();
+        let b = Input::new("bias", &[out_channels], b[..out_channels].to_vec()).unwrap();
+        let options = ops::Conv2dOptions::default()
+            .with_groups(groups)
+            .with_stride([stride.0, stride.1])
+            .with_padding([padding.0, padding.1])
+            .with_dilation([dilation.0, dilation.1]);
+        check(vec![x, w, b], move |args| {
+            let y = cortex_autodiff::fused_conv2d(
+                args.get::<4>(0)?, args.get::<4>(1)?, Some(args.get::<1>(2)?), &options)?;
+            let n: usize = y.dims().iter().product();
+            Ok(y.reshape([n]))
+        })?;
+    }
+
     #[test]
     fn pools(batch in 1usize..3, size in 3usize..7, kernel in 1usize..4, stride in 1usize..3,
              x in values(2 * 2 * 6 * 6)) {

@@ -7,6 +7,8 @@
 //! - [`lstm`] and [`gru`]: whole-sequence recurrences, forward and backward through time,
 //!   the batch split across rayon's pool (the math is in `docs/math.md`, "Fused
 //!   recurrences"), sharing [`Dims`] and the weight-gradient GEMM.
+//! - [`conv`]: 2-D convolution forward and backward (input, weight, bias gradients) as
+//!   im2col + GEMM in NCHW, the batch split across rayon's pool.
 //! - [`microkernel`]: an AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
 //!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
@@ -30,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod conv;
 pub mod gru;
 pub mod lstm;
 pub mod microkernel;

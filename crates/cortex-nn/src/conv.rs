@@ -1,6 +1,7 @@
 //! `Conv1d` and `Conv2d`: cross-correlation with stride, padding (explicit, `Valid` or
 //! `Same`), dilation, groups and an optional bias, in PyTorch's weight layout
-//! `[C_out, C_in / groups, k…]`.
+//! `[C_out, C_in / groups, k…]`. Both run through `cortex_autodiff`'s fused convolution
+//! (im2col + GEMM with a hand-written backward on the CPU backends, burn's conv elsewhere).
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -328,7 +329,7 @@ impl Conv1d {
             dilation: g.dilation[0],
             groups: g.groups,
         };
-        cortex_ops::conv1d(
+        cortex_autodiff::fused_conv1d(
             x,
             self.weight.val(),
             self.bias.as_ref().map(Param::val),
@@ -352,7 +353,7 @@ impl Conv2d {
             dilation: [g.dilation[0], g.dilation[1]],
             groups: g.groups,
         };
-        cortex_ops::conv2d(
+        cortex_autodiff::fused_conv2d(
             x,
             self.weight.val(),
             self.bias.as_ref().map(Param::val),

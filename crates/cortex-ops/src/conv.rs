@@ -182,6 +182,57 @@ fn check_conv(
     kernel_fits(op, &x[2..], &weight[2..], padding, dilation)
 }
 
+/// The checks of [`conv1d`], with its errors: for ops that compute the same convolution
+/// another way (the fused convolution of `cortex-autodiff`) and must reject what it rejects.
+///
+/// # Errors
+/// As [`conv1d`].
+pub fn check_conv1d(
+    x: &Tensor<3>,
+    weight: &Tensor<3>,
+    bias: Option<&Tensor<1>>,
+    options: &Conv1dOptions,
+) -> Result<()> {
+    const OP: &str = "conv1d";
+    check_conv(
+        OP,
+        &x.dims(),
+        &weight.dims(),
+        bias,
+        &[options.stride],
+        &[options.padding],
+        &[options.dilation],
+        options.groups,
+    )?;
+    check::same_kind(OP, "weight", x, weight)?;
+    check::channel_vector(OP, "bias", bias, weight.dims()[0], x)
+}
+
+/// The checks of [`conv2d`], with its errors (see [`check_conv1d`]).
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn check_conv2d(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+    options: &Conv2dOptions,
+) -> Result<()> {
+    const OP: &str = "conv2d";
+    check_conv(
+        OP,
+        &x.dims(),
+        &weight.dims(),
+        bias,
+        &options.stride,
+        &options.padding,
+        &options.dilation,
+        options.groups,
+    )?;
+    check::same_kind(OP, "weight", x, weight)?;
+    check::channel_vector(OP, "bias", bias, weight.dims()[0], x)
+}
+
 /// 1-D convolution (cross-correlation, kernel not flipped), as `torch.nn.functional.conv1d`.
 ///
 /// # Errors
@@ -197,19 +248,7 @@ pub fn conv1d(
     bias: Option<Tensor<1>>,
     options: &Conv1dOptions,
 ) -> Result<Tensor<3>> {
-    const OP: &str = "conv1d";
-    check_conv(
-        OP,
-        &x.dims(),
-        &weight.dims(),
-        bias.as_ref(),
-        &[options.stride],
-        &[options.padding],
-        &[options.dilation],
-        options.groups,
-    )?;
-    check::same_kind(OP, "weight", &x, &weight)?;
-    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], &x)?;
+    check_conv1d(&x, &weight, bias.as_ref(), options)?;
     let burn_options = ConvOptions::new(
         [options.stride],
         [options.padding],
@@ -243,19 +282,7 @@ pub fn conv2d(
     bias: Option<Tensor<1>>,
     options: &Conv2dOptions,
 ) -> Result<Tensor<4>> {
-    const OP: &str = "conv2d";
-    check_conv(
-        OP,
-        &x.dims(),
-        &weight.dims(),
-        bias.as_ref(),
-        &options.stride,
-        &options.padding,
-        &options.dilation,
-        options.groups,
-    )?;
-    check::same_kind(OP, "weight", &x, &weight)?;
-    check::channel_vector(OP, "bias", bias.as_ref(), weight.dims()[0], &x)?;
+    check_conv2d(&x, &weight, bias.as_ref(), options)?;
     let burn_options = ConvOptions::new(
         options.stride,
         options.padding,

@@ -50,7 +50,9 @@ pub use classification::{
     CrossEntropyOptions, binary_cross_entropy_with_logits, check_binary_targets, cross_entropy,
     nll_loss,
 };
-pub use conv::{Conv1dOptions, Conv2dOptions, conv1d, conv2d, window_output_size};
+pub use conv::{
+    Conv1dOptions, Conv2dOptions, check_conv1d, check_conv2d, conv1d, conv2d, window_output_size,
+};
 pub use dropout::dropout;
 pub use embedding::embedding;
 pub use error::{Cause, Error, InvalidValue, Result};

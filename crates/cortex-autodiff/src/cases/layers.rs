@@ -121,15 +121,31 @@ pub(crate) fn conv_cases(cases: &mut Vec<GradCase>) {
             ops::Conv1dOptions::default().with_groups(2).with_padding(1),
         ),
     ];
+    // Each sample runs through the composed op and the fused one (im2col + GEMM with its
+    // hand-written backward on the CPU backends).
     for (i, (variant, x, w, bias, options)) in conv1d.into_iter().enumerate() {
         let inputs = conv_inputs(&x, &w, bias, 60 + 3 * i as u64);
         cases.push(GradCase::new(
             format!("conv1d/{variant}"),
             "conv1d",
-            inputs,
+            inputs.clone(),
             move |args| {
                 let b = if bias { Some(args.get::<1>(2)?) } else { None };
                 Ok(ops::conv1d(
+                    args.get::<3>(0)?,
+                    args.get::<3>(1)?,
+                    b,
+                    &options,
+                )?)
+            },
+        ));
+        cases.push(GradCase::new(
+            format!("fused_conv1d/{variant}"),
+            "fused_conv1d",
+            inputs,
+            move |args| {
+                let b = if bias { Some(args.get::<1>(2)?) } else { None };
+                Ok(crate::conv::fused_conv1d(
                     args.get::<3>(0)?,
                     args.get::<3>(1)?,
                     b,
@@ -178,16 +194,37 @@ pub(crate) fn conv_cases(cases: &mut Vec<GradCase>) {
             true,
             ops::Conv2dOptions::default().with_groups(2),
         ),
+        (
+            "pointwise_1x1_batch3",
+            [3, 3, 2, 3],
+            [5, 3, 1, 1],
+            true,
+            ops::Conv2dOptions::default(),
+        ),
     ];
     for (i, (variant, x, w, bias, options)) in conv2d.into_iter().enumerate() {
         let inputs = conv_inputs(&x, &w, bias, 80 + 3 * i as u64);
         cases.push(GradCase::new(
             format!("conv2d/{variant}"),
             "conv2d",
-            inputs,
+            inputs.clone(),
             move |args| {
                 let b = if bias { Some(args.get::<1>(2)?) } else { None };
                 Ok(ops::conv2d(
+                    args.get::<4>(0)?,
+                    args.get::<4>(1)?,
+                    b,
+                    &options,
+                )?)
+            },
+        ));
+        cases.push(GradCase::new(
+            format!("fused_conv2d/{variant}"),
+            "fused_conv2d",
+            inputs,
+            move |args| {
+                let b = if bias { Some(args.get::<1>(2)?) } else { None };
+                Ok(crate::conv::fused_conv2d(
                     args.get::<4>(0)?,
                     args.get::<4>(1)?,
                     b,

@@ -11,13 +11,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::DType;
 
 use cortex_kernels::gru::{self, GruForward};
 use cortex_kernels::lstm::{self, LstmForward};
 use cortex_kernels::{Buffer, Dims, Real};
 
-use crate::kernels::host_values;
+use crate::kernels::{from_data, host_values, tensor};
 
 /// Fused LSTM and GRU sequences, implemented for the CPU backends and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -103,21 +103,6 @@ impl Kernel for f64 {
     fn gru(saved: SavedGru<Self>) -> Precision {
         Precision::GruF64(Arc::new(saved))
     }
-}
-
-/// A tensor of `dtype` on `device` from kernel values.
-fn tensor<B: Backend, T: Real>(
-    values: Vec<T>,
-    shape: impl Into<Shape>,
-    dtype: DType,
-    device: &B::Device,
-) -> FloatTensor<B> {
-    from_data::<B>(TensorData::new(values, shape), dtype, device)
-}
-
-/// A tensor of `dtype` on `device` from `data` (of the kernel's dtype).
-fn from_data<B: Backend>(data: TensorData, dtype: DType, device: &B::Device) -> FloatTensor<B> {
-    B::float_from_data(data.convert_dtype(dtype), device)
 }
 
 /// The sizes of a recurrence over `xw [B, T, gates·H]`.
