@@ -15,7 +15,8 @@
 //!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends); the fused linear layer
 //!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout);
 //!   the fused convolutions ([`fused_conv2d`], [`fused_conv1d`]: im2col + GEMM in NCHW with a
-//!   hand-written backward).
+//!   hand-written backward); the fused max pooling ([`fused_max_pool2d`], [`fused_max_pool1d`]:
+//!   the arg-max kept for the backward).
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -48,6 +49,9 @@ mod kernels;
 #[allow(deprecated)]
 mod linear;
 mod module_check;
+// The fused max pooling implements ndarray too (see `fused`).
+#[allow(deprecated)]
+mod pool;
 // The fused recurrences implement ndarray too (see `fused`).
 #[allow(deprecated)]
 mod recurrent;
@@ -63,6 +67,7 @@ pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cros
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
 pub use kernels::cpu_kernels_supported;
 pub use linear::{FusedLinearOps, fused_linear};
+pub use pool::{FusedPoolOps, fused_max_pool1d, fused_max_pool2d};
 pub use recurrent::{
     FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,
 };

@@ -4,12 +4,12 @@
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use cortex_autodiff::{
     GradCheck, fused_binary_cross_entropy_with_logits, fused_conv1d, fused_conv2d,
-    fused_cross_entropy, fused_linear, fused_sigmoid, op_cases,
+    fused_cross_entropy, fused_linear, fused_max_pool1d, fused_max_pool2d, fused_sigmoid, op_cases,
 };
 use cortex_core::Backend;
 use cortex_ops::{
-    Conv1dOptions, Conv2dOptions, CrossEntropyOptions, Reduction, binary_cross_entropy_with_logits,
-    cross_entropy,
+    Conv1dOptions, Conv2dOptions, CrossEntropyOptions, Pool1dOptions, Pool2dOptions, Reduction,
+    binary_cross_entropy_with_logits, cross_entropy,
 };
 
 /// `values` as a tensor of `shape` and `dtype` on `device`.
@@ -439,5 +439,65 @@ fn fused_conv1d_matches_and_rejects_what_the_composed_op_rejects() {
         );
         let composed = cortex_ops::conv2d(x, w, Some(bias), &Conv2dOptions::default());
         assert_eq!(fused.unwrap_err(), composed.unwrap_err());
+    }
+}
+
+/// The fused max pooling against `cortex_ops` (burn's pooling): value and gradient on both CPU
+/// backends in f32 and f64, padded, strided, overlapping windows and the bench's 2 × 2; the
+/// 1-D form; the composed op's errors.
+#[test]
+fn fused_max_pool_matches_the_composed_op() {
+    let configs = [
+        ([3, 4, 8, 8], Pool2dOptions::new([2, 2])),
+        (
+            [2, 3, 7, 9],
+            Pool2dOptions::new([3, 2])
+                .with_stride([2, 1])
+                .with_padding([1, 1]),
+        ),
+    ];
+    for backend in Backend::selected_from_env().unwrap() {
+        let device = backend.autodiff_device();
+        for dtype in [DType::F32, DType::F64] {
+            for (shape, options) in configs {
+                // Distinct values: no ties, so the arg-max is unique.
+                let n: usize = shape.iter().product();
+                let xs: Vec<f64> = (0..n).map(|i| ((i * 7919) % 10007) as f64 * 1e-3).collect();
+                let xa = tensor(&xs, shape, &device, dtype).require_grad();
+                let xb = tensor(&xs, shape, &device, dtype).require_grad();
+                let fused = fused_max_pool2d(xa.clone(), &options).unwrap();
+                let composed = cortex_ops::max_pool2d(xb.clone(), &options).unwrap();
+                assert_eq!(fused.dims(), composed.dims());
+                assert_eq!(values(&fused), values(&composed));
+                let up = wave(composed.dims().iter().product(), 0.4);
+                let up = tensor(&up, composed.dims(), &device, dtype);
+                let ga = fused.mul(up.clone()).sum().backward();
+                let gb = composed.mul(up).sum().backward();
+                assert_eq!(
+                    values(&xa.grad(&ga).unwrap()),
+                    values(&xb.grad(&gb).unwrap()),
+                    "{shape:?} {dtype:?}"
+                );
+            }
+        }
+        let x = tensor(&wave(2 * 3 * 11, 0.3), [2, 3, 11], &device, DType::F64).require_grad();
+        let options = Pool1dOptions::new(3).with_stride(2).with_padding(1);
+        let fused = fused_max_pool1d(x.clone(), &options).unwrap();
+        let composed = cortex_ops::max_pool1d(x.clone(), &options).unwrap();
+        assert_eq!(values(&fused), values(&composed));
+        let (ga, gb) = (fused.sum().backward(), composed.sum().backward());
+        assert_eq!(values(&x.grad(&ga).unwrap()), values(&x.grad(&gb).unwrap()));
+        let x = tensor(&[0.0; 2 * 4 * 4], [1, 2, 4, 4], &device, DType::F32);
+        for options in [
+            Pool2dOptions::new([2, 0]),
+            Pool2dOptions::new([2, 2]).with_padding([2, 0]),
+            Pool2dOptions::new([5, 2]),
+        ] {
+            let fused = fused_max_pool2d(x.clone(), &options).unwrap_err();
+            assert_eq!(
+                fused,
+                cortex_ops::max_pool2d(x.clone(), &options).unwrap_err()
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@
 //!   recurrences"), sharing [`Dims`] and the weight-gradient GEMM.
 //! - [`conv`]: 2-D convolution forward and backward (input, weight, bias gradients) as
 //!   im2col + GEMM in NCHW, the batch split across rayon's pool.
+//! - [`pool`]: 2-D max pooling forward (with its arg-max) and backward.
 //! - [`microkernel`]: an AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
 //!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
@@ -37,6 +38,7 @@ pub mod gru;
 pub mod lstm;
 pub mod microkernel;
 pub mod peak;
+pub mod pool;
 mod real;
 mod recurrence;
 pub mod simd;

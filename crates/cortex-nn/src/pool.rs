@@ -111,12 +111,12 @@ fn two(value: &[usize; 2]) -> &[usize] {
 pool_layer!(
     /// 1-D max pooling over `[N, C, L]`, as `torch.nn.MaxPool1d`.
     MaxPool1d, MaxPool1dConfig, "MaxPool1d", Pool1dOptions, usize, 1,
-    cortex_ops::max_pool1d, one, average = false
+    cortex_autodiff::fused_max_pool1d, one, average = false
 );
 pool_layer!(
     /// 2-D max pooling over `[N, C, H, W]`, as `torch.nn.MaxPool2d`.
     MaxPool2d, MaxPool2dConfig, "MaxPool2d", Pool2dOptions, [usize; 2], 2,
-    cortex_ops::max_pool2d, two, average = false
+    cortex_autodiff::fused_max_pool2d, two, average = false
 );
 pool_layer!(
     /// 1-D average pooling over `[N, C, L]`, as `torch.nn.AvgPool1d`.

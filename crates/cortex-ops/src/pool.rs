@@ -90,6 +90,26 @@ fn check_pool(
     kernel_fits(op, &x[2..], kernel, padding, &ones)
 }
 
+/// The checks of the 1-D pools ([`max_pool1d`], [`avg_pool1d`]) with their errors, naming
+/// `op`: for ops that pool another way (the fused max pooling of `cortex-autodiff`) and must
+/// reject what these reject.
+///
+/// # Errors
+/// As [`max_pool1d`].
+pub fn check_pool1d(op: &'static str, x: &Tensor<3>, options: &Pool1dOptions) -> Result<()> {
+    let o = options;
+    check_pool(op, &x.dims(), &[o.kernel_size], &[o.stride], &[o.padding])
+}
+
+/// The checks of the 2-D pools ([`max_pool2d`], [`avg_pool2d`]), as [`check_pool1d`].
+///
+/// # Errors
+/// As [`max_pool2d`].
+pub fn check_pool2d(op: &'static str, x: &Tensor<4>, options: &Pool2dOptions) -> Result<()> {
+    let o = options;
+    check_pool(op, &x.dims(), &o.kernel_size, &o.stride, &o.padding)
+}
+
 /// 1-D max pooling: the maximum of each window; the gradient goes to the arg-max.
 ///
 /// # Errors
@@ -100,13 +120,7 @@ fn check_pool(
 /// x `[N, C, L]`; output `[N, C, ⌊(L + 2p - k)/s⌋ + 1]`.
 pub fn max_pool1d(x: Tensor<3>, options: &Pool1dOptions) -> Result<Tensor<3>> {
     let o = options;
-    check_pool(
-        "max_pool1d",
-        &x.dims(),
-        &[o.kernel_size],
-        &[o.stride],
-        &[o.padding],
-    )?;
+    check_pool1d("max_pool1d", &x, o)?;
     let burn_options = MaxPoolOptions::new([o.kernel_size])
         .with_stride([o.stride])
         .with_padding([o.padding]);
@@ -130,13 +144,7 @@ pub fn max_pool1d(x: Tensor<3>, options: &Pool1dOptions) -> Result<Tensor<3>> {
 /// ```
 pub fn max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<4>> {
     let o = options;
-    check_pool(
-        "max_pool2d",
-        &x.dims(),
-        &o.kernel_size,
-        &o.stride,
-        &o.padding,
-    )?;
+    check_pool2d("max_pool2d", &x, o)?;
     let burn_options = MaxPoolOptions::new(o.kernel_size)
         .with_stride(o.stride)
         .with_padding(o.padding);

@@ -251,6 +251,12 @@ pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
             move |args| Ok(ops::max_pool1d(args.get::<3>(0)?, &options)?),
         ));
         cases.push(GradCase::new(
+            format!("fused_max_pool1d/{variant}"),
+            "fused_max_pool1d",
+            vec![sample::distinct("x", &shape, 100)],
+            move |args| Ok(crate::pool::fused_max_pool1d(args.get::<3>(0)?, &options)?),
+        ));
+        cases.push(GradCase::new(
             format!("avg_pool1d/{variant}"),
             "avg_pool1d",
             vec![sample::standard("x", &shape, 101)],
@@ -285,6 +291,12 @@ pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
             "max_pool2d",
             vec![sample::distinct("x", &shape, 102)],
             move |args| Ok(ops::max_pool2d(args.get::<4>(0)?, &options)?),
+        ));
+        cases.push(GradCase::new(
+            format!("fused_max_pool2d/{variant}"),
+            "fused_max_pool2d",
+            vec![sample::distinct("x", &shape, 102)],
+            move |args| Ok(crate::pool::fused_max_pool2d(args.get::<4>(0)?, &options)?),
         ));
         cases.push(GradCase::new(
             format!("avg_pool2d/{variant}"),
