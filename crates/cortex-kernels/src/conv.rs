@@ -343,21 +343,12 @@ pub fn conv2d_backward<T: Real>(
     );
     let (pixels, taps, group_in, group_out) = (s.pixels(), s.taps(), s.group_in(), s.group_out());
     let plane = s.input[2] * s.input[3];
-    let bias_grad = bias.then(|| {
-        let mut db = vec![T::ZERO; s.weight[0]];
-        for sample in grad.chunks(s.sample_out().max(1)) {
-            for (d, channel) in db.iter_mut().zip(sample.chunks(pixels.max(1))) {
-                *d += channel.iter().fold(T::ZERO, |acc, &v| acc + v);
-            }
-        }
-        db
-    });
     let mut dx = weight.map(|_| vec![T::ZERO; x_len]);
-    if grad.is_empty() || s.sample_in() == 0 || (dx.is_none() && x.is_none()) {
+    if grad.is_empty() || s.sample_in() == 0 || (dx.is_none() && x.is_none() && !bias) {
         return Conv2dGradients {
             x: dx,
             weight: x.map(|_| vec![T::ZERO; w_len]),
-            bias: bias_grad,
+            bias: bias.then(|| bias_gradient(&s, grad)),
         };
     }
     let (chunk, parallel_gemm) = s.chunking();
@@ -366,13 +357,23 @@ pub fn conv2d_backward<T: Real>(
         Some(dx) => dx.chunks_mut(chunk * s.sample_in()).map(Some).collect(),
         None => (0..chunks).map(|_| None).collect(),
     };
-    let partial_weight_grads: Vec<Option<Vec<T>>> = dx_chunks
+    let partials: Vec<Partials<T>> = dx_chunks
         .into_par_iter()
         .enumerate()
         .map(|(c, mut dx)| {
             let samples = (c * chunk)..((c + 1) * chunk).min(s.input[0]);
+            let db = bias.then(|| {
+                bias_gradient(
+                    &s,
+                    &grad[samples.start * s.sample_out()..samples.end * s.sample_out()],
+                )
+            });
             let mut dw = x.map(|_| vec![T::ZERO; w_len]);
-            let mut cols = vec![T::ZERO; taps * pixels];
+            let mut cols = if s.pointwise() {
+                Vec::new()
+            } else {
+                vec![T::ZERO; taps * pixels]
+            };
             for (local, n) in samples.enumerate() {
                 let dy = &grad[n * s.sample_out()..][..s.sample_out()];
                 for g in 0..s.window.groups {
@@ -411,22 +412,53 @@ pub fn conv2d_backward<T: Real>(
                     }
                 }
             }
-            dw
+            (dw, db)
         })
         .collect();
-    let weight_grad = x.map(|_| {
-        let mut partials = partial_weight_grads.into_iter().flatten();
-        let mut dw = partials.next().unwrap_or_else(|| vec![T::ZERO; w_len]);
-        for partial in partials {
-            dw.iter_mut().zip(partial).for_each(|(d, p)| *d += p);
-        }
-        dw
-    });
+    let (weight_parts, bias_parts): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     Conv2dGradients {
         x: dx,
-        weight: weight_grad,
-        bias: bias_grad,
+        weight: sum_partials(weight_parts),
+        bias: sum_partials(bias_parts),
     }
+}
+
+/// One thread chunk's partial `∂W` and `∂b` (each when asked for).
+type Partials<T> = (Option<Vec<T>>, Option<Vec<T>>);
+
+/// The sum of the threads' partial gradients (`None` when the gradient was not asked for).
+fn sum_partials<T: Real>(parts: Vec<Option<Vec<T>>>) -> Option<Vec<T>> {
+    let mut parts = parts.into_iter().flatten();
+    let mut total = parts.next()?;
+    for part in parts {
+        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+    }
+    Some(total)
+}
+
+/// `∂b[o] = Σ_{n, pixels} ∂y[n, o, ·]` over the samples of `grad`.
+fn bias_gradient<T: Real>(s: &Conv2dShape, grad: &[T]) -> Vec<T> {
+    let mut db = vec![T::ZERO; s.weight[0]];
+    for sample in grad.chunks(s.sample_out().max(1)) {
+        for (d, channel) in db.iter_mut().zip(sample.chunks(s.pixels().max(1))) {
+            *d += sum(channel);
+        }
+    }
+    db
+}
+
+/// `Σ values`, in eight interleaved partial sums (which the compiler keeps in one vector
+/// register: a single running sum is a serial chain of dependent additions).
+fn sum<T: Real>(values: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let mut blocks = values.chunks_exact(8);
+    for block in &mut blocks {
+        for (lane, &v) in lanes.iter_mut().zip(block) {
+            *lane += v;
+        }
+    }
+    let tail = blocks.remainder().iter().fold(T::ZERO, |acc, &v| acc + v);
+    lanes.iter().fold(tail, |acc, &v| acc + v)
 }
 
 #[cfg(test)]

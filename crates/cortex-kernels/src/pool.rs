@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use crate::Real;
+use crate::simd::simd_fn;
 
 /// A pooling window: its size, stride and zero padding per spatial dimension `[h, w]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +80,88 @@ fn planes_per_task(plane: usize) -> usize {
     (4096 / plane.max(1)).max(1)
 }
 
+/// `max` and `at` ← the maximum over `rows` of each column of the plane `x` (rows `w`
+/// apart) and its index in the plane: an elementwise pass the compiler vectorises. Within a
+/// column the earliest row wins a tie and the last NaN wins, as in a row-major scan.
+#[inline(always)]
+fn stack_rows<T: Real>(
+    x: &[T],
+    w: usize,
+    rows: std::ops::Range<usize>,
+    max: &mut [T],
+    at: &mut [u32],
+) {
+    let first = rows.start;
+    max.copy_from_slice(&x[first * w..][..w]);
+    let base = (first * w) as u32;
+    for (c, at) in at.iter_mut().enumerate() {
+        *at = base + c as u32;
+    }
+    for r in rows.skip(1) {
+        let row = &x[r * w..][..w];
+        let base = (r * w) as u32;
+        for (c, ((m, a), &v)) in max.iter_mut().zip(at.iter_mut()).zip(row).enumerate() {
+            // `v != v`: a NaN, which always takes the window (the last NaN wins). Selects, not
+            // branches: on real data which row wins is a coin toss for the branch predictor.
+            #[allow(clippy::eq_op)]
+            let take = (v > *m) | (v != v);
+            *m = if take { v } else { *m };
+            *a = if take { base + c as u32 } else { *a };
+        }
+    }
+}
+
+/// Whether the candidate `(v, i)` replaces `(best, at)` in a window scanned in row-major
+/// order (index order): a greater value; an equal one met earlier; a NaN over a number, and
+/// the later of two NaNs (the scan's last NaN), as PyTorch's kernel picks.
+#[allow(clippy::eq_op)]
+#[inline(always)]
+fn takes<T: Real>(v: T, i: u32, best: T, at: u32) -> bool {
+    // Without short-circuits, so that it compiles to flag arithmetic rather than branches.
+    let (v_nan, best_nan) = (v != v, best != best);
+    (v_nan & (!best_nan | (i > at)))
+        | (!v_nan & !best_nan & ((v > best) | ((v == best) & (i < at))))
+}
+
+simd_fn! {
+    /// The windows of one plane `x` (rows `w` apart): `y` and `argmax` (`rows.len()` ×
+    /// `cols.len()`) from each output row's stacked columns, with AVX2 where the CPU has it
+    /// (the selects of [`stack_rows`] become blends; baseline SSE2 has none).
+    fn pool_plane / pool_plane_avx2<T: Real>(
+        x: &[T],
+        w: usize,
+        rows: &[(usize, usize)],
+        cols: &[(usize, usize)],
+        y: &mut [T],
+        argmax: &mut [u32],
+        column_max: &mut [T],
+        column_at: &mut [u32],
+    ) {
+        let ow = cols.len();
+        let widest = cols.iter().map(|&(c0, c1)| c1 - c0).max().unwrap_or(0);
+        for (oy, &(r0, r1)) in rows.iter().enumerate() {
+            stack_rows(x, w, r0..r1, column_max, column_at);
+            let y = &mut y[oy * ow..][..ow];
+            let argmax = &mut argmax[oy * ow..][..ow];
+            for ((y, argmax), &(c0, _)) in y.iter_mut().zip(argmax.iter_mut()).zip(cols) {
+                (*y, *argmax) = (column_max[c0], column_at[c0]);
+            }
+            // Window column j of every output at once, without branches: a window narrower
+            // than j (at the padding) re-reads its first column, which never takes (same
+            // index).
+            for j in 1..widest {
+                for ((y, argmax), &(c0, c1)) in y.iter_mut().zip(argmax.iter_mut()).zip(cols) {
+                    let c = if c0 + j < c1 { c0 + j } else { c0 };
+                    let (v, i) = (column_max[c], column_at[c]);
+                    let take = takes(v, i, *y, *argmax);
+                    *y = if take { v } else { *y };
+                    *argmax = if take { i } else { *argmax };
+                }
+            }
+        }
+    }
+}
+
 /// `(y, argmax)`: the maximum of every window of `x [N, C, H, W]` and its index inside its
 /// `H · W` plane, both `[N, C, H_out, W_out]`. A window holding a NaN gives NaN, at its last NaN (as PyTorch).
 ///
@@ -107,28 +190,24 @@ pub fn max_pool2d_forward<T: Real>(shape: &MaxPool2dShape, x: &[T]) -> (Vec<T>, 
         .zip(argmax.par_chunks_mut(per_task * plane_out))
         .zip(x.par_chunks(per_task * plane_in))
         .for_each(|((y, argmax), x)| {
+            // One output row's windows stacked: per input column, the maximum over the
+            // window's rows and the index where it sits.
+            let (mut column_max, mut column_at) = (vec![T::ZERO; w], vec![0u32; w]);
             for ((y, argmax), x) in y
                 .chunks_mut(plane_out)
                 .zip(argmax.chunks_mut(plane_out))
                 .zip(x.chunks(plane_in))
             {
-                for (oy, &(r0, r1)) in rows.iter().enumerate() {
-                    for (ox, &(c0, c1)) in cols.iter().enumerate() {
-                        let (mut best, mut at) = (x[r0 * w + c0], r0 * w + c0);
-                        for r in r0..r1 {
-                            for (c, &v) in x[r * w..][c0..c1].iter().enumerate() {
-                                // `v != v`: a NaN, which always takes the window (so its
-                                // last NaN wins, as in PyTorch's kernel).
-                                #[allow(clippy::eq_op)]
-                                if v > best || v != v {
-                                    (best, at) = (v, r * w + c0 + c);
-                                }
-                            }
-                        }
-                        y[oy * ow + ox] = best;
-                        argmax[oy * ow + ox] = at as u32;
-                    }
-                }
+                pool_plane(
+                    x,
+                    w,
+                    &rows,
+                    &cols,
+                    y,
+                    argmax,
+                    &mut column_max,
+                    &mut column_at,
+                );
             }
         });
     (y, argmax)
@@ -268,6 +347,23 @@ mod tests {
         assert_eq!(argmax[1], 7, "the last NaN of the window");
         let dx = max_pool2d_backward(&s, &argmax, &[1.0f32, 2.0]);
         assert_eq!(dx, vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+    }
+
+    /// Ties across rows and columns go to the first in row-major order, NaNs to the last one,
+    /// whatever row or column they sit in.
+    #[test]
+    fn ties_and_nans_follow_the_row_major_scan() {
+        let s = MaxPool2dShape::new([1, 1, 2, 8], window([2, 2], [2, 2], [0, 0])).unwrap();
+        let nan = f64::NAN;
+        let x = [
+            1.0, 5.0, 0.0, 0.0, nan, 1.0, 2.0, nan, //
+            5.0, 1.0, 0.0, 0.0, 1.0, nan, nan, 9.0,
+        ];
+        let (y, argmax) = max_pool2d_forward(&s, &x);
+        assert_eq!((y[0], argmax[0]), (5.0, 1), "(0, 1) comes before (1, 0)");
+        assert_eq!((y[1], argmax[1]), (0.0, 2));
+        assert!(y[2].is_nan() && y[3].is_nan());
+        assert_eq!((argmax[2], argmax[3]), (13, 14));
     }
 
     #[test]
