@@ -130,6 +130,11 @@ impl Conv2dShape {
         self.weight[2..] == [1, 1] && self.window.stride == [1, 1] && self.window.padding == [0, 0]
     }
 
+    /// Strides 1 and output rows as wide as the input's ('same' padding): see [`TapBlock`].
+    fn same_width(&self) -> bool {
+        self.window.stride == [1, 1] && self.output[1] == self.input[3]
+    }
+
     /// Samples per thread chunk, and whether a chunk's GEMMs may use the pool themselves
     /// (when the batch is too small to occupy every thread).
     fn chunking(&self) -> (usize, bool) {
@@ -202,8 +207,90 @@ fn for_each_window_row<T>(
     }
 }
 
+/// Where one tap's row of the column matrix reads the image, for a convolution whose rows
+/// are as wide as the image's and whose strides are 1 ('same' padding, the common case):
+/// there, the row's value at `k` is the image's value at `k + shift` for the output rows
+/// `rows` and columns `lo..hi`, padding elsewhere. So the whole tap is one contiguous copy
+/// ([`TapBlock::span`]), whose entries in the padding columns are then overwritten, instead
+/// of one short copy per output row.
+struct TapBlock {
+    rows: std::ops::Range<usize>,
+    lo: usize,
+    hi: usize,
+    shift: isize,
+}
+
+impl TapBlock {
+    /// The contiguous range of the tap's row that covers every in-image value; `None` when the
+    /// tap sees only padding.
+    fn span(&self, w: usize) -> Option<std::ops::Range<usize>> {
+        (!self.rows.is_empty() && self.hi > self.lo)
+            .then(|| self.rows.start * w + self.lo..(self.rows.end - 1) * w + self.hi)
+    }
+
+    /// The padding columns inside [`TapBlock::span`]: between the in-image columns of one
+    /// output row and the next.
+    fn gaps(&self, w: usize) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let rows = self.rows.start..self.rows.end.saturating_sub(1);
+        rows.map(move |oy| oy * w + self.hi..(oy + 1) * w + self.lo)
+    }
+}
+
+/// Visits every tap `(c, i, j)` of one group with its row of the column matrix and its
+/// [`TapBlock`]; only for [`Conv2dShape::same_width`] shapes.
+fn for_each_tap_block<T>(s: &Conv2dShape, cols: &mut [T], mut f: impl FnMut(&mut [T], TapBlock)) {
+    let [h, w] = [s.input[2], s.input[3]];
+    let [kh, kw] = [s.weight[2], s.weight[3]];
+    let oh = s.output[0];
+    let Conv2dWindow {
+        padding: [ph, pw],
+        dilation: [dh, dw],
+        ..
+    } = s.window;
+    let pixels = s.pixels();
+    for c in 0..s.group_in() {
+        for i in 0..kh {
+            let di = (i * dh) as isize - ph as isize;
+            let first = (-di).clamp(0, oh as isize) as usize;
+            let end = (h as isize - di).clamp(first as isize, oh as isize) as usize;
+            for j in 0..kw {
+                let offset = (j * dw) as isize - pw as isize;
+                let (lo, hi) = valid_columns(w, w, 1, offset);
+                let row = &mut cols[((c * kh + i) * kw + j) * pixels..][..pixels];
+                let shift = (c * h * w) as isize + di * w as isize + offset;
+                f(
+                    row,
+                    TapBlock {
+                        rows: first..end,
+                        lo,
+                        hi,
+                        shift,
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// `cols ← im2col(x)` for one group of one sample (`x` its `C_g · H · W` values).
 fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: &mut [T]) {
+    if s.same_width() {
+        let w = s.input[3];
+        for_each_tap_block(s, cols, |row, block| match block.span(w) {
+            None => row.fill(T::ZERO),
+            Some(span) => {
+                row[..span.start].fill(T::ZERO);
+                row[span.end..].fill(T::ZERO);
+                let from = (span.start as isize + block.shift) as usize;
+                let len = span.len();
+                row[span].copy_from_slice(&x[from..from + len]);
+                for gap in block.gaps(w) {
+                    row[gap].fill(T::ZERO);
+                }
+            }
+        });
+        return;
+    }
     for_each_window_row(s, cols, |dst, sw, source| match source {
         None => dst.fill(T::ZERO),
         Some((start, offset, lo, hi)) => {
@@ -225,6 +312,23 @@ fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: &mut [T]) {
 /// `dx += col2im(cols)` for one group of one sample: each column value added back onto the
 /// input pixel it was read from (windows overlap, so pixels sum several).
 fn col2im<T: Real>(s: &Conv2dShape, cols: &mut [T], dx: &mut [T]) {
+    if s.same_width() {
+        let w = s.input[3];
+        for_each_tap_block(s, cols, |row, block| {
+            if let Some(span) = block.span(w) {
+                // The padding columns' entries read no pixel: cleared, the span adds at once.
+                for gap in block.gaps(w) {
+                    row[gap].fill(T::ZERO);
+                }
+                let from = (span.start as isize + block.shift) as usize;
+                let len = span.len();
+                for (d, &v) in dx[from..from + len].iter_mut().zip(&row[span]) {
+                    *d += v;
+                }
+            }
+        });
+        return;
+    }
     for_each_window_row(s, cols, |src, sw, source| {
         if let Some((start, offset, lo, hi)) = source {
             let dst = &mut dx[start..];
@@ -552,6 +656,23 @@ mod tests {
                 [3, 1, 2, 11],
                 [2, 1, 1, 5],
                 window([1, 4], [0, 2], [1, 3], 1),
+            ),
+            // 'Same' shapes (the contiguous-tap path): dilated, grouped, a kernel taller
+            // than the image, one wider than the padding.
+            (
+                [2, 2, 9, 7],
+                [3, 2, 3, 3],
+                window([1, 1], [2, 2], [2, 2], 1),
+            ),
+            (
+                [1, 4, 6, 5],
+                [4, 2, 5, 5],
+                window([1, 1], [2, 2], [1, 1], 2),
+            ),
+            (
+                [2, 3, 2, 8],
+                [2, 3, 5, 3],
+                window([1, 1], [2, 1], [1, 1], 1),
             ),
         ]
         .into_iter()

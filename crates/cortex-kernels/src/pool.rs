@@ -123,10 +123,20 @@ fn takes<T: Real>(v: T, i: u32, best: T, at: u32) -> bool {
         | (!v_nan & !best_nan & ((v > best) | ((v == best) & (i < at))))
 }
 
+/// Per-thread buffers of [`pool_plane`]: every output row's stacked columns (maximum over
+/// the window's rows, and where it sits) and one window column's candidates for every
+/// output of the plane.
+struct Scratch<T> {
+    column_max: Vec<T>,
+    column_at: Vec<u32>,
+    candidate: Vec<T>,
+    candidate_at: Vec<u32>,
+}
+
 simd_fn! {
     /// The windows of one plane `x` (rows `w` apart): `y` and `argmax` (`rows.len()` ×
     /// `cols.len()`) from each output row's stacked columns, with AVX2 where the CPU has it
-    /// (the selects of [`stack_rows`] become blends; baseline SSE2 has none).
+    /// (the selects become blends; baseline SSE2 has none).
     fn pool_plane / pool_plane_avx2<T: Real>(
         x: &[T],
         w: usize,
@@ -134,29 +144,48 @@ simd_fn! {
         cols: &[(usize, usize)],
         y: &mut [T],
         argmax: &mut [u32],
-        column_max: &mut [T],
-        column_at: &mut [u32],
+        scratch: &mut Scratch<T>,
     ) {
         let ow = cols.len();
         let widest = cols.iter().map(|&(c0, c1)| c1 - c0).max().unwrap_or(0);
+        let Scratch {
+            column_max,
+            column_at,
+            candidate,
+            candidate_at,
+        } = scratch;
         for (oy, &(r0, r1)) in rows.iter().enumerate() {
-            stack_rows(x, w, r0..r1, column_max, column_at);
-            let y = &mut y[oy * ow..][..ow];
-            let argmax = &mut argmax[oy * ow..][..ow];
-            for ((y, argmax), &(c0, _)) in y.iter_mut().zip(argmax.iter_mut()).zip(cols) {
-                (*y, *argmax) = (column_max[c0], column_at[c0]);
-            }
-            // Window column j of every output at once, without branches: a window narrower
-            // than j (at the padding) re-reads its first column, which never takes (same
-            // index).
-            for j in 1..widest {
-                for ((y, argmax), &(c0, c1)) in y.iter_mut().zip(argmax.iter_mut()).zip(cols) {
+            let (max, at) = (&mut column_max[oy * w..][..w], &mut column_at[oy * w..][..w]);
+            stack_rows(x, w, r0..r1, max, at);
+        }
+        // Window column j of every output of the plane at once: gathered first, then compared
+        // in one elementwise pass over the plane, which vectorises (gathering and selecting
+        // in one loop compiled to a branch per output, mispredicted half the time). A window
+        // narrower than j (at the padding) re-reads its first column, which never takes (same
+        // index).
+        for j in 0..widest {
+            let gathered = candidate.chunks_exact_mut(ow).zip(candidate_at.chunks_exact_mut(ow));
+            for (oy, (v, i)) in gathered.enumerate() {
+                let (max, at) = (&column_max[oy * w..][..w], &column_at[oy * w..][..w]);
+                for ((v, i), &(c0, c1)) in v.iter_mut().zip(i.iter_mut()).zip(cols) {
                     let c = if c0 + j < c1 { c0 + j } else { c0 };
-                    let (v, i) = (column_max[c], column_at[c]);
-                    let take = takes(v, i, *y, *argmax);
-                    *y = if take { v } else { *y };
-                    *argmax = if take { i } else { *argmax };
+                    (*v, *i) = (max[c], at[c]);
                 }
+            }
+            if j == 0 {
+                y.copy_from_slice(candidate);
+                argmax.copy_from_slice(candidate_at);
+                continue;
+            }
+            for (((y, argmax), &v), &i) in y
+                .iter_mut()
+                .zip(argmax.iter_mut())
+                .zip(candidate.iter())
+                .zip(candidate_at.iter())
+            {
+                let take = takes(v, i, *y, *argmax);
+                *y = if take { v } else { *y };
+                *argmax = if take { i } else { *argmax };
             }
         }
     }
@@ -190,24 +219,18 @@ pub fn max_pool2d_forward<T: Real>(shape: &MaxPool2dShape, x: &[T]) -> (Vec<T>, 
         .zip(argmax.par_chunks_mut(per_task * plane_out))
         .zip(x.par_chunks(per_task * plane_in))
         .for_each(|((y, argmax), x)| {
-            // One output row's windows stacked: per input column, the maximum over the
-            // window's rows and the index where it sits.
-            let (mut column_max, mut column_at) = (vec![T::ZERO; w], vec![0u32; w]);
+            let mut scratch = Scratch {
+                column_max: vec![T::ZERO; oh * w],
+                column_at: vec![0u32; oh * w],
+                candidate: vec![T::ZERO; plane_out],
+                candidate_at: vec![0u32; plane_out],
+            };
             for ((y, argmax), x) in y
                 .chunks_mut(plane_out)
                 .zip(argmax.chunks_mut(plane_out))
                 .zip(x.chunks(plane_in))
             {
-                pool_plane(
-                    x,
-                    w,
-                    &rows,
-                    &cols,
-                    y,
-                    argmax,
-                    &mut column_max,
-                    &mut column_at,
-                );
+                pool_plane(x, w, &rows, &cols, y, argmax, &mut scratch);
             }
         });
     (y, argmax)
