@@ -127,7 +127,8 @@ impl<B: Backend + FusedPoolOps, C: CheckpointStrategy> FusedPoolOps for Autodiff
 
 /// 2-D max pooling with the same value, errors and gradient as [`cortex_ops::max_pool2d`]:
 /// on flex and ndarray in f32/f64 through the fused op (see the module doc), elsewhere
-/// `cortex_ops::max_pool2d` itself. A window holding a NaN gives NaN.
+/// `cortex_ops::max_pool2d` itself (and for image planes of 2³² values or more, whose indices
+/// the kernel's 32-bit arg-max cannot hold). A window holding a NaN gives NaN.
 ///
 /// # Errors
 /// As [`cortex_ops::max_pool2d`] (the same [`cortex_ops::check_pool2d`] checks).
@@ -145,7 +146,13 @@ impl<B: Backend + FusedPoolOps, C: CheckpointStrategy> FusedPoolOps for Autodiff
 /// ```
 pub fn fused_max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<4>> {
     cortex_ops::check_pool2d("max_pool2d", &x, options)?;
-    if !matches!(x.dtype(), DType::F32 | DType::F64) || !crate::cpu_kernels_supported(&x.device()) {
+    let [_, _, h, w] = x.dims();
+    // The kernel's arg-max is a u32 index into one image plane.
+    let plane_fits = u32::try_from(h.saturating_mul(w)).is_ok();
+    if !matches!(x.dtype(), DType::F32 | DType::F64)
+        || !crate::cpu_kernels_supported(&x.device())
+        || !plane_fits
+    {
         return cortex_ops::max_pool2d(x, options);
     }
     let window = Pool2dWindow {

@@ -135,6 +135,13 @@ impl Conv2dShape {
         self.window.stride == [1, 1] && self.output[1] == self.input[3]
     }
 
+    /// Samples whose column matrices sit side by side in one product, for images of few output
+    /// pixels (a text's characters, a late feature map): enough for 256 columns (a narrower
+    /// GEMM spends most of its time packing), at most a thread's chunk.
+    fn samples_per_product(&self, chunk: usize) -> usize {
+        (256 / self.pixels().max(1)).clamp(1, chunk.max(1))
+    }
+
     /// Samples per thread chunk, and whether a chunk's GEMMs may use the pool themselves
     /// (when the batch is too small to occupy every thread).
     fn chunking(&self) -> (usize, bool) {
@@ -174,10 +181,11 @@ fn valid_columns(out: usize, width: usize, stride: usize, offset: isize) -> (usi
 
 /// Visits every (column-matrix row, output row) pair of one group of one sample: `f(dst row
 /// of P_w values, Some((input row, offset, lo, hi)))` for a row inside the image, `None` for
-/// one in the vertical padding.
+/// one in the vertical padding. The sample's columns are `at..at + P` of rows `ld` apart
+/// (several samples sit side by side in one column matrix).
 fn for_each_window_row<T>(
     s: &Conv2dShape,
-    cols: &mut [T],
+    (cols, ld, at): (&mut [T], usize, usize),
     mut f: impl FnMut(&mut [T], usize, Option<(usize, isize, usize, usize)>),
 ) {
     let [h, w] = [s.input[2], s.input[3]];
@@ -193,7 +201,7 @@ fn for_each_window_row<T>(
     for c in 0..s.group_in() {
         for i in 0..kh {
             for j in 0..kw {
-                let row = &mut cols[((c * kh + i) * kw + j) * pixels..][..pixels];
+                let row = &mut cols[((c * kh + i) * kw + j) * ld + at..][..pixels];
                 let offset = (j * dw) as isize - pw as isize;
                 let (lo, hi) = valid_columns(ow, w, sw, offset);
                 for (oy, dst) in row.chunks_exact_mut(ow).enumerate().take(oh) {
@@ -238,7 +246,11 @@ impl TapBlock {
 
 /// Visits every tap `(c, i, j)` of one group with its row of the column matrix and its
 /// [`TapBlock`]; only for [`Conv2dShape::same_width`] shapes.
-fn for_each_tap_block<T>(s: &Conv2dShape, cols: &mut [T], mut f: impl FnMut(&mut [T], TapBlock)) {
+fn for_each_tap_block<T>(
+    s: &Conv2dShape,
+    (cols, ld, at): (&mut [T], usize, usize),
+    mut f: impl FnMut(&mut [T], TapBlock),
+) {
     let [h, w] = [s.input[2], s.input[3]];
     let [kh, kw] = [s.weight[2], s.weight[3]];
     let oh = s.output[0];
@@ -256,7 +268,7 @@ fn for_each_tap_block<T>(s: &Conv2dShape, cols: &mut [T], mut f: impl FnMut(&mut
             for j in 0..kw {
                 let offset = (j * dw) as isize - pw as isize;
                 let (lo, hi) = valid_columns(w, w, 1, offset);
-                let row = &mut cols[((c * kh + i) * kw + j) * pixels..][..pixels];
+                let row = &mut cols[((c * kh + i) * kw + j) * ld + at..][..pixels];
                 let shift = (c * h * w) as isize + di * w as isize + offset;
                 f(
                     row,
@@ -272,8 +284,9 @@ fn for_each_tap_block<T>(s: &Conv2dShape, cols: &mut [T], mut f: impl FnMut(&mut
     }
 }
 
-/// `cols ← im2col(x)` for one group of one sample (`x` its `C_g · H · W` values).
-fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: &mut [T]) {
+/// `cols ← im2col(x)` for one group of one sample (`x` its `C_g · H · W` values), into columns
+/// `at..at + P` of the column matrix `cols` (rows `ld` apart).
+fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: (&mut [T], usize, usize)) {
     if s.same_width() {
         let w = s.input[3];
         for_each_tap_block(s, cols, |row, block| match block.span(w) {
@@ -310,8 +323,9 @@ fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: &mut [T]) {
 }
 
 /// `dx += col2im(cols)` for one group of one sample: each column value added back onto the
-/// input pixel it was read from (windows overlap, so pixels sum several).
-fn col2im<T: Real>(s: &Conv2dShape, cols: &mut [T], dx: &mut [T]) {
+/// input pixel it was read from (windows overlap, so pixels sum several); the sample's columns
+/// as in [`im2col`].
+fn col2im<T: Real>(s: &Conv2dShape, cols: (&mut [T], usize, usize), dx: &mut [T]) {
     if s.same_width() {
         let w = s.input[3];
         for_each_tap_block(s, cols, |row, block| {
@@ -374,37 +388,75 @@ pub fn conv2d_forward<T: Real>(
     }
     let (chunk, parallel_gemm) = s.chunking();
     let (pixels, taps, group_in, group_out) = (s.pixels(), s.taps(), s.group_in(), s.group_out());
-    let plane = s.input[2] * s.input[3];
-    out.par_chunks_mut(chunk * s.sample_out())
-        .zip(x.par_chunks(chunk * s.sample_in()))
+    let (plane, sample_in, sample_out) = (s.input[2] * s.input[3], s.sample_in(), s.sample_out());
+    let together = s.samples_per_product(chunk);
+    let direct = together == 1 && s.pointwise();
+    out.par_chunks_mut(chunk * sample_out)
+        .zip(x.par_chunks(chunk * sample_in))
         .for_each(|(out, x)| {
-            let mut cols = if s.pointwise() {
-                Vec::new()
-            } else {
-                vec![T::ZERO; taps * pixels]
-            };
-            for (out, x) in out.chunks_mut(s.sample_out()).zip(x.chunks(s.sample_in())) {
+            let mut cols = vec![T::ZERO; if direct { 0 } else { taps * together * pixels }];
+            let mut product = vec![
+                T::ZERO;
+                if together > 1 {
+                    group_out * together * pixels
+                } else {
+                    0
+                }
+            ];
+            let blocks = out
+                .chunks_mut(together * sample_out)
+                .zip(x.chunks(together * sample_in));
+            for (out, x) in blocks {
+                // `m` samples side by side: y_g [O_g, m·P] = W_g · cols [taps, m·P].
+                let m = x.len() / sample_in;
+                let ld = m * pixels;
                 for g in 0..s.window.groups {
-                    let x_g = &x[g * group_in * plane..][..group_in * plane];
-                    let cols: &[T] = if s.pointwise() {
-                        x_g
+                    let x_g =
+                        |j: usize| &x[j * sample_in + g * group_in * plane..][..group_in * plane];
+                    let matrix: &[T] = if direct {
+                        x_g(0)
                     } else {
-                        im2col(&s, x_g, &mut cols);
+                        for j in 0..m {
+                            im2col(&s, x_g(j), (&mut cols, ld, j * pixels));
+                        }
                         &cols
                     };
+                    let weight_g = Mat::rows(&weight[g * group_out * taps..], taps);
+                    let size = [group_out, ld, taps];
+                    if m == 1 {
+                        let y_g = &mut out[g * group_out * pixels..];
+                        matmul(
+                            y_g,
+                            pixels,
+                            size,
+                            weight_g,
+                            Mat::rows(matrix, ld),
+                            false,
+                            parallel_gemm,
+                        );
+                        continue;
+                    }
                     matmul(
-                        &mut out[g * group_out * pixels..],
-                        pixels,
-                        [group_out, pixels, taps],
-                        Mat::rows(&weight[g * group_out * taps..], taps),
-                        Mat::rows(cols, pixels),
+                        &mut product,
+                        ld,
+                        size,
+                        weight_g,
+                        Mat::rows(matrix, ld),
                         false,
                         parallel_gemm,
                     );
+                    for (j, out) in out.chunks_mut(sample_out).enumerate() {
+                        for o in 0..group_out {
+                            out[(g * group_out + o) * pixels..][..pixels]
+                                .copy_from_slice(&product[o * ld + j * pixels..][..pixels]);
+                        }
+                    }
                 }
                 if let Some(bias) = bias {
-                    for (channel, &b) in out.chunks_mut(pixels).zip(bias) {
-                        channel.iter_mut().for_each(|v| *v += b);
+                    for out in out.chunks_mut(sample_out) {
+                        for (channel, &b) in out.chunks_mut(pixels).zip(bias) {
+                            channel.iter_mut().for_each(|v| *v += b);
+                        }
                     }
                 }
             }
@@ -466,6 +518,7 @@ pub fn conv2d_backward<T: Real>(
         .enumerate()
         .map(|(c, mut dx)| {
             let samples = (c * chunk)..((c + 1) * chunk).min(s.input[0]);
+            let (sample_in, sample_out) = (s.sample_in(), s.sample_out());
             let db = bias.then(|| {
                 bias_gradient(
                     &s,
@@ -473,45 +526,90 @@ pub fn conv2d_backward<T: Real>(
                 )
             });
             let mut dw = x.map(|_| vec![T::ZERO; w_len]);
-            let mut cols = if s.pointwise() {
-                Vec::new()
-            } else {
-                vec![T::ZERO; taps * pixels]
-            };
-            for (local, n) in samples.enumerate() {
-                let dy = &grad[n * s.sample_out()..][..s.sample_out()];
+            let together = s.samples_per_product(chunk);
+            let direct = together == 1 && s.pointwise();
+            let mut cols = vec![T::ZERO; if direct { 0 } else { taps * together * pixels }];
+            let mut gathered = vec![
+                T::ZERO;
+                if together > 1 {
+                    group_out * together * pixels
+                } else {
+                    0
+                }
+            ];
+            for first in samples.clone().step_by(together) {
+                // `m` samples side by side, as in the forward.
+                let m = together.min(samples.end - first);
+                let ld = m * pixels;
                 for g in 0..s.window.groups {
-                    let dy_g = &dy[g * group_out * pixels..][..group_out * pixels];
+                    let dy_g = |n: usize| {
+                        &grad[n * sample_out + g * group_out * pixels..][..group_out * pixels]
+                    };
+                    let dy_block: &[T] = if m == 1 {
+                        dy_g(first)
+                    } else {
+                        for j in 0..m {
+                            let dy = dy_g(first + j);
+                            for o in 0..group_out {
+                                gathered[o * ld + j * pixels..][..pixels]
+                                    .copy_from_slice(&dy[o * pixels..][..pixels]);
+                            }
+                        }
+                        &gathered
+                    };
                     if let (Some(dw), Some(x)) = (&mut dw, x) {
-                        let x_g = &x[n * s.sample_in() + g * group_in * plane..];
-                        let x_g = &x_g[..group_in * plane];
-                        let cols: &[T] = if s.pointwise() {
-                            x_g
+                        let x_g = |n: usize| {
+                            &x[n * sample_in + g * group_in * plane..][..group_in * plane]
+                        };
+                        let matrix: &[T] = if direct {
+                            x_g(first)
                         } else {
-                            im2col(&s, x_g, &mut cols);
+                            for j in 0..m {
+                                im2col(&s, x_g(first + j), (&mut cols, ld, j * pixels));
+                            }
                             &cols
                         };
                         matmul(
                             &mut dw[g * group_out * taps..],
                             taps,
-                            [group_out, taps, pixels],
-                            Mat::rows(dy_g, pixels),
-                            Mat::transposed(cols, pixels),
+                            [group_out, taps, ld],
+                            Mat::rows(dy_block, ld),
+                            Mat::transposed(matrix, ld),
                             true,
                             parallel_gemm,
                         );
                     }
                     if let (Some(dx), Some(weight)) = (&mut dx, weight) {
-                        let dx_g = &mut dx[local * s.sample_in() + g * group_in * plane..];
-                        let dx_g = &mut dx_g[..group_in * plane];
                         let w_g = Mat::transposed(&weight[g * group_out * taps..], taps);
-                        let dy_g = Mat::rows(dy_g, pixels);
-                        let size = [taps, pixels, group_out];
-                        if s.pointwise() {
-                            matmul(dx_g, pixels, size, w_g, dy_g, false, parallel_gemm);
+                        let size = [taps, ld, group_out];
+                        let dx_g = |j: usize| {
+                            (first - samples.start + j) * sample_in + g * group_in * plane
+                        };
+                        if direct {
+                            let dx_g = &mut dx[dx_g(0)..][..group_in * plane];
+                            matmul(
+                                dx_g,
+                                pixels,
+                                size,
+                                w_g,
+                                Mat::rows(dy_block, ld),
+                                false,
+                                parallel_gemm,
+                            );
                         } else {
-                            matmul(&mut cols, pixels, size, w_g, dy_g, false, parallel_gemm);
-                            col2im(&s, &mut cols, dx_g);
+                            matmul(
+                                &mut cols,
+                                ld,
+                                size,
+                                w_g,
+                                Mat::rows(dy_block, ld),
+                                false,
+                                parallel_gemm,
+                            );
+                            for j in 0..m {
+                                let dx_g = &mut dx[dx_g(j)..][..group_in * plane];
+                                col2im(&s, (&mut cols, ld, j * pixels), dx_g);
+                            }
                         }
                     }
                 }
