@@ -17,11 +17,11 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Shape, Tensor};
+use cortex_kernels::Real;
 use cortex_kernels::conv::{self, Conv2dShape, Conv2dWindow};
-use cortex_kernels::{Buffer, Real};
 use cortex_ops::{Conv1dOptions, Conv2dOptions, Result};
 
-use crate::kernels::{host_values, tensor};
+use crate::kernels::{HostRead, read_optional, tensor};
 
 /// The fused 2-D convolution, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -62,26 +62,23 @@ fn conv_shape<B: Backend>(
 }
 
 /// The forward in the kernel precision `T`.
-fn host_forward<B: Backend, T: Real>(
+fn host_forward<B: HostRead, T: Real>(
     shape: &Conv2dShape,
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
 ) -> FloatTensor<B> {
     let (dtype, device) = (x.dtype(), x.device());
-    let (x, weight) = (host_values::<B, T>(x), host_values::<B, T>(weight));
-    let bias = bias.map(host_values::<B, T>);
-    let out = conv::conv2d_forward(
-        shape,
-        x.as_slice(),
-        weight.as_slice(),
-        bias.as_ref().map(Buffer::as_slice),
-    );
+    let out = B::read(x, |x| {
+        B::read(weight, |weight| {
+            read_optional::<B, T, _>(bias, |bias| conv::conv2d_forward(shape, x, weight, bias))
+        })
+    });
     tensor::<B, T>(out, shape.output_shape(), dtype, &device)
 }
 
 /// The forward on a plain CPU backend: f64 in f64, everything else in f32.
-fn forward<B: Backend>(
+fn forward<B: HostRead>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
@@ -131,23 +128,20 @@ struct Saved<B: Backend> {
 type Grads<B> = [Option<FloatTensor<B>>; 3];
 
 /// `[∂x, ∂W, ∂b]` in the kernel precision `T`, each only where asked for.
-fn host_backward<B: Backend, T: Real>(
+fn host_backward<B: HostRead, T: Real>(
     saved: Saved<B>,
     grad: FloatTensor<B>,
     bias: bool,
 ) -> Grads<B> {
     let (dtype, device) = (grad.dtype(), grad.device());
     let shape = saved.shape;
-    let grad = host_values::<B, T>(grad);
-    let x = saved.x.map(host_values::<B, T>);
-    let weight = saved.weight.map(host_values::<B, T>);
-    let grads = conv::conv2d_backward(
-        &shape,
-        x.as_ref().map(Buffer::as_slice),
-        weight.as_ref().map(Buffer::as_slice),
-        grad.as_slice(),
-        bias,
-    );
+    let grads = B::read(grad, |grad| {
+        read_optional::<B, T, _>(saved.x, |x| {
+            read_optional::<B, T, _>(saved.weight, |weight| {
+                conv::conv2d_backward(&shape, x, weight, grad, bias)
+            })
+        })
+    });
     let [_, out_channels, ..] = shape.output_shape();
     [
         grads
@@ -163,7 +157,7 @@ fn host_backward<B: Backend, T: Real>(
 }
 
 /// Registers the gradients of the parents that are tracked.
-fn backward<B: Backend, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradients) {
+fn backward<B: HostRead, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradients) {
     let grad = grads.consume::<B>(&ops.node);
     let bias = N == 3 && ops.parents[N - 1].is_some();
     let computed = match grad.dtype() {
@@ -180,7 +174,7 @@ fn backward<B: Backend, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradi
 #[derive(Debug)]
 struct Conv2dWithBias;
 
-impl<B: Backend> Backward<B, 3> for Conv2dWithBias {
+impl<B: HostRead> Backward<B, 3> for Conv2dWithBias {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -191,7 +185,7 @@ impl<B: Backend> Backward<B, 3> for Conv2dWithBias {
 #[derive(Debug)]
 struct Conv2dNoBias;
 
-impl<B: Backend> Backward<B, 2> for Conv2dNoBias {
+impl<B: HostRead> Backward<B, 2> for Conv2dNoBias {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -214,7 +208,7 @@ fn saved<B: Backend>(
     }
 }
 
-impl<B: Backend + FusedConvOps, C: CheckpointStrategy> FusedConvOps for Autodiff<B, C> {
+impl<B: FusedConvOps + HostRead, C: CheckpointStrategy> FusedConvOps for Autodiff<B, C> {
     fn conv2d_nchw(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -6,8 +6,11 @@
 //! computes the same value and gradient from burn's composed tensor ops instead: a speed path,
 //! never a requirement, and never a panic in burn's dispatch.
 
-use burn::backend::Backend;
+use std::any::TypeId;
+
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Flex, NdArray};
 use burn::tensor::{DType, Device, Shape, TensorData, try_read_sync};
 use cortex_kernels::{Buffer, Real};
 
@@ -50,4 +53,55 @@ pub(crate) fn from_data<B: Backend>(
     device: &B::Device,
 ) -> FloatTensor<B> {
     B::float_from_data(data.convert_dtype(dtype), device)
+}
+
+/// Read access to a CPU tensor's values in the kernel precision `T`, for the fused ops'
+/// kernels: in place where the backend holds them contiguously in that precision (flex), as a
+/// copy otherwise. Reading in place matters for the tensors autodiff also keeps (an
+/// activation saved for its own backward, a parameter): [`host_values`] must copy those.
+pub trait HostRead: Backend {
+    /// Calls `f` with the values of `tensor`, row-major, in precision `T` (by default those
+    /// of [`host_values`], which takes the buffer over when the tensor does not share it).
+    fn read<T: Real, R>(tensor: FloatTensor<Self>, f: impl FnOnce(&[T]) -> R) -> R {
+        let values = host_values::<Self, T>(tensor);
+        f(values.as_slice())
+    }
+}
+
+impl HostRead for NdArray {}
+
+impl HostRead for Flex {
+    fn read<T: Real, R>(tensor: FlexTensor, f: impl FnOnce(&[T]) -> R) -> R {
+        if let Some((start, end)) = tensor.layout().contiguous_offsets() {
+            let in_place = match tensor.dtype() {
+                DType::F32 => same_type::<f32, T>(&tensor.storage::<f32>()[start..end]),
+                DType::F64 => same_type::<f64, T>(&tensor.storage::<f64>()[start..end]),
+                _ => None,
+            };
+            if let Some(values) = in_place {
+                return f(values);
+            }
+        }
+        let values = host_values::<Self, T>(tensor);
+        f(values.as_slice())
+    }
+}
+
+/// `values` as `&[T]` when `S` is `T`.
+fn same_type<S: 'static, T: 'static>(values: &[S]) -> Option<&[T]> {
+    // SAFETY: S and T are the same type (equal `TypeId`s), so the pointer, length and
+    // lifetime describe the same valid slice.
+    (TypeId::of::<S>() == TypeId::of::<T>())
+        .then(|| unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<T>(), values.len()) })
+}
+
+/// [`HostRead::read`] of an optional tensor.
+pub(crate) fn read_optional<B: HostRead, T: Real, R>(
+    tensor: Option<FloatTensor<B>>,
+    f: impl FnOnce(Option<&[T]>) -> R,
+) -> R {
+    match tensor {
+        Some(tensor) => B::read(tensor, |values| f(Some(values))),
+        None => f(None),
+    }
 }

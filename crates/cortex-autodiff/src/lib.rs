@@ -44,6 +44,8 @@ mod error;
 #[allow(deprecated)]
 mod fused;
 mod gradcheck;
+// The kernels' host reads implement ndarray too (see `fused`).
+#[allow(deprecated)]
 mod kernels;
 // The fused linear implements ndarray too (see `fused`).
 #[allow(deprecated)]

@@ -21,7 +21,7 @@ use cortex_kernels::Real;
 use cortex_kernels::pool::{self, MaxPool2dShape, Pool2dWindow};
 use cortex_ops::{Pool1dOptions, Pool2dOptions, Result};
 
-use crate::kernels::{host_values, tensor};
+use crate::kernels::{HostRead, tensor};
 
 /// The fused max pooling, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -42,20 +42,19 @@ fn pool_shape<B: Backend>(x: &FloatTensor<B>, window: Pool2dWindow) -> MaxPool2d
 }
 
 /// The forward in the kernel precision `T`: the output and each window's arg-max.
-fn host_forward<B: Backend, T: Real>(
+fn host_forward<B: HostRead, T: Real>(
     shape: &MaxPool2dShape,
     x: FloatTensor<B>,
 ) -> (FloatTensor<B>, Vec<u32>) {
     let (dtype, device) = (x.dtype(), x.device());
-    let x = host_values::<B, T>(x);
-    let (y, argmax) = pool::max_pool2d_forward(shape, x.as_slice());
+    let (y, argmax) = B::read(x, |x| pool::max_pool2d_forward(shape, x));
     (
         tensor::<B, T>(y, shape.output_shape(), dtype, &device),
         argmax,
     )
 }
 
-fn forward<B: Backend>(x: FloatTensor<B>, window: Pool2dWindow) -> (FloatTensor<B>, Saved) {
+fn forward<B: HostRead>(x: FloatTensor<B>, window: Pool2dWindow) -> (FloatTensor<B>, Saved) {
     let shape = pool_shape::<B>(&x, window);
     let (y, argmax) = match x.dtype() {
         DType::F64 => host_forward::<B, f64>(&shape, x),
@@ -89,17 +88,18 @@ struct Saved {
     argmax: Arc<Vec<u32>>,
 }
 
-fn host_backward<B: Backend, T: Real>(saved: &Saved, grad: FloatTensor<B>) -> FloatTensor<B> {
+fn host_backward<B: HostRead, T: Real>(saved: &Saved, grad: FloatTensor<B>) -> FloatTensor<B> {
     let (dtype, device) = (grad.dtype(), grad.device());
-    let grad = host_values::<B, T>(grad);
-    let dx = pool::max_pool2d_backward(&saved.shape, &saved.argmax, grad.as_slice());
+    let dx = B::read(grad, |grad| {
+        pool::max_pool2d_backward(&saved.shape, &saved.argmax, grad)
+    });
     tensor::<B, T>(dx, saved.shape.input_shape(), dtype, &device)
 }
 
 #[derive(Debug)]
 struct MaxPool2d;
 
-impl<B: Backend> Backward<B, 1> for MaxPool2d {
+impl<B: HostRead> Backward<B, 1> for MaxPool2d {
     type State = Saved;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -111,7 +111,7 @@ impl<B: Backend> Backward<B, 1> for MaxPool2d {
     }
 }
 
-impl<B: Backend + FusedPoolOps, C: CheckpointStrategy> FusedPoolOps for Autodiff<B, C> {
+impl<B: FusedPoolOps + HostRead, C: CheckpointStrategy> FusedPoolOps for Autodiff<B, C> {
     fn max_pool2d_nchw(x: FloatTensor<Self>, window: Pool2dWindow) -> FloatTensor<Self> {
         let node = x.node();
         let x = x.into_primitive();
