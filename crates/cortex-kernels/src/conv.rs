@@ -12,7 +12,9 @@
 //! The output comes out in NCHW directly (no layout copies around the GEMM), a 1×1 stride-1
 //! unpadded convolution reads the input as its own column matrix, and the batch is cut into
 //! one contiguous chunk per rayon thread, each with one column buffer reused across its
-//! samples (and, for the weight gradient, its own partial sum).
+//! samples (and, for the weight gradient, its own partial sum). 'Same' stride-1 shapes copy
+//! each tap as one block (`TapBlock`); images with few output pixels put several samples'
+//! columns side by side in one product (`samples_per_product`).
 
 use rayon::prelude::*;
 

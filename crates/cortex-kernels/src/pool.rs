@@ -1,6 +1,8 @@
-//! 2-D max pooling (PyTorch's `max_pool2d`: NCHW, padding that never wins, the first maximum
-//! of a window, NaN propagating) forward with its arg-max, and the backward that sends each
-//! output's gradient to that arg-max. Planes (`n, c`) run in parallel on rayon's pool.
+//! 2-D max pooling (PyTorch's `max_pool2d`: NCHW, padding that never wins; in a window's
+//! row-major order the first of equal maxima, and the last NaN, which propagates) forward with
+//! its arg-max, and the backward that sends each output's gradient to that arg-max. Planes
+//! (`n, c`) run in parallel on rayon's pool; each is pooled over its rows first, then its
+//! window columns, in elementwise passes that compile to vector blends.
 
 use rayon::prelude::*;
 
