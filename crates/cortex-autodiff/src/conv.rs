@@ -21,7 +21,7 @@ use cortex_kernels::Real;
 use cortex_kernels::conv::{self, Conv2dShape, Conv2dWindow};
 use cortex_ops::{Conv1dOptions, Conv2dOptions, Result};
 
-use crate::kernels::{HostRead, read_optional, tensor};
+use crate::kernels::{HostRead, kernel_runs, read_optional, tensor};
 
 /// The fused 2-D convolution, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -253,9 +253,21 @@ impl<B: FusedConvOps + HostRead, C: CheckpointStrategy> FusedConvOps for Autodif
     }
 }
 
-/// Whether the fused convolution runs for `x`: f32 or f64 on flex or ndarray.
-fn fused_applies<const D: usize>(x: &Tensor<D>) -> bool {
-    matches!(x.dtype(), DType::F32 | DType::F64) && crate::cpu_kernels_supported(&x.device())
+/// The fused op on checked shapes: `x [N, C, H, W]` by `weight` (`+ bias`) over `window`.
+fn dispatch(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    window: Conv2dWindow,
+) -> Tensor<4> {
+    let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+    let y = match bias {
+        Some(b) => {
+            <Dispatch as FusedConvOps>::conv2d_nchw_bias(x, weight, b.into_dispatch(), window)
+        }
+        None => <Dispatch as FusedConvOps>::conv2d_nchw(x, weight, window),
+    };
+    Tensor::from_dispatch(y)
 }
 
 /// 2-D convolution with the same value, errors and gradients as [`cortex_ops::conv2d`]: on
@@ -290,7 +302,7 @@ pub fn fused_conv2d(
     options: &Conv2dOptions,
 ) -> Result<Tensor<4>> {
     cortex_ops::check_conv2d(&x, &weight, bias.as_ref(), options)?;
-    if !fused_applies(&x) {
+    if !kernel_runs(&x) {
         return cortex_ops::conv2d(x, weight, bias, options);
     }
     let window = Conv2dWindow {
@@ -299,14 +311,7 @@ pub fn fused_conv2d(
         dilation: options.dilation,
         groups: options.groups,
     };
-    let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
-    let y = match bias {
-        Some(b) => {
-            <Dispatch as FusedConvOps>::conv2d_nchw_bias(x, weight, b.into_dispatch(), window)
-        }
-        None => <Dispatch as FusedConvOps>::conv2d_nchw(x, weight, window),
-    };
-    Ok(Tensor::from_dispatch(y))
+    Ok(dispatch(x, weight, bias, window))
 }
 
 /// 1-D convolution with the same value, errors and gradients as [`cortex_ops::conv1d`],
@@ -337,21 +342,18 @@ pub fn fused_conv1d(
     options: &Conv1dOptions,
 ) -> Result<Tensor<3>> {
     cortex_ops::check_conv1d(&x, &weight, bias.as_ref(), options)?;
-    if !fused_applies(&x) {
+    if !kernel_runs(&x) {
         return cortex_ops::conv1d(x, weight, bias, options);
     }
     let ([n, c, length], [o, per_group, k]) = (x.dims(), weight.dims());
-    let options_2d = Conv2dOptions::default()
-        .with_stride([1, options.stride])
-        .with_padding([0, options.padding])
-        .with_dilation([1, options.dilation])
-        .with_groups(options.groups);
-    let y = fused_conv2d(
-        x.reshape([n, c, 1, length]),
-        weight.reshape([o, per_group, 1, k]),
-        bias,
-        &options_2d,
-    )?;
+    let window = Conv2dWindow {
+        stride: [1, options.stride],
+        padding: [0, options.padding],
+        dilation: [1, options.dilation],
+        groups: options.groups,
+    };
+    let x = x.reshape([n, c, 1, length]);
+    let y = dispatch(x, weight.reshape([o, per_group, 1, k]), bias, window);
     let [_, _, _, out_length] = y.dims();
     Ok(y.reshape([n, o, out_length]))
 }

@@ -25,6 +25,12 @@ pub fn cpu_kernels_supported(device: &Device) -> bool {
     cortex_core::is_host_device(device)
 }
 
+/// Whether a fused op's kernel runs for `x`: f32 or f64 (the kernels' precisions) on flex or
+/// ndarray. Elsewhere the op computes with its composed twin.
+pub(crate) fn kernel_runs<const D: usize>(x: &burn::tensor::Tensor<D>) -> bool {
+    matches!(x.dtype(), DType::F32 | DType::F64) && cpu_kernels_supported(&x.device())
+}
+
 /// The values of a flex or ndarray tensor in the kernel precision `T`, for the fused ops'
 /// host kernels (its own buffer when it is not shared and already of that dtype).
 pub(crate) fn host_values<B: Backend, T: Real>(tensor: FloatTensor<B>) -> Buffer<T> {

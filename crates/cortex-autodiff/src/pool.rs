@@ -21,7 +21,7 @@ use cortex_kernels::Real;
 use cortex_kernels::pool::{self, MaxPool2dShape, Pool2dWindow};
 use cortex_ops::{Pool1dOptions, Pool2dOptions, Result};
 
-use crate::kernels::{HostRead, tensor};
+use crate::kernels::{HostRead, kernel_runs, tensor};
 
 /// The fused max pooling, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -125,6 +125,20 @@ impl<B: FusedPoolOps + HostRead, C: CheckpointStrategy> FusedPoolOps for Autodif
     }
 }
 
+/// Whether the kernel pools `x`, whose image planes hold `plane` values: [`kernel_runs`], and
+/// a plane small enough for the kernel's arg-max (a u32 index into one plane).
+fn pools_here<const D: usize>(x: &Tensor<D>, plane: usize) -> bool {
+    kernel_runs(x) && u32::try_from(plane).is_ok()
+}
+
+/// The fused op on a checked window.
+fn dispatch(x: Tensor<4>, window: Pool2dWindow) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as FusedPoolOps>::max_pool2d_nchw(
+        x.into_dispatch(),
+        window,
+    ))
+}
+
 /// 2-D max pooling with the same value, errors and gradient as [`cortex_ops::max_pool2d`]:
 /// on flex and ndarray in f32/f64 through the fused op (see the module doc), elsewhere
 /// `cortex_ops::max_pool2d` itself (and for image planes of 2³² values or more, whose indices
@@ -147,12 +161,7 @@ impl<B: FusedPoolOps + HostRead, C: CheckpointStrategy> FusedPoolOps for Autodif
 pub fn fused_max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<4>> {
     cortex_ops::check_pool2d("max_pool2d", &x, options)?;
     let [_, _, h, w] = x.dims();
-    // The kernel's arg-max is a u32 index into one image plane.
-    let plane_fits = u32::try_from(h.saturating_mul(w)).is_ok();
-    if !matches!(x.dtype(), DType::F32 | DType::F64)
-        || !crate::cpu_kernels_supported(&x.device())
-        || !plane_fits
-    {
+    if !pools_here(&x, h.saturating_mul(w)) {
         return cortex_ops::max_pool2d(x, options);
     }
     let window = Pool2dWindow {
@@ -160,9 +169,7 @@ pub fn fused_max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<
         stride: options.stride,
         padding: options.padding,
     };
-    Ok(Tensor::from_dispatch(
-        <Dispatch as FusedPoolOps>::max_pool2d_nchw(x.into_dispatch(), window),
-    ))
+    Ok(dispatch(x, window))
 }
 
 /// 1-D max pooling with the same value, errors and gradient as [`cortex_ops::max_pool1d`],
@@ -184,14 +191,16 @@ pub fn fused_max_pool2d(x: Tensor<4>, options: &Pool2dOptions) -> Result<Tensor<
 /// ```
 pub fn fused_max_pool1d(x: Tensor<3>, options: &Pool1dOptions) -> Result<Tensor<3>> {
     cortex_ops::check_pool1d("max_pool1d", &x, options)?;
-    if !matches!(x.dtype(), DType::F32 | DType::F64) || !crate::cpu_kernels_supported(&x.device()) {
+    let [n, c, length] = x.dims();
+    if !pools_here(&x, length) {
         return cortex_ops::max_pool1d(x, options);
     }
-    let [n, c, length] = x.dims();
-    let options_2d = Pool2dOptions::new([1, options.kernel_size])
-        .with_stride([1, options.stride])
-        .with_padding([0, options.padding]);
-    let y = fused_max_pool2d(x.reshape([n, c, 1, length]), &options_2d)?;
+    let window = Pool2dWindow {
+        kernel: [1, options.kernel_size],
+        stride: [1, options.stride],
+        padding: [0, options.padding],
+    };
+    let y = dispatch(x.reshape([n, c, 1, length]), window);
     let [_, _, _, out_length] = y.dims();
     Ok(y.reshape([n, c, out_length]))
 }

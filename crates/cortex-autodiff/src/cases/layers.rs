@@ -6,6 +6,13 @@ use cortex_ops as ops;
 use crate::args::Input;
 use crate::registry::{GradCase, sample};
 
+/// What an op of `cortex-ops` (and its fused twin) returns.
+type OpResult<const D: usize> = ops::Result<Tensor<D>>;
+/// A 1-D convolution in both forms (composed and fused), which share this signature.
+type Conv1d = fn(Tensor<3>, Tensor<3>, Option<Tensor<1>>, &ops::Conv1dOptions) -> OpResult<3>;
+/// As [`Conv1d`], in 2-D.
+type Conv2d = fn(Tensor<4>, Tensor<4>, Option<Tensor<1>>, &ops::Conv2dOptions) -> OpResult<4>;
+
 pub(crate) fn linear_cases(cases: &mut Vec<GradCase>) {
     use sample::standard;
     cases.push(GradCase::new(
@@ -122,37 +129,24 @@ pub(crate) fn conv_cases(cases: &mut Vec<GradCase>) {
         ),
     ];
     // Each sample runs through the composed op and the fused one (im2col + GEMM with its
-    // hand-written backward on the CPU backends).
+    // hand-written backward on the CPU backends), which share a signature.
+    let conv1d_ops: [(&'static str, Conv1d); 2] = [
+        ("conv1d", ops::conv1d),
+        ("fused_conv1d", crate::conv::fused_conv1d),
+    ];
     for (i, (variant, x, w, bias, options)) in conv1d.into_iter().enumerate() {
         let inputs = conv_inputs(&x, &w, bias, 60 + 3 * i as u64);
-        cases.push(GradCase::new(
-            format!("conv1d/{variant}"),
-            "conv1d",
-            inputs.clone(),
-            move |args| {
-                let b = if bias { Some(args.get::<1>(2)?) } else { None };
-                Ok(ops::conv1d(
-                    args.get::<3>(0)?,
-                    args.get::<3>(1)?,
-                    b,
-                    &options,
-                )?)
-            },
-        ));
-        cases.push(GradCase::new(
-            format!("fused_conv1d/{variant}"),
-            "fused_conv1d",
-            inputs,
-            move |args| {
-                let b = if bias { Some(args.get::<1>(2)?) } else { None };
-                Ok(crate::conv::fused_conv1d(
-                    args.get::<3>(0)?,
-                    args.get::<3>(1)?,
-                    b,
-                    &options,
-                )?)
-            },
-        ));
+        for (op, conv) in conv1d_ops {
+            cases.push(GradCase::new(
+                format!("{op}/{variant}"),
+                op,
+                inputs.clone(),
+                move |args| {
+                    let b = if bias { Some(args.get::<1>(2)?) } else { None };
+                    Ok(conv(args.get::<3>(0)?, args.get::<3>(1)?, b, &options)?)
+                },
+            ));
+        }
     }
     let conv2d = [
         (
@@ -202,38 +196,30 @@ pub(crate) fn conv_cases(cases: &mut Vec<GradCase>) {
             ops::Conv2dOptions::default(),
         ),
     ];
+    let conv2d_ops: [(&'static str, Conv2d); 2] = [
+        ("conv2d", ops::conv2d),
+        ("fused_conv2d", crate::conv::fused_conv2d),
+    ];
     for (i, (variant, x, w, bias, options)) in conv2d.into_iter().enumerate() {
         let inputs = conv_inputs(&x, &w, bias, 80 + 3 * i as u64);
-        cases.push(GradCase::new(
-            format!("conv2d/{variant}"),
-            "conv2d",
-            inputs.clone(),
-            move |args| {
-                let b = if bias { Some(args.get::<1>(2)?) } else { None };
-                Ok(ops::conv2d(
-                    args.get::<4>(0)?,
-                    args.get::<4>(1)?,
-                    b,
-                    &options,
-                )?)
-            },
-        ));
-        cases.push(GradCase::new(
-            format!("fused_conv2d/{variant}"),
-            "fused_conv2d",
-            inputs,
-            move |args| {
-                let b = if bias { Some(args.get::<1>(2)?) } else { None };
-                Ok(crate::conv::fused_conv2d(
-                    args.get::<4>(0)?,
-                    args.get::<4>(1)?,
-                    b,
-                    &options,
-                )?)
-            },
-        ));
+        for (op, conv) in conv2d_ops {
+            cases.push(GradCase::new(
+                format!("{op}/{variant}"),
+                op,
+                inputs.clone(),
+                move |args| {
+                    let b = if bias { Some(args.get::<1>(2)?) } else { None };
+                    Ok(conv(args.get::<4>(0)?, args.get::<4>(1)?, b, &options)?)
+                },
+            ));
+        }
     }
 }
+
+/// A max pooling in both forms (composed and fused) share this signature.
+type MaxPool1d = fn(Tensor<3>, &ops::Pool1dOptions) -> OpResult<3>;
+/// As [`MaxPool1d`], in 2-D.
+type MaxPool2d = fn(Tensor<4>, &ops::Pool2dOptions) -> OpResult<4>;
 
 pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
     for (variant, shape, options) in [
@@ -244,18 +230,18 @@ pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
             ops::Pool1dOptions::new(3).with_stride(1).with_padding(1),
         ),
     ] {
-        cases.push(GradCase::new(
-            format!("max_pool1d/{variant}"),
-            "max_pool1d",
-            vec![sample::distinct("x", &shape, 100)],
-            move |args| Ok(ops::max_pool1d(args.get::<3>(0)?, &options)?),
-        ));
-        cases.push(GradCase::new(
-            format!("fused_max_pool1d/{variant}"),
-            "fused_max_pool1d",
-            vec![sample::distinct("x", &shape, 100)],
-            move |args| Ok(crate::pool::fused_max_pool1d(args.get::<3>(0)?, &options)?),
-        ));
+        let max_pools: [(&'static str, MaxPool1d); 2] = [
+            ("max_pool1d", ops::max_pool1d),
+            ("fused_max_pool1d", crate::pool::fused_max_pool1d),
+        ];
+        for (op, pool) in max_pools {
+            cases.push(GradCase::new(
+                format!("{op}/{variant}"),
+                op,
+                vec![sample::distinct("x", &shape, 100)],
+                move |args| Ok(pool(args.get::<3>(0)?, &options)?),
+            ));
+        }
         cases.push(GradCase::new(
             format!("avg_pool1d/{variant}"),
             "avg_pool1d",
@@ -286,18 +272,18 @@ pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
                 .with_count_include_pad(false),
         ),
     ] {
-        cases.push(GradCase::new(
-            format!("max_pool2d/{variant}"),
-            "max_pool2d",
-            vec![sample::distinct("x", &shape, 102)],
-            move |args| Ok(ops::max_pool2d(args.get::<4>(0)?, &options)?),
-        ));
-        cases.push(GradCase::new(
-            format!("fused_max_pool2d/{variant}"),
-            "fused_max_pool2d",
-            vec![sample::distinct("x", &shape, 102)],
-            move |args| Ok(crate::pool::fused_max_pool2d(args.get::<4>(0)?, &options)?),
-        ));
+        let max_pools: [(&'static str, MaxPool2d); 2] = [
+            ("max_pool2d", ops::max_pool2d),
+            ("fused_max_pool2d", crate::pool::fused_max_pool2d),
+        ];
+        for (op, pool) in max_pools {
+            cases.push(GradCase::new(
+                format!("{op}/{variant}"),
+                op,
+                vec![sample::distinct("x", &shape, 102)],
+                move |args| Ok(pool(args.get::<4>(0)?, &options)?),
+            ));
+        }
         cases.push(GradCase::new(
             format!("avg_pool2d/{variant}"),
             "avg_pool2d",
