@@ -66,6 +66,11 @@ pub(crate) fn from_data<B: Backend>(
 /// copy otherwise. Reading in place matters for the tensors autodiff also keeps (an
 /// activation saved for its own backward, a parameter): [`host_values`] must copy those.
 pub trait HostRead: Backend {
+    /// Whether [`HostRead::read`] borrows the tensor's own buffer. Where it copies (ndarray,
+    /// whose `into_data` of a shared tensor walks it element by element: 15 ms a step for the
+    /// bench MLP's weights), an op whose work is one GEMM is better left to the backend.
+    const READS_IN_PLACE: bool = false;
+
     /// Calls `f` with the values of `tensor`, row-major, in precision `T` (by default those
     /// of [`host_values`], which takes the buffer over when the tensor does not share it).
     fn read<T: Real, R>(tensor: FloatTensor<Self>, f: impl FnOnce(&[T]) -> R) -> R {
@@ -77,6 +82,8 @@ pub trait HostRead: Backend {
 impl HostRead for NdArray {}
 
 impl HostRead for Flex {
+    const READS_IN_PLACE: bool = true;
+
     fn read<T: Real, R>(tensor: FlexTensor, f: impl FnOnce(&[T]) -> R) -> R {
         if let Some((start, end)) = tensor.layout().contiguous_offsets() {
             let in_place = match tensor.dtype() {

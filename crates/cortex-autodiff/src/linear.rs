@@ -9,6 +9,10 @@
 //! moments — then walks it element by element through a strided iterator on flex and ndarray:
 //! 36% of an MLP's training step (perf, W2). Here `∂W` comes out of its own GEMM, contiguous in
 //! the weight's layout; the GEMMs read their transposed operands in place.
+//!
+//! On flex, f32 and f64 run `cortex_kernels::linear` (the products split across rayon's
+//! threads, each result written once into the tensor it becomes); ndarray and the other float
+//! dtypes run the same products as burn's ops (ndarray would copy every operand first).
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -17,9 +21,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
+use cortex_kernels::Real;
+use cortex_kernels::linear::{self, LinearShape};
 
 use cortex_ops::Result;
+
+use crate::kernels::{HostRead, read_optional, tensor};
 
 /// The fused linear layer, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -35,14 +43,49 @@ pub trait FusedLinearOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// `x Wᵀ (+ b)` on a plain backend: burn's linear on the transposed view (the GEMM reads it
-/// in place).
-fn forward<B: Backend>(
+/// The kernel's sizes of `x [rows, in]` by `weight [out, in]`.
+fn linear_shape<B: Backend>(x: &FloatTensor<B>, weight: &FloatTensor<B>) -> LinearShape {
+    let (x, weight) = (x.shape(), weight.shape());
+    LinearShape {
+        rows: x[0],
+        inputs: x[1],
+        outputs: weight[0],
+    }
+}
+
+/// The forward in the kernel precision `T`.
+fn host_forward<B: HostRead, T: Real>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
 ) -> FloatTensor<B> {
-    B::linear(x, B::float_transpose(weight), bias)
+    let (dtype, device, shape) = (x.dtype(), x.device(), linear_shape::<B>(&x, &weight));
+    let y = B::read(x, |x| {
+        B::read(weight, |weight| {
+            read_optional::<B, T, _>(bias, |bias| linear::linear_forward(shape, x, weight, bias))
+        })
+    });
+    tensor::<B, T>(y, [shape.rows, shape.outputs], dtype, &device)
+}
+
+/// The kernel precision of a linear layer on `B` in `dtype`: f32 or f64 where the backend
+/// lends its buffers in place (flex); `None` elsewhere, where burn's own products run.
+fn kernel_dtype<B: HostRead>(dtype: DType) -> Option<DType> {
+    (B::READS_IN_PLACE && matches!(dtype, DType::F32 | DType::F64)).then_some(dtype)
+}
+
+/// `x Wᵀ (+ b)` on a plain backend: the host kernel (see [`kernel_dtype`]), or burn's linear
+/// on the transposed view (its GEMM reads it in place).
+fn forward<B: HostRead>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    match kernel_dtype::<B>(x.dtype()) {
+        Some(DType::F64) => host_forward::<B, f64>(x, weight, bias),
+        Some(_) => host_forward::<B, f32>(x, weight, bias),
+        None => B::linear(x, B::float_transpose(weight), bias),
+    }
 }
 
 macro_rules! plain_backend {
@@ -65,81 +108,114 @@ macro_rules! plain_backend {
 plain_backend!(Flex);
 plain_backend!(NdArray);
 
-/// `∂x = ∂y W`.
-fn x_grad<B: Backend>(weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_matmul(grad, weight)
-}
-
-/// `∂W = ∂yᵀ x`, `[out, in]` and contiguous.
-fn weight_grad<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_matmul(B::float_transpose(grad), x)
-}
-
-/// `∂b = Σ_rows ∂y`, `[out]`.
-fn bias_grad<B: Backend>(grad: FloatTensor<B>) -> FloatTensor<B> {
-    let out = grad.shape()[1];
-    B::float_reshape(B::float_sum_dim(grad, 0), [out].into())
-}
-
 /// What the backward needs: `x` for `∂W` (when the weight is tracked) and `W` for `∂x` (when
-/// `x` is).
-type Saved<B> = (Option<FloatTensor<B>>, Option<FloatTensor<B>>);
+/// `x` is), and the sizes.
+#[derive(Debug, Clone)]
+struct Saved<B: Backend> {
+    x: Option<FloatTensor<B>>,
+    weight: Option<FloatTensor<B>>,
+    shape: LinearShape,
+}
+
+/// `[∂x, ∂W, ∂b]`, each only where asked for.
+type Grads<B> = [Option<FloatTensor<B>>; 3];
+
+/// The gradients in the kernel precision `T`.
+fn host_backward<B: HostRead, T: Real>(saved: Saved<B>, grad: FloatTensor<B>, bias: bool) -> Grads<B> {
+    let (dtype, device, shape) = (grad.dtype(), grad.device(), saved.shape);
+    let (dx, dw, db) = B::read(grad, |grad| {
+        let dw = read_optional::<B, T, _>(saved.x, |x| {
+            x.map(|x| linear::linear_weight_grad(shape, grad, x))
+        });
+        let dx = read_optional::<B, T, _>(saved.weight, |weight| {
+            weight.map(|weight| linear::linear_input_grad(shape, grad, weight))
+        });
+        (dx, dw, bias.then(|| linear::linear_bias_grad(shape, grad)))
+    });
+    [
+        dx.map(|v| tensor::<B, T>(v, [shape.rows, shape.inputs], dtype, &device)),
+        dw.map(|v| tensor::<B, T>(v, [shape.outputs, shape.inputs], dtype, &device)),
+        db.map(|v| tensor::<B, T>(v, [shape.outputs], dtype, &device)),
+    ]
+}
+
+/// The gradients with burn's ops, where the kernels do not run (see [`kernel_dtype`]):
+/// `∂x = ∂y W`, `∂W = ∂yᵀ x` (`[out, in]`, contiguous), `∂b = Σ_rows ∂y`.
+fn composed_backward<B: Backend>(saved: Saved<B>, grad: FloatTensor<B>, bias: bool) -> Grads<B> {
+    let outputs = saved.shape.outputs;
+    [
+        saved
+            .weight
+            .map(|weight| B::float_matmul(grad.clone(), weight)),
+        saved
+            .x
+            .map(|x| B::float_matmul(B::float_transpose(grad.clone()), x)),
+        bias.then(|| B::float_reshape(B::float_sum_dim(grad, 0), [outputs].into())),
+    ]
+}
+
+/// Registers the gradients of the parents that are tracked.
+fn backward<B: HostRead, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradients) {
+    let grad = grads.consume::<B>(&ops.node);
+    let bias = N == 3 && ops.parents[N - 1].is_some();
+    let computed = match kernel_dtype::<B>(grad.dtype()) {
+        Some(DType::F64) => host_backward::<B, f64>(ops.state, grad, bias),
+        Some(_) => host_backward::<B, f32>(ops.state, grad, bias),
+        None => composed_backward::<B>(ops.state, grad, bias),
+    };
+    for (parent, gradient) in ops.parents.into_iter().zip(computed) {
+        if let (Some(node), Some(gradient)) = (parent, gradient) {
+            grads.register::<B>(node.id, gradient);
+        }
+    }
+}
 
 #[derive(Debug)]
 struct LinearWithBias;
 
-impl<B: Backend> Backward<B, 3> for LinearWithBias {
+impl<B: HostRead> Backward<B, 3> for LinearWithBias {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x, weight) = ops.state;
-        if let (Some(node), Some(weight)) = (node_x, weight) {
-            grads.register::<B>(node.id, x_grad::<B>(weight, grad.clone()));
-        }
-        if let (Some(node), Some(x)) = (node_weight, x) {
-            grads.register::<B>(node.id, weight_grad::<B>(x, grad.clone()));
-        }
-        if let Some(node) = node_bias {
-            grads.register::<B>(node.id, bias_grad::<B>(grad));
-        }
+        backward::<B, 3>(ops, grads);
     }
 }
 
 #[derive(Debug)]
 struct LinearNoBias;
 
-impl<B: Backend> Backward<B, 2> for LinearNoBias {
+impl<B: HostRead> Backward<B, 2> for LinearNoBias {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_weight] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x, weight) = ops.state;
-        if let (Some(node), Some(weight)) = (node_x, weight) {
-            grads.register::<B>(node.id, x_grad::<B>(weight, grad.clone()));
-        }
-        if let (Some(node), Some(x)) = (node_weight, x) {
-            grads.register::<B>(node.id, weight_grad::<B>(x, grad));
-        }
+        backward::<B, 2>(ops, grads);
     }
 }
 
-impl<B: Backend + FusedLinearOps, C: CheckpointStrategy> FusedLinearOps for Autodiff<B, C> {
+/// What the backward of `x` by `weight` saves, given which of them are tracked.
+fn saved<B: Backend>(
+    x: &FloatTensor<B>,
+    weight: &FloatTensor<B>,
+    [x_tracked, weight_tracked]: [bool; 2],
+) -> Saved<B> {
+    Saved {
+        x: weight_tracked.then(|| x.clone()),
+        weight: x_tracked.then(|| weight.clone()),
+        shape: linear_shape::<B>(x, weight),
+    }
+}
+
+impl<B: FusedLinearOps + HostRead, C: CheckpointStrategy> FusedLinearOps for Autodiff<B, C> {
     fn linear_out_in(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        let (x_tracked, weight_tracked) = (x.is_tracked(), weight.is_tracked());
+        let tracked = [x.is_tracked(), weight.is_tracked()];
         let nodes = [x.node(), weight.node()];
         let (x, weight) = (x.into_primitive(), weight.into_primitive());
         match LinearNoBias.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let saved = (
-                    weight_tracked.then(|| x.clone()),
-                    x_tracked.then(|| weight.clone()),
-                );
-                prep.finish(saved, forward::<B>(x, weight, None))
+                let state = saved::<B>(&x, &weight, tracked);
+                prep.finish(state, B::linear_out_in(x, weight))
             }
-            OpsKind::UnTracked(prep) => prep.finish(forward::<B>(x, weight, None)),
+            OpsKind::UnTracked(prep) => prep.finish(B::linear_out_in(x, weight)),
         }
     }
 
@@ -148,7 +224,7 @@ impl<B: Backend + FusedLinearOps, C: CheckpointStrategy> FusedLinearOps for Auto
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let (x_tracked, weight_tracked) = (x.is_tracked(), weight.is_tracked());
+        let tracked = [x.is_tracked(), weight.is_tracked()];
         let nodes = [x.node(), weight.node(), bias.node()];
         let (x, weight, bias) = (
             x.into_primitive(),
@@ -161,13 +237,10 @@ impl<B: Backend + FusedLinearOps, C: CheckpointStrategy> FusedLinearOps for Auto
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let saved = (
-                    weight_tracked.then(|| x.clone()),
-                    x_tracked.then(|| weight.clone()),
-                );
-                prep.finish(saved, forward::<B>(x, weight, Some(bias)))
+                let state = saved::<B>(&x, &weight, tracked);
+                prep.finish(state, B::linear_out_in_bias(x, weight, bias))
             }
-            OpsKind::UnTracked(prep) => prep.finish(forward::<B>(x, weight, Some(bias))),
+            OpsKind::UnTracked(prep) => prep.finish(B::linear_out_in_bias(x, weight, bias)),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`conv`]: 2-D convolution forward and backward (input, weight, bias gradients) as
 //!   im2col + GEMM in NCHW, the batch split across rayon's pool.
 //! - [`pool`]: 2-D max pooling forward (with its arg-max) and backward.
+//! - [`linear`]: the linear layer `x Wᵀ + b` and its three gradients, each product split
+//!   across rayon's pool.
 //! - [`microkernel`]: an AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
 //!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
@@ -35,6 +37,7 @@
 
 pub mod conv;
 pub mod gru;
+pub mod linear;
 pub mod lstm;
 pub mod microkernel;
 pub mod peak;

@@ -317,8 +317,13 @@ impl<'a, T: Real> StepRhs<'a, T> {
 }
 
 /// `dst[m×n] = lhs[m×k] · rhs[k×n]`, or `dst += …` with `accumulate`; `dst` is row-major with
-/// rows `dst_stride` apart. `parallel` lets `gemm` use the rayon pool (for large products only:
-/// the per-step products of the recurrences are too small to split).
+/// rows `dst_stride` apart. `parallel` splits a large product into one block per rayon thread
+/// (the per-step products of the recurrences are too small to split).
+///
+/// The blocks are ours rather than `gemm`'s own rayon mode: on the layer shapes of the bench
+/// (64–256 rows, 128–784 columns) `gemm` splits its packed panels so finely that the threads
+/// wait on each other; two halves, each a single-threaded `gemm`, ran 10–30% faster on the
+/// 2-core machine (`docs/performance.md`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul<T: Real>(
     dst: &mut [T],
@@ -333,10 +338,10 @@ pub(crate) fn matmul<T: Real>(
         return;
     }
     // Internal invariants (the callers size every buffer from checked shapes): a violation is
-    // a bug in this module, and must never reach `gemm`'s raw pointers.
+    // a bug in this crate, and must never reach `gemm`'s raw pointers.
     assert!(
         (m - 1) * dst_stride + n <= dst.len() && lhs.fits(m, k) && rhs.fits(k, n),
-        "fused recurrence: matrix product out of bounds"
+        "cortex-kernels: matrix product out of bounds"
     );
     if k == 0 {
         if !accumulate {
@@ -346,36 +351,120 @@ pub(crate) fn matmul<T: Real>(
         }
         return;
     }
-    let parallelism = if parallel && m * n * k >= 1 << 18 {
-        gemm::Parallelism::Rayon(0)
+    let parts = if parallel {
+        rayon::current_num_threads()
     } else {
-        gemm::Parallelism::None
+        1
     };
-    // SAFETY: the assertion above keeps every index `gemm` touches inside the three slices
-    // (dst is exclusively borrowed; lhs and rhs cannot alias it), and `T` is f32 or f64, the
-    // types `gemm` dispatches on.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_stride as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism,
+    let product = Product {
+        dst: dst.as_mut_ptr(),
+        dst_stride,
+        lhs: (lhs.data.as_ptr(), lhs.row_stride, lhs.col_stride),
+        rhs: (rhs.data.as_ptr(), rhs.row_stride, rhs.col_stride),
+        accumulate,
+    };
+    // SAFETY: the assertion above keeps every index of the whole product inside the three
+    // slices (dst is exclusively borrowed; lhs and rhs cannot alias it), and `split` only
+    // hands out disjoint blocks of it.
+    unsafe { product.split([m, n, k], parts) };
+}
+
+/// A matrix product on raw pointers, cut into blocks that run on different threads: column
+/// blocks of a row-major `dst` interleave, so they cannot be split as slices.
+#[derive(Clone, Copy)]
+struct Product<T> {
+    dst: *mut T,
+    dst_stride: usize,
+    /// Pointer, row stride, column stride.
+    lhs: (*const T, usize, usize),
+    rhs: (*const T, usize, usize),
+    accumulate: bool,
+}
+
+// SAFETY: a `Product` is only built by `matmul` from borrowed slices that outlive the
+// `rayon::join` that shares it, and its blocks write disjoint parts of `dst`.
+unsafe impl<T: Send> Send for Product<T> {}
+// SAFETY: as above; shared blocks only read `lhs` and `rhs`.
+unsafe impl<T: Sync> Sync for Product<T> {}
+
+impl<T: Real> Product<T> {
+    /// Below this many multiply-adds a block is not split further: the join costs more than
+    /// the second thread saves.
+    const MIN_SPLIT: usize = 1 << 18;
+    /// Blocks are cut at multiples of the microkernel's register tile.
+    const ALIGN: usize = 16;
+
+    /// Runs the `[m, n, k]` product from this block's origin in `parts` blocks.
+    ///
+    /// # Safety
+    /// Every index of the product must be inside the buffers the pointers come from.
+    unsafe fn split(self, [m, n, k]: [usize; 3], parts: usize) {
+        let rows = m >= n;
+        let long = if rows { m } else { n };
+        let first = parts / 2;
+        let cut = (long * first / parts.max(1)) / Self::ALIGN * Self::ALIGN;
+        if parts < 2 || m * n * k < Self::MIN_SPLIT || cut == 0 || cut >= long {
+            // SAFETY: the caller's bounds.
+            return unsafe { self.run([m, n, k]) };
+        }
+        let (head, tail) = if rows {
+            ([cut, n, k], [m - cut, n, k])
+        } else {
+            ([m, cut, k], [m, n - cut, k])
+        };
+        // SAFETY: `cut` is inside the product, so the second block's origin and extent are
+        // inside it too, and the two blocks write disjoint rows (or columns) of `dst`.
+        let rest = unsafe {
+            if rows {
+                Self {
+                    dst: self.dst.add(cut * self.dst_stride),
+                    lhs: (self.lhs.0.add(cut * self.lhs.1), self.lhs.1, self.lhs.2),
+                    ..self
+                }
+            } else {
+                Self {
+                    dst: self.dst.add(cut),
+                    rhs: (self.rhs.0.add(cut * self.rhs.2), self.rhs.1, self.rhs.2),
+                    ..self
+                }
+            }
+        };
+        rayon::join(
+            // SAFETY: each block stays inside the caller's product (see above).
+            || unsafe { self.split(head, first) },
+            || unsafe { rest.split(tail, parts - first) },
         );
+    }
+
+    /// One single-threaded `gemm` call.
+    ///
+    /// # Safety
+    /// As [`Product::split`].
+    unsafe fn run(self, [m, n, k]: [usize; 3]) {
+        // SAFETY: the caller's bounds; `T` is f32 or f64, the types `gemm` dispatches on.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                self.dst,
+                1,
+                self.dst_stride as isize,
+                self.accumulate,
+                self.lhs.0,
+                self.lhs.2 as isize,
+                self.lhs.1 as isize,
+                self.rhs.0,
+                self.rhs.2 as isize,
+                self.rhs.1 as isize,
+                T::ONE,
+                T::ONE,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     }
 }
 
