@@ -35,14 +35,26 @@ fn main() -> Result<()> {
         Some("bench") => {
             // A release build: these numbers are compared with PyTorch's. Two threads, as the
             // peer (the machine has two cores); an explicit RAYON_NUM_THREADS wins.
+            // mimalloc unless `--system-allocator`: glibc's allocator hands large freed blocks
+            // back to the system and faults them in again page by page (docs/performance.md).
             let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".to_string());
-            let features = gpu_features(&args[1..]).join(",");
+            let system_allocator = args.iter().any(|a| a == "--system-allocator");
+            let mut features = gpu_features(&args[1..]);
+            if !system_allocator {
+                features.push("mimalloc");
+            }
+            let features = features.join(",");
             let mut cargo = vec!["run", "--release", "--quiet", "-p", "cortex-bench"];
             if !features.is_empty() {
                 cargo.extend(["--features", features.as_str()]);
             }
             cargo.push("--");
-            cargo.extend(args[1..].iter().map(String::as_str));
+            cargo.extend(
+                args[1..]
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|a| *a != "--system-allocator"),
+            );
             run("cargo", &cargo, &[("RAYON_NUM_THREADS", &threads)])
         }
         _ => {
@@ -55,7 +67,8 @@ fn main() -> Result<()> {
                  check-grads [--backend B] [--precision f32|f64] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \
                  bench [--backend B] [--quick] [--filter S] [--json PATH] [--vs-torch PYTHON] [--rounds N]\n  \
-                                                     throughput, release build, beside PyTorch\n  \
+                       [--system-allocator]          throughput, release build, beside PyTorch\n  \
+                                                     (mimalloc unless --system-allocator)\n  \
                                                      (B: flex, ndarray, cpu, wgpu, vulkan, cuda[:N], a list)\n  \
                  ci                                  what .ci/run runs (= test --wgpu)\n  \
                  gpu-pack                            prebuilt binaries for a lent GPU machine in .gpu/\n  \

@@ -121,7 +121,11 @@ struct Saved<B: Backend> {
 type Grads<B> = [Option<FloatTensor<B>>; 3];
 
 /// The gradients in the kernel precision `T`.
-fn host_backward<B: HostRead, T: Real>(saved: Saved<B>, grad: FloatTensor<B>, bias: bool) -> Grads<B> {
+fn host_backward<B: HostRead, T: Real>(
+    saved: Saved<B>,
+    grad: FloatTensor<B>,
+    bias: bool,
+) -> Grads<B> {
     let (dtype, device, shape) = (grad.dtype(), grad.device(), saved.shape);
     let (dx, dw, db) = B::read(grad, |grad| {
         let dw = read_optional::<B, T, _>(saved.x, |x| {

@@ -9,6 +9,20 @@
 mod load;
 mod workloads;
 
+/// With the `mimalloc` feature, the bench allocates with mimalloc instead of the system's
+/// allocator (glibc's returns large freed blocks to the system and takes them back page by
+/// page; see `docs/performance.md`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator this build uses, printed with the results.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command as Process, ExitCode};
@@ -274,7 +288,7 @@ fn run() -> Result<(), String> {
     let mut ours: Vec<Measurement> = Vec::new();
     let mut theirs: Vec<BTreeMap<String, f64>> = Vec::new();
     println!(
-        "cortex-bench: {} workloads, devices {:?}, {} build, {} threads (RAYON_NUM_THREADS={})",
+        "cortex-bench: {} workloads, devices {:?}, {} build, {} threads (RAYON_NUM_THREADS={}), {} allocator",
         selected.len(),
         backends.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
         if cfg!(debug_assertions) {
@@ -283,7 +297,8 @@ fn run() -> Result<(), String> {
             "release"
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into()),
+        ALLOCATOR_NAME,
     );
     // The percentages of peak are of this machine's own peak, measured with as many threads
     // as the workloads get.
@@ -354,6 +369,7 @@ fn run() -> Result<(), String> {
             "pytorch": theirs,
             "peak_gflops": peak.gflops,
             "peak": peak.to_string(),
+            "allocator": ALLOCATOR_NAME,
         });
         std::fs::write(
             path,

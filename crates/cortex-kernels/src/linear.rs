@@ -189,22 +189,31 @@ mod tests {
             let dw = linear_weight_grad(shape, &g, &x);
             let db = linear_bias_grad(shape, &g);
             let close = |a: f64, b: f64, what: &str| {
-                assert!((a - b).abs() < 1e-9, "{what} {rows}x{inputs}x{outputs}: {a} vs {b}")
+                assert!(
+                    (a - b).abs() < 1e-9,
+                    "{what} {rows}x{inputs}x{outputs}: {a} vs {b}"
+                )
             };
             for r in 0..rows {
                 for o in 0..outputs {
-                    let dot: f64 = (0..inputs).map(|i| x[r * inputs + i] * w[o * inputs + i]).sum();
+                    let dot: f64 = (0..inputs)
+                        .map(|i| x[r * inputs + i] * w[o * inputs + i])
+                        .sum();
                     close(y[r * outputs + o], dot + b[o], "y");
                     close(y_plain[r * outputs + o], dot, "y without bias");
                 }
                 for i in 0..inputs {
-                    let dot: f64 = (0..outputs).map(|o| g[r * outputs + o] * w[o * inputs + i]).sum();
+                    let dot: f64 = (0..outputs)
+                        .map(|o| g[r * outputs + o] * w[o * inputs + i])
+                        .sum();
                     close(dx[r * inputs + i], dot, "dx");
                 }
             }
             for o in 0..outputs {
                 for i in 0..inputs {
-                    let dot: f64 = (0..rows).map(|r| g[r * outputs + o] * x[r * inputs + i]).sum();
+                    let dot: f64 = (0..rows)
+                        .map(|r| g[r * outputs + o] * x[r * inputs + i])
+                        .sum();
                     close(dw[o * inputs + i], dot, "dw");
                 }
                 let sum: f64 = (0..rows).map(|r| g[r * outputs + o]).sum();
