@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Mat, Real, matmul};
+use crate::real::{Mat, Real, Start, matmul, product};
 
 /// The sizes of a linear layer applied to a batch: `rows` inputs of `inputs` features mapped
 /// to `outputs` features.
@@ -49,24 +49,21 @@ pub fn linear_forward<T: Real>(
     } = shape;
     shape.check("x", x.len(), rows * inputs);
     shape.check("weight", weight.len(), outputs * inputs);
-    let mut y = match bias {
+    let start = match bias {
         Some(bias) => {
             shape.check("bias", bias.len(), outputs);
-            let mut y = Vec::with_capacity(rows * outputs);
-            for _ in 0..rows {
-                y.extend_from_slice(bias);
-            }
-            y
+            Start::Row(bias)
         }
-        None => vec![T::ZERO; rows * outputs],
+        None => Start::Zero,
     };
-    matmul(
+    let mut y = vec![T::ZERO; rows * outputs];
+    product(
         &mut y,
         outputs,
         [rows, outputs, inputs],
         Mat::rows(x, inputs),
         Mat::transposed(weight, inputs),
-        bias.is_some(),
+        start,
         true,
     );
     y
@@ -168,10 +165,17 @@ mod tests {
     }
 
     /// Every kernel against the definition, on shapes below and above the size where the
-    /// products are split across threads, with odd sizes.
+    /// products are split across threads (by rows: 300 × 257; by columns: 40 × 600), with odd
+    /// sizes.
     #[test]
     fn kernels_match_the_definition() {
-        for (rows, inputs, outputs) in [(1, 1, 1), (3, 5, 2), (7, 33, 17), (300, 70, 257)] {
+        for (rows, inputs, outputs) in [
+            (1, 1, 1),
+            (3, 5, 2),
+            (7, 33, 17),
+            (300, 70, 257),
+            (40, 300, 600),
+        ] {
             let shape = LinearShape {
                 rows,
                 inputs,

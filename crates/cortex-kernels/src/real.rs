@@ -6,6 +6,8 @@ use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 
 use std::marker::PhantomData;
 
+use rayon::prelude::*;
+
 use burn::tensor::{Element, TensorData};
 
 use crate::microkernel::Packed;
@@ -153,11 +155,23 @@ simd_fn! {
     }
 }
 
+/// `values[i] ← σ(values[i])` in f32, 8 lanes wide with AVX2: the fused sigmoid's forward,
+/// in the tensor's own buffer. Relative error below 4e-7 (the polynomial `eˣ` above); 0 and 1
+/// at the saturated ends, never NaN for finite input. Long slices are cut into blocks across
+/// rayon's pool (a layer's activations, 64k values and more, would otherwise leave the other
+/// cores idle between two split matrix products).
+pub fn sigmoid_in_place(values: &mut [f32]) {
+    const BLOCK: usize = 1 << 14;
+    if values.len() < 2 * BLOCK || rayon::current_num_threads() < 2 {
+        sigmoid_block(values);
+    } else {
+        values.par_chunks_mut(BLOCK).for_each(sigmoid_block);
+    }
+}
+
 simd_fn! {
-    /// `values[i] ← σ(values[i])` in f32, 8 lanes wide with AVX2: the fused sigmoid's forward,
-    /// in the tensor's own buffer. Relative error below 4e-7 (the polynomial `eˣ` above);
-    /// 0 and 1 at the saturated ends, never NaN for finite input.
-    pub fn sigmoid_in_place / sigmoid_in_place_avx2(values: &mut [f32]) {
+    /// [`sigmoid_in_place`] on one block.
+    fn sigmoid_block / sigmoid_block_avx2(values: &mut [f32]) {
         for v in values.iter_mut() {
             *v = sigmoid_f32(*v);
         }
@@ -328,10 +342,36 @@ impl<'a, T: Real> StepRhs<'a, T> {
 pub(crate) fn matmul<T: Real>(
     dst: &mut [T],
     dst_stride: usize,
-    [m, n, k]: [usize; 3],
+    dims: [usize; 3],
     lhs: Mat<'_, T>,
     rhs: Mat<'_, T>,
     accumulate: bool,
+    parallel: bool,
+) {
+    let start = if accumulate { Start::Dst } else { Start::Zero };
+    product(dst, dst_stride, dims, lhs, rhs, start, parallel);
+}
+
+/// What a product's `dst` starts from before `lhs · rhs` is added.
+#[derive(Clone, Copy)]
+pub(crate) enum Start<'a, T> {
+    /// Zero: `dst = lhs · rhs`.
+    Zero,
+    /// Its own values: `dst += lhs · rhs`.
+    Dst,
+    /// The same row of `n` values in every row (a bias), written by each thread into its own
+    /// block just before its product.
+    Row(&'a [T]),
+}
+
+/// [`matmul`] with `dst`'s starting values given by `start`.
+pub(crate) fn product<T: Real>(
+    dst: &mut [T],
+    dst_stride: usize,
+    [m, n, k]: [usize; 3],
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    start: Start<'_, T>,
     parallel: bool,
 ) {
     if m == 0 || n == 0 {
@@ -339,19 +379,15 @@ pub(crate) fn matmul<T: Real>(
     }
     // Internal invariants (the callers size every buffer from checked shapes): a violation is
     // a bug in this crate, and must never reach `gemm`'s raw pointers.
+    let row_fits = match start {
+        Start::Row(row) => row.len() >= n,
+        _ => true,
+    };
     assert!(
-        (m - 1) * dst_stride + n <= dst.len() && lhs.fits(m, k) && rhs.fits(k, n),
+        (m - 1) * dst_stride + n <= dst.len() && lhs.fits(m, k) && rhs.fits(k, n) && row_fits,
         "cortex-kernels: matrix product out of bounds"
     );
-    if k == 0 {
-        if !accumulate {
-            for row in dst.chunks_mut(dst_stride).take(m) {
-                row[..n].fill(T::ZERO);
-            }
-        }
-        return;
-    }
-    let parts = if parallel {
+    let parts = if parallel && k > 0 {
         rayon::current_num_threads()
     } else {
         1
@@ -361,12 +397,24 @@ pub(crate) fn matmul<T: Real>(
         dst_stride,
         lhs: (lhs.data.as_ptr(), lhs.row_stride, lhs.col_stride),
         rhs: (rhs.data.as_ptr(), rhs.row_stride, rhs.col_stride),
-        accumulate,
+        start: match start {
+            Start::Zero => Begin::Zero,
+            Start::Dst => Begin::Dst,
+            Start::Row(row) => Begin::Row(row.as_ptr()),
+        },
     };
     // SAFETY: the assertion above keeps every index of the whole product inside the three
-    // slices (dst is exclusively borrowed; lhs and rhs cannot alias it), and `split` only
-    // hands out disjoint blocks of it.
+    // slices and the starting row (dst is exclusively borrowed; lhs, rhs and the row cannot
+    // alias it), and `split` only hands out disjoint blocks of it.
     unsafe { product.split([m, n, k], parts) };
+}
+
+/// [`Start`] on raw pointers.
+#[derive(Clone, Copy)]
+enum Begin<T> {
+    Zero,
+    Dst,
+    Row(*const T),
 }
 
 /// A matrix product on raw pointers, cut into blocks that run on different threads: column
@@ -378,7 +426,7 @@ struct Product<T> {
     /// Pointer, row stride, column stride.
     lhs: (*const T, usize, usize),
     rhs: (*const T, usize, usize),
-    accumulate: bool,
+    start: Begin<T>,
 }
 
 // SAFETY: a `Product` is only built by `matmul` from borrowed slices that outlive the
@@ -425,6 +473,10 @@ impl<T: Real> Product<T> {
                 Self {
                     dst: self.dst.add(cut),
                     rhs: (self.rhs.0.add(cut * self.rhs.2), self.rhs.1, self.rhs.2),
+                    start: match self.start {
+                        Begin::Row(row) => Begin::Row(row.add(cut)),
+                        other => other,
+                    },
                     ..self
                 }
             }
@@ -436,11 +488,36 @@ impl<T: Real> Product<T> {
         );
     }
 
-    /// One single-threaded `gemm` call.
+    /// One single-threaded `gemm` call (after writing the starting rows, if any).
     ///
     /// # Safety
     /// As [`Product::split`].
     unsafe fn run(self, [m, n, k]: [usize; 3]) {
+        let accumulate = match self.start {
+            Begin::Zero => false,
+            Begin::Dst => true,
+            Begin::Row(row) => {
+                for r in 0..m {
+                    // SAFETY: row r < m of this block and its n columns are inside `dst`, and
+                    // the starting row holds n values (the caller's bounds); they do not
+                    // overlap (`dst` is exclusively borrowed).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(row, self.dst.add(r * self.dst_stride), n)
+                    };
+                }
+                true
+            }
+        };
+        if k == 0 {
+            if !accumulate {
+                for r in 0..m {
+                    // SAFETY: as above.
+                    unsafe { std::slice::from_raw_parts_mut(self.dst.add(r * self.dst_stride), n) }
+                        .fill(T::ZERO);
+                }
+            }
+            return;
+        }
         // SAFETY: the caller's bounds; `T` is f32 or f64, the types `gemm` dispatches on.
         unsafe {
             gemm::gemm(
@@ -450,7 +527,7 @@ impl<T: Real> Product<T> {
                 self.dst,
                 1,
                 self.dst_stride as isize,
-                self.accumulate,
+                accumulate,
                 self.lhs.0,
                 self.lhs.2 as isize,
                 self.lhs.1 as isize,
