@@ -286,6 +286,21 @@ fn for_each_tap_block<T>(
     }
 }
 
+/// Zeroes one gap of a tap block: 1–2 values for a 5×5 'same' kernel, thousands of gaps per
+/// sample, so the short ones are written in place (a `fill` compiles to a call to `memset`,
+/// which cost 6% of the bench CNN's training step for these few bytes).
+#[inline(always)]
+fn clear_gap<T: Real>(gap: &mut [T]) {
+    match gap {
+        [] => {}
+        [a] => *a = T::ZERO,
+        [a, b] => (*a, *b) = (T::ZERO, T::ZERO),
+        [a, b, c] => (*a, *b, *c) = (T::ZERO, T::ZERO, T::ZERO),
+        [a, b, c, d] => (*a, *b, *c, *d) = (T::ZERO, T::ZERO, T::ZERO, T::ZERO),
+        longer => longer.fill(T::ZERO),
+    }
+}
+
 /// `cols ← im2col(x)` for one group of one sample (`x` its `C_g · H · W` values), into columns
 /// `at..at + P` of the column matrix `cols` (rows `ld` apart).
 fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: (&mut [T], usize, usize)) {
@@ -300,7 +315,7 @@ fn im2col<T: Real>(s: &Conv2dShape, x: &[T], cols: (&mut [T], usize, usize)) {
                 let len = span.len();
                 row[span].copy_from_slice(&x[from..from + len]);
                 for gap in block.gaps(w) {
-                    row[gap].fill(T::ZERO);
+                    clear_gap(&mut row[gap]);
                 }
             }
         });
@@ -334,7 +349,7 @@ fn col2im<T: Real>(s: &Conv2dShape, cols: (&mut [T], usize, usize), dx: &mut [T]
             if let Some(span) = block.span(w) {
                 // The padding columns' entries read no pixel: cleared, the span adds at once.
                 for gap in block.gaps(w) {
-                    row[gap].fill(T::ZERO);
+                    clear_gap(&mut row[gap]);
                 }
                 let from = (span.start as isize + block.shift) as usize;
                 let len = span.len();
