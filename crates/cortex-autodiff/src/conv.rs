@@ -21,7 +21,9 @@ use cortex_kernels::Real;
 use cortex_kernels::conv::{self, Conv2dShape, Conv2dWindow};
 use cortex_ops::{Conv1dOptions, Conv2dOptions, Result};
 
-use crate::kernels::{HostRead, kernel_runs, read_optional, tensor};
+use crate::kernels::{
+    HostRead, OperandGrads, SavedOperands, kernel_runs, operand_backward, read_optional, tensor,
+};
 
 /// The fused 2-D convolution, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -116,23 +118,15 @@ macro_rules! plain_backend {
 plain_backend!(Flex);
 plain_backend!(NdArray);
 
-/// What the backward needs: `x` for `∂W` (when the weight is tracked), `W` for `∂x` (when `x`
-/// is), and the shape.
-#[derive(Debug, Clone)]
-struct Saved<B: Backend> {
-    x: Option<FloatTensor<B>>,
-    weight: Option<FloatTensor<B>>,
-    shape: Conv2dShape,
-}
-
-type Grads<B> = [Option<FloatTensor<B>>; 3];
+/// What the backward needs (see [`SavedOperands`]).
+type Saved<B> = SavedOperands<B, Conv2dShape>;
 
 /// `[∂x, ∂W, ∂b]` in the kernel precision `T`, each only where asked for.
 fn host_backward<B: HostRead, T: Real>(
     saved: Saved<B>,
     grad: FloatTensor<B>,
     bias: bool,
-) -> Grads<B> {
+) -> OperandGrads<B> {
     let (dtype, device) = (grad.dtype(), grad.device());
     let shape = saved.shape;
     let grads = B::read(grad, |grad| {
@@ -156,19 +150,12 @@ fn host_backward<B: HostRead, T: Real>(
     ]
 }
 
-/// Registers the gradients of the parents that are tracked.
+/// The gradients in f64 for f64, in f32 otherwise.
 fn backward<B: HostRead, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradients) {
-    let grad = grads.consume::<B>(&ops.node);
-    let bias = N == 3 && ops.parents[N - 1].is_some();
-    let computed = match grad.dtype() {
-        DType::F64 => host_backward::<B, f64>(ops.state, grad, bias),
-        _ => host_backward::<B, f32>(ops.state, grad, bias),
-    };
-    for (parent, gradient) in ops.parents.into_iter().zip(computed) {
-        if let (Some(node), Some(gradient)) = (parent, gradient) {
-            grads.register::<B>(node.id, gradient);
-        }
-    }
+    operand_backward(ops, grads, |saved, grad, bias| match grad.dtype() {
+        DType::F64 => host_backward::<B, f64>(saved, grad, bias),
+        _ => host_backward::<B, f32>(saved, grad, bias),
+    });
 }
 
 #[derive(Debug)]
@@ -198,14 +185,10 @@ impl<B: HostRead> Backward<B, 2> for Conv2dNoBias {
 fn saved<B: Backend>(
     x: &FloatTensor<B>,
     weight: &FloatTensor<B>,
-    [x_tracked, weight_tracked]: [bool; 2],
+    tracked: [bool; 2],
     window: Conv2dWindow,
 ) -> Saved<B> {
-    Saved {
-        x: weight_tracked.then(|| x.clone()),
-        weight: x_tracked.then(|| weight.clone()),
-        shape: conv_shape::<B>(x, weight, window),
-    }
+    SavedOperands::new(x, weight, tracked, conv_shape::<B>(x, weight, window))
 }
 
 impl<B: FusedConvOps + HostRead, C: CheckpointStrategy> FusedConvOps for Autodiff<B, C> {

@@ -8,6 +8,8 @@
 
 use std::any::TypeId;
 
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::Ops;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, NdArray};
@@ -116,5 +118,52 @@ pub(crate) fn read_optional<B: HostRead, T: Real, R>(
     match tensor {
         Some(tensor) => B::read(tensor, |values| f(Some(values))),
         None => f(None),
+    }
+}
+
+/// What the backward of an op of `x` by `weight` (the fused linear layer, the fused
+/// convolution) saves: `x` for `∂W` (when the weight is tracked), `W` for `∂x` (when `x` is),
+/// and the op's shape.
+#[derive(Debug, Clone)]
+pub(crate) struct SavedOperands<B: Backend, S> {
+    pub x: Option<FloatTensor<B>>,
+    pub weight: Option<FloatTensor<B>>,
+    pub shape: S,
+}
+
+impl<B: Backend, S> SavedOperands<B, S> {
+    /// What to save of `x` and `weight`, given which of them are tracked.
+    pub fn new(
+        x: &FloatTensor<B>,
+        weight: &FloatTensor<B>,
+        [x_tracked, weight_tracked]: [bool; 2],
+        shape: S,
+    ) -> Self {
+        Self {
+            x: weight_tracked.then(|| x.clone()),
+            weight: x_tracked.then(|| weight.clone()),
+            shape,
+        }
+    }
+}
+
+/// `[∂x, ∂W, ∂b]` of an op of `x` by `weight` (plus a bias), each only where asked for.
+pub(crate) type OperandGrads<B> = [Option<FloatTensor<B>>; 3];
+
+/// The backward of an op of `x` by `weight` (and a bias when `N` is 3): `compute(saved, grad,
+/// bias)` gives the gradients from the output's, each registered with its parent when that
+/// parent is tracked.
+pub(crate) fn operand_backward<B: Backend, S, const N: usize>(
+    ops: Ops<SavedOperands<B, S>, N>,
+    grads: &mut Gradients,
+    compute: impl FnOnce(SavedOperands<B, S>, FloatTensor<B>, bool) -> OperandGrads<B>,
+) {
+    let grad = grads.consume::<B>(&ops.node);
+    let bias = N == 3 && ops.parents[N - 1].is_some();
+    let computed = compute(ops.state, grad, bias);
+    for (parent, gradient) in ops.parents.into_iter().zip(computed) {
+        if let (Some(node), Some(gradient)) = (parent, gradient) {
+            grads.register::<B>(node.id, gradient);
+        }
     }
 }

@@ -27,7 +27,9 @@ use cortex_kernels::linear::{self, LinearShape};
 
 use cortex_ops::Result;
 
-use crate::kernels::{HostRead, read_optional, tensor};
+use crate::kernels::{
+    HostRead, OperandGrads, SavedOperands, operand_backward, read_optional, tensor,
+};
 
 /// The fused linear layer, implemented for each CPU backend and for burn-autodiff.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -108,24 +110,15 @@ macro_rules! plain_backend {
 plain_backend!(Flex);
 plain_backend!(NdArray);
 
-/// What the backward needs: `x` for `∂W` (when the weight is tracked) and `W` for `∂x` (when
-/// `x` is), and the sizes.
-#[derive(Debug, Clone)]
-struct Saved<B: Backend> {
-    x: Option<FloatTensor<B>>,
-    weight: Option<FloatTensor<B>>,
-    shape: LinearShape,
-}
-
-/// `[∂x, ∂W, ∂b]`, each only where asked for.
-type Grads<B> = [Option<FloatTensor<B>>; 3];
+/// What the backward needs (see [`SavedOperands`]).
+type Saved<B> = SavedOperands<B, LinearShape>;
 
 /// The gradients in the kernel precision `T`.
 fn host_backward<B: HostRead, T: Real>(
     saved: Saved<B>,
     grad: FloatTensor<B>,
     bias: bool,
-) -> Grads<B> {
+) -> OperandGrads<B> {
     let (dtype, device, shape) = (grad.dtype(), grad.device(), saved.shape);
     let (dx, dw, db) = B::read(grad, |grad| {
         let dw = read_optional::<B, T, _>(saved.x, |x| {
@@ -145,7 +138,11 @@ fn host_backward<B: HostRead, T: Real>(
 
 /// The gradients with burn's ops, where the kernels do not run (see [`kernel_dtype`]):
 /// `∂x = ∂y W`, `∂W = ∂yᵀ x` (`[out, in]`, contiguous), `∂b = Σ_rows ∂y`.
-fn composed_backward<B: Backend>(saved: Saved<B>, grad: FloatTensor<B>, bias: bool) -> Grads<B> {
+fn composed_backward<B: Backend>(
+    saved: Saved<B>,
+    grad: FloatTensor<B>,
+    bias: bool,
+) -> OperandGrads<B> {
     let outputs = saved.shape.outputs;
     [
         saved
@@ -158,20 +155,15 @@ fn composed_backward<B: Backend>(saved: Saved<B>, grad: FloatTensor<B>, bias: bo
     ]
 }
 
-/// Registers the gradients of the parents that are tracked.
+/// The gradients by the kernel or by burn's products (see [`kernel_dtype`]).
 fn backward<B: HostRead, const N: usize>(ops: Ops<Saved<B>, N>, grads: &mut Gradients) {
-    let grad = grads.consume::<B>(&ops.node);
-    let bias = N == 3 && ops.parents[N - 1].is_some();
-    let computed = match kernel_dtype::<B>(grad.dtype()) {
-        Some(DType::F64) => host_backward::<B, f64>(ops.state, grad, bias),
-        Some(_) => host_backward::<B, f32>(ops.state, grad, bias),
-        None => composed_backward::<B>(ops.state, grad, bias),
-    };
-    for (parent, gradient) in ops.parents.into_iter().zip(computed) {
-        if let (Some(node), Some(gradient)) = (parent, gradient) {
-            grads.register::<B>(node.id, gradient);
+    operand_backward(ops, grads, |saved, grad, bias| {
+        match kernel_dtype::<B>(grad.dtype()) {
+            Some(DType::F64) => host_backward::<B, f64>(saved, grad, bias),
+            Some(_) => host_backward::<B, f32>(saved, grad, bias),
+            None => composed_backward::<B>(saved, grad, bias),
         }
-    }
+    });
 }
 
 #[derive(Debug)]
@@ -197,16 +189,8 @@ impl<B: HostRead> Backward<B, 2> for LinearNoBias {
 }
 
 /// What the backward of `x` by `weight` saves, given which of them are tracked.
-fn saved<B: Backend>(
-    x: &FloatTensor<B>,
-    weight: &FloatTensor<B>,
-    [x_tracked, weight_tracked]: [bool; 2],
-) -> Saved<B> {
-    Saved {
-        x: weight_tracked.then(|| x.clone()),
-        weight: x_tracked.then(|| weight.clone()),
-        shape: linear_shape::<B>(x, weight),
-    }
+fn saved<B: Backend>(x: &FloatTensor<B>, weight: &FloatTensor<B>, tracked: [bool; 2]) -> Saved<B> {
+    SavedOperands::new(x, weight, tracked, linear_shape::<B>(x, weight))
 }
 
 impl<B: FusedLinearOps + HostRead, C: CheckpointStrategy> FusedLinearOps for Autodiff<B, C> {

@@ -144,6 +144,28 @@ impl Conv2dShape {
         (256 / self.pixels().max(1)).clamp(1, chunk.max(1))
     }
 
+    /// One thread's buffers for the products of a chunk of `chunk` samples (see [`Scratch`]).
+    fn scratch<T: Real>(&self, chunk: usize) -> Scratch<T> {
+        let together = self.samples_per_product(chunk);
+        let direct = together == 1 && self.pointwise();
+        let cols = if direct {
+            0
+        } else {
+            self.taps() * together * self.pixels()
+        };
+        let gathered = if together > 1 {
+            self.group_out() * together * self.pixels()
+        } else {
+            0
+        };
+        Scratch {
+            together,
+            direct,
+            cols: vec![T::ZERO; cols],
+            gathered: vec![T::ZERO; gathered],
+        }
+    }
+
     /// Samples per thread chunk, and whether a chunk's GEMMs may use the pool themselves
     /// (when the batch is too small to occupy every thread).
     fn chunking(&self) -> (usize, bool) {
@@ -286,6 +308,19 @@ fn for_each_tap_block<T>(
     }
 }
 
+/// A thread's buffers for the products of one chunk of samples, forward and backward alike.
+struct Scratch<T> {
+    /// Samples side by side in one product ([`Conv2dShape::samples_per_product`]).
+    together: usize,
+    /// A 1×1 stride-1 convolution one sample at a time: the input is the column matrix.
+    direct: bool,
+    /// The column matrix `[taps, together · P]` (empty when `direct`).
+    cols: Vec<T>,
+    /// The output (or its gradient) of `together` samples side by side, `[O_g, together · P]`
+    /// (empty for one sample at a time).
+    gathered: Vec<T>,
+}
+
 /// Zeroes one gap of a tap block: 1–2 values for a 5×5 'same' kernel, thousands of gaps per
 /// sample, so the short ones are written in place (a `fill` compiles to a call to `memset`,
 /// which cost 6% of the bench CNN's training step for these few bytes).
@@ -406,20 +441,15 @@ pub fn conv2d_forward<T: Real>(
     let (chunk, parallel_gemm) = s.chunking();
     let (pixels, taps, group_in, group_out) = (s.pixels(), s.taps(), s.group_in(), s.group_out());
     let (plane, sample_in, sample_out) = (s.input[2] * s.input[3], s.sample_in(), s.sample_out());
-    let together = s.samples_per_product(chunk);
-    let direct = together == 1 && s.pointwise();
     out.par_chunks_mut(chunk * sample_out)
         .zip(x.par_chunks(chunk * sample_in))
         .for_each(|(out, x)| {
-            let mut cols = vec![T::ZERO; if direct { 0 } else { taps * together * pixels }];
-            let mut product = vec![
-                T::ZERO;
-                if together > 1 {
-                    group_out * together * pixels
-                } else {
-                    0
-                }
-            ];
+            let Scratch {
+                together,
+                direct,
+                mut cols,
+                gathered: mut product,
+            } = s.scratch(chunk);
             let blocks = out
                 .chunks_mut(together * sample_out)
                 .zip(x.chunks(together * sample_in));
@@ -543,17 +573,12 @@ pub fn conv2d_backward<T: Real>(
                 )
             });
             let mut dw = x.map(|_| vec![T::ZERO; w_len]);
-            let together = s.samples_per_product(chunk);
-            let direct = together == 1 && s.pointwise();
-            let mut cols = vec![T::ZERO; if direct { 0 } else { taps * together * pixels }];
-            let mut gathered = vec![
-                T::ZERO;
-                if together > 1 {
-                    group_out * together * pixels
-                } else {
-                    0
-                }
-            ];
+            let Scratch {
+                together,
+                direct,
+                mut cols,
+                mut gathered,
+            } = s.scratch(chunk);
             for first in samples.clone().step_by(together) {
                 // `m` samples side by side, as in the forward.
                 let m = together.min(samples.end - first);

@@ -506,7 +506,8 @@ impl<T: Real> Product<T> {
         let long = if rows { m } else { n };
         let first = parts / 2;
         let cut = (long * first / parts.max(1)) / Self::ALIGN * Self::ALIGN;
-        if parts < 2 || m * n * k < Self::MIN_SPLIT || cut == 0 || cut >= long {
+        let work = m.saturating_mul(n).saturating_mul(k);
+        if parts < 2 || work < Self::MIN_SPLIT || cut == 0 || cut >= long {
             // SAFETY: the caller's bounds.
             return unsafe { self.run([m, n, k]) };
         }
@@ -540,7 +541,7 @@ impl<T: Real> Product<T> {
         // and both joins return only once both blocks have run.
         let head_block = move || unsafe { self.split(head, first) };
         let tail_block = move || unsafe { rest.split(tail, parts - first) };
-        if m * n * k < Self::LARGE {
+        if work < Self::LARGE {
             join_here(head_block, tail_block);
         } else {
             rayon::join(head_block, tail_block);
