@@ -124,15 +124,25 @@ fn exp_f32(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = x.clamp(-87.3, 88.3);
-    // Round to nearest by the 1.5·2²³ trick (vectorizes on every x86-64, unlike `round`).
+    // Round to nearest by the 1.5·2²³ trick (vectorizes on every x86-64, unlike `round`):
+    // `shifted` lies in [2²³, 2²⁴), where the float's last mantissa bits are the integer `n`
+    // itself, so `2^n` is built from those bits with integer lane ops. (An `as i32` cast is a
+    // saturating, NaN-checking conversion that LLVM compiled to one scalar instruction per
+    // lane: it was most of the LSTM's `tanh` and `sigmoid` time.)
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // n ∈ [-126, 127] after the clamp: `n + 127` is a normal exponent.
+    let exponent = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    p * f32::from_bits(exponent << 23)
 }
 
 #[inline(always)]
