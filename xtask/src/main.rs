@@ -67,8 +67,10 @@ fn main() -> Result<()> {
                  check-grads [--backend B] [--precision f32|f64] [--filter S] [--fast] [--json PATH]\n  \
                                                      gradients against finite differences\n  \
                  bench [--backend B] [--quick] [--filter S] [--json PATH] [--vs-torch PYTHON] [--rounds N]\n  \
-                       [--system-allocator]          throughput, release build, beside PyTorch\n  \
-                                                     (mimalloc unless --system-allocator)\n  \
+                       [--memory] [--system-allocator]\n  \
+                                                     throughput, release build, beside PyTorch\n  \
+                                                     (--memory: peak resident memory per workload too;\n  \
+                                                     mimalloc unless --system-allocator)\n  \
                                                      (B: flex, ndarray, cpu, wgpu, vulkan, cuda[:N], a list)\n  \
                  ci                                  what .ci/run runs (= test --wgpu)\n  \
                  gpu-pack                            prebuilt binaries for a lent GPU machine in .gpu/\n  \

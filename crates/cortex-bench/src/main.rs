@@ -4,9 +4,11 @@
 //! with their spread; windows disturbed by other processes are discarded. Percentages of peak
 //! are of the machine's own fp32 peak, measured at start (`cortex::kernels::peak`).
 //! `--vs-torch PYTHON` runs the PyTorch peer (`peer/torch_workloads.py`) in the same
-//! invocation, alternating with Cortex, and prints the ratio per workload.
+//! invocation, alternating with Cortex, and prints the ratio per workload. `--memory` adds
+//! the peak resident memory of each workload, Cortex's beside the peer's (see [`memory`]).
 
 mod load;
+mod memory;
 mod workloads;
 
 /// With the `mimalloc` feature, the bench allocates with mimalloc instead of the system's
@@ -168,9 +170,14 @@ fn print_row(m: &Measurement) {
     );
 }
 
+/// The PyTorch peer's script.
+fn peer_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer/torch_workloads.py")
+}
+
 /// Runs the PyTorch peer; returns median samples/s by workload name.
 fn torch(python: &str, filter: Option<&str>, quick: bool) -> Result<BTreeMap<String, f64>, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer/torch_workloads.py");
+    let script = peer_script();
     let out = std::env::temp_dir().join(format!("cortex-bench-torch-{}.json", std::process::id()));
     let mut command = Process::new(python);
     command.arg(&script).arg("--out").arg(&out);
@@ -245,6 +252,22 @@ fn run() -> Result<(), String> {
                 .help("also time forward+loss alone for training workloads"),
         )
         .arg(
+            Arg::new("memory")
+                .long("memory")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "also measure each workload's peak resident memory, in a fresh process \
+                     per workload (and the peer's, with --vs-torch)",
+                ),
+        )
+        .arg(
+            Arg::new("memory-probe")
+                .long("memory-probe")
+                .value_name("WORKLOAD")
+                .hide(true)
+                .help("run only this workload (exact name) and print its resident memory"),
+        )
+        .arg(
             Arg::new("rounds")
                 .long("rounds")
                 .value_parser(value_parser!(usize))
@@ -259,6 +282,17 @@ fn run() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let quick = matches.get_flag("quick");
+    if let Some(name) = matches.get_one::<String>("memory-probe") {
+        let workload = workloads::all()
+            .into_iter()
+            .find(|w| w.name == name.as_str())
+            .ok_or_else(|| format!("no workload named {name:?}"))?;
+        let [device] = backends.as_slice() else {
+            return Err("--memory-probe takes one --backend".into());
+        };
+        let steps_for = if quick { 50 } else { 1000 };
+        return memory::probe(&workload, device, Duration::from_millis(steps_for));
+    }
     let settings = if quick {
         Settings {
             warmup: Duration::from_millis(50),
@@ -363,10 +397,16 @@ fn run() -> Result<(), String> {
             }
         }
     }
+    let memory = if matches.get_flag("memory") {
+        peak_memory(&selected, &backends, python.as_deref(), quick)?
+    } else {
+        Vec::new()
+    };
     if let Some(path) = matches.get_one::<PathBuf>("json") {
         let json = serde_json::json!({
             "cortex": ours,
             "pytorch": theirs,
+            "memory": memory,
             "peak_gflops": peak.gflops,
             "peak": peak.to_string(),
             "allocator": ALLOCATOR_NAME,
@@ -379,6 +419,60 @@ fn run() -> Result<(), String> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// One workload's peak resident memory on one backend, and the peer's.
+#[derive(Debug, Clone, Serialize)]
+struct MemoryRow {
+    name: String,
+    backend: String,
+    cortex: memory::MemoryUse,
+    pytorch: Option<memory::MemoryUse>,
+}
+
+/// Measures and prints the peak resident memory of every selected workload on every backend,
+/// beside the peer's when `python` is given (one fresh process each).
+fn peak_memory(
+    selected: &[workloads::Workload],
+    backends: &[NamedDevice],
+    python: Option<&str>,
+    quick: bool,
+) -> Result<Vec<MemoryRow>, String> {
+    let mib = |m: &memory::MemoryUse| format!("{:.0} (+{:.0})", m.peak_mib, m.growth_mib());
+    println!(
+        "\npeak resident memory, MiB (+ over the process before the workload was built); \
+         one fresh process per workload, {} of steps",
+        if quick { "50 ms" } else { "1 s" }
+    );
+    println!("\n| workload | backend | Cortex | PyTorch | Cortex / PyTorch (peak) |");
+    println!("|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for workload in selected {
+        let theirs = python
+            .map(|p| memory::torch(p, &peer_script(), workload.name, quick))
+            .transpose()?;
+        for backend in backends {
+            let ours = memory::cortex(workload, backend, quick)?;
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                workload.name,
+                backend.name,
+                mib(&ours),
+                theirs.as_ref().map_or("-".to_string(), mib),
+                theirs.as_ref().map_or("-".to_string(), |t| format!(
+                    "{:.2}×",
+                    ours.peak_mib / t.peak_mib
+                )),
+            );
+            rows.push(MemoryRow {
+                name: workload.name.to_string(),
+                backend: backend.name.clone(),
+                cortex: ours,
+                pytorch: theirs,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// The median (the mean of the two middle values for an even count).
