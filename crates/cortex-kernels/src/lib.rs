@@ -45,6 +45,7 @@ pub mod pool;
 mod real;
 mod recurrence;
 pub mod simd;
+mod team;
 
 pub use real::{Buffer, Real, sigmoid_in_place};
 pub use recurrence::Dims;

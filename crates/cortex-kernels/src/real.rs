@@ -419,52 +419,19 @@ pub(crate) fn product<T: Real>(
     unsafe { product.split([m, n, k], parts) };
 }
 
-/// Runs `here` on this thread and `there` on rayon's pool; returns when both have run.
+/// Runs `here` on this thread and `there` on another; returns when both have run.
 ///
-/// Inside the pool this is `rayon::join`. Outside it (a training loop's own thread),
+/// Inside rayon's pool this is `rayon::join`. Outside it (a training loop's own thread),
 /// `rayon::join` would hand both halves to the pool and put this thread to sleep until they
 /// are done: three threads woken per product, a dozen products a step (the scheduler was 20%
-/// of the MLP's training profile). Here this thread computes its half and one worker the
-/// other.
+/// of the MLP's training profile). Here this thread computes its half and a helper of
+/// [`crate::team`], kept awake between products, the other.
 fn join_here(here: impl FnOnce() + Send, there: impl FnOnce() + Send + 'static) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     if rayon::current_thread_index().is_some() {
         rayon::join(here, there);
         return;
     }
-    struct Done {
-        flag: AtomicBool,
-        waiter: std::thread::Thread,
-    }
-    /// Waits for `there` also when `here` unwinds: `there` writes into the caller's buffers.
-    struct Wait(Arc<Done>);
-    impl Drop for Wait {
-        fn drop(&mut self) {
-            let mut spins = 0u32;
-            while !self.0.flag.load(Ordering::Acquire) {
-                if spins < 1 << 12 {
-                    spins += 1;
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::park();
-                }
-            }
-        }
-    }
-    let done = Arc::new(Done {
-        flag: AtomicBool::new(false),
-        waiter: std::thread::current(),
-    });
-    let signal = Arc::clone(&done);
-    rayon::spawn(move || {
-        there();
-        signal.flag.store(true, Ordering::Release);
-        signal.waiter.unpark();
-    });
-    let _wait = Wait(done);
-    here();
+    crate::team::join(here, there);
 }
 
 /// [`Start`] on raw pointers.
