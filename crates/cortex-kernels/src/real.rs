@@ -464,13 +464,6 @@ impl<T: Real> Product<T> {
     /// Below this many multiply-adds a block is not split further: the join costs more than
     /// the second thread saves.
     const MIN_SPLIT: usize = 1 << 18;
-    /// From this many multiply-adds on, the blocks run on the pool's own threads
-    /// (`rayon::join`) even when called from outside it. Below, one block runs on the
-    /// caller's thread ([`join_here`]): the MLP's training step ran 35–75% faster (its
-    /// products are ~10⁷ multiply-adds), while the recurrences, whose products of 2.6·10⁷ and
-    /// more sit between the batch-parallel kernels that need the whole pool awake, ran ~10%
-    /// slower that way.
-    const LARGE: usize = 1 << 24;
     /// Blocks are cut at multiples of the microkernel's register tile.
     const ALIGN: usize = 16;
 
@@ -518,11 +511,7 @@ impl<T: Real> Product<T> {
         // and both joins return only once both blocks have run.
         let head_block = move || unsafe { self.split(head, first) };
         let tail_block = move || unsafe { rest.split(tail, parts - first) };
-        if work < Self::LARGE {
-            join_here(head_block, tail_block);
-        } else {
-            rayon::join(head_block, tail_block);
-        }
+        join_here(head_block, tail_block);
     }
 
     /// One single-threaded `gemm` call (after writing the starting rows, if any).
