@@ -6,8 +6,6 @@ use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 
 use std::marker::PhantomData;
 
-use rayon::prelude::*;
-
 use burn::tensor::{Element, TensorData};
 
 use crate::microkernel::Packed;
@@ -167,16 +165,26 @@ simd_fn! {
 
 /// `values[i] ← σ(values[i])` in f32, 8 lanes wide with AVX2: the fused sigmoid's forward,
 /// in the tensor's own buffer. Relative error below 4e-7 (the polynomial `eˣ` above); 0 and 1
-/// at the saturated ends, never NaN for finite input. Long slices are cut into blocks across
-/// rayon's pool (a layer's activations, 64k values and more, would otherwise leave the other
-/// cores idle between two split matrix products).
+/// at the saturated ends, never NaN for finite input. Long slices are cut into one part per
+/// thread ([`in_parts`]: a layer's activations, 64k values and more, would otherwise leave the
+/// other cores idle between two split matrix products).
 pub fn sigmoid_in_place(values: &mut [f32]) {
-    const BLOCK: usize = 1 << 14;
-    if values.len() < 2 * BLOCK || rayon::current_num_threads() < 2 {
-        sigmoid_block(values);
-    } else {
-        values.par_chunks_mut(BLOCK).for_each(sigmoid_block);
+    in_parts(values, rayon::current_num_threads(), &sigmoid_block);
+}
+
+/// `f` on `parts` contiguous parts of `values` at once ([`join_here`]: from a training loop's
+/// thread, on it and the team kept awake between products), down to parts of 2¹⁴ values.
+fn in_parts<T: Send>(values: &mut [T], parts: usize, f: &(impl Fn(&mut [T]) + Sync)) {
+    const SMALLEST: usize = 1 << 14;
+    if parts < 2 || values.len() < 2 * SMALLEST {
+        return f(values);
     }
+    let first = parts / 2;
+    let (head, tail) = values.split_at_mut(values.len() * first / parts);
+    join_here(
+        || in_parts(head, first, f),
+        || in_parts(tail, parts - first, f),
+    );
 }
 
 simd_fn! {
@@ -426,7 +434,7 @@ pub(crate) fn product<T: Real>(
 /// are done: three threads woken per product, a dozen products a step (the scheduler was 20%
 /// of the MLP's training profile). Here this thread computes its half and a helper of
 /// [`crate::team`], kept awake between products, the other.
-fn join_here(here: impl FnOnce() + Send, there: impl FnOnce() + Send + 'static) {
+pub(crate) fn join_here(here: impl FnOnce() + Send, there: impl FnOnce() + Send) {
     if rayon::current_thread_index().is_some() {
         rayon::join(here, there);
         return;
@@ -649,5 +657,14 @@ mod tests {
         sigmoid_in_place(&mut ends);
         assert!(ends[0] >= 0.0 && ends[0] < 1e-38, "{ends:?}");
         assert_eq!(ends[1..], [1.0, 0.5]);
+        // A layer's worth (cut into parts across threads): every value, each part's edges
+        // included, as the one-block loop computes it.
+        let long: Vec<f32> = (0..100_003)
+            .map(|i| ((i % 2001) as f32 - 1000.0) * 0.09)
+            .collect();
+        let (mut parts, mut whole) = (long.clone(), long);
+        sigmoid_in_place(&mut parts);
+        sigmoid_block(&mut whole);
+        assert!(parts == whole, "the parts differ from one block");
     }
 }

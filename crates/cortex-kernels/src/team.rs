@@ -141,17 +141,24 @@ fn team() -> &'static Team {
 }
 
 /// Runs `here` on this thread and `there` on a helper of the team (or on this thread, after
-/// `here`, when no helper has started it by then); returns when both have run. A panic in
-/// either is resumed here, after both have finished.
-pub(crate) fn join(here: impl FnOnce(), there: impl FnOnce() + Send + 'static) {
+/// `here`, when no helper has started it by then); returns when both have run, so both may
+/// borrow from the caller (as `rayon::join`'s). A panic in either is resumed here, after both
+/// have finished.
+pub(crate) fn join<'a>(here: impl FnOnce(), there: impl FnOnce() + Send + 'a) {
     let team = team();
     if team.helpers.get().is_none_or(Vec::is_empty) {
         here();
         there();
         return;
     }
+    let there: Box<dyn FnOnce() + Send + 'a> = Box::new(there);
+    // SAFETY: the work only outlives `'a` in the type: this function does not return, nor
+    // unwind, before the work has run and been dropped (`Finish` below either takes it back
+    // and runs it here, or waits until the helper that took it has set `done`, which it does
+    // after the work returned or unwound). A job left in the queue after that holds `None`.
+    let there: Work = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Work>(there) };
     let job = Arc::new(Job {
-        work: Mutex::new(Some(Box::new(there))),
+        work: Mutex::new(Some(there)),
         taken: AtomicBool::new(false),
         done: AtomicBool::new(false),
         panic: Mutex::new(None),
