@@ -300,37 +300,26 @@ pub fn max_pool2d_forward<T: Real>(shape: &MaxPool2dShape, x: &[T]) -> (Vec<T>, 
     let rows: Vec<_> = (0..oh).map(|o| s.window(0, o)).collect();
     let cols: Vec<_> = (0..ow).map(|o| s.window(1, o)).collect();
     let per_task = planes_per_task(plane_in);
-    if s.kernel == [2, 2] && s.stride == [2, 2] && s.padding == [0, 0] {
-        y.par_chunks_mut(per_task * plane_out)
-            .zip(argmax.par_chunks_mut(per_task * plane_out))
-            .zip(x.par_chunks(per_task * plane_in))
-            .for_each(|((y, argmax), x)| {
-                for ((y, argmax), x) in y
-                    .chunks_mut(plane_out)
-                    .zip(argmax.chunks_mut(plane_out))
-                    .zip(x.chunks(plane_in))
-                {
-                    pool_plane_2x2(x, w, ow, y, argmax);
-                }
-            });
-        return (y, argmax);
-    }
+    let direct = s.kernel == [2, 2] && s.stride == [2, 2] && s.padding == [0, 0];
     y.par_chunks_mut(per_task * plane_out)
         .zip(argmax.par_chunks_mut(per_task * plane_out))
         .zip(x.par_chunks(per_task * plane_in))
         .for_each(|((y, argmax), x)| {
-            let mut scratch = Scratch {
+            let mut scratch = (!direct).then(|| Scratch {
                 column_max: vec![T::ZERO; oh * w],
                 column_at: vec![0u32; oh * w],
                 candidate: vec![T::ZERO; plane_out],
                 candidate_at: vec![0u32; plane_out],
-            };
+            });
             for ((y, argmax), x) in y
                 .chunks_mut(plane_out)
                 .zip(argmax.chunks_mut(plane_out))
                 .zip(x.chunks(plane_in))
             {
-                pool_plane(x, w, &rows, &cols, y, argmax, &mut scratch);
+                match scratch.as_mut() {
+                    None => pool_plane_2x2(x, w, ow, y, argmax),
+                    Some(scratch) => pool_plane(x, w, &rows, &cols, y, argmax, scratch),
+                }
             }
         });
     (y, argmax)
