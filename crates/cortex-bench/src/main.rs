@@ -290,8 +290,8 @@ fn run() -> Result<(), String> {
         let [device] = backends.as_slice() else {
             return Err("--memory-probe takes one --backend".into());
         };
-        let steps_for = if quick { 50 } else { 1000 };
-        return memory::probe(&workload, device, Duration::from_millis(steps_for));
+        let millis = if quick { 50 } else { 1000 };
+        return memory::probe(&workload, device, Duration::from_millis(millis));
     }
     let settings = if quick {
         Settings {

@@ -151,8 +151,8 @@ mod tests {
     }
 
     /// Every kernel against the definition, on shapes below and above the size where the
-    /// products are split across threads (by rows: 300 × 257; by columns: 40 × 600; large
-    /// enough for the pool's own threads: 256 × 260 × 257), with odd sizes.
+    /// products are split across threads (by rows: 300 × 257; by columns: 40 × 600; a product
+    /// of W2 inference's size: 256 × 260 × 257), with odd sizes.
     #[test]
     fn kernels_match_the_definition() {
         for (rows, inputs, outputs) in [

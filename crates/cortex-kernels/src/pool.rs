@@ -70,6 +70,11 @@ impl MaxPool2dShape {
         [self.input[0], self.input[1], self.output[0], self.output[1]]
     }
 
+    /// 2×2 windows at stride 2 without padding, which take the direct path.
+    fn two_by_two(&self) -> bool {
+        self.kernel == [2, 2] && self.stride == [2, 2] && self.padding == [0, 0]
+    }
+
     /// The input rows or columns `[lo, hi)` of the window at output position `o` along `d`.
     fn window(&self, d: usize, o: usize) -> (usize, usize) {
         let start = (o * self.stride[d]) as isize - self.padding[d] as isize;
@@ -300,7 +305,7 @@ pub fn max_pool2d_forward<T: Real>(shape: &MaxPool2dShape, x: &[T]) -> (Vec<T>, 
     let rows: Vec<_> = (0..oh).map(|o| s.window(0, o)).collect();
     let cols: Vec<_> = (0..ow).map(|o| s.window(1, o)).collect();
     let per_task = planes_per_task(plane_in);
-    let direct = s.kernel == [2, 2] && s.stride == [2, 2] && s.padding == [0, 0];
+    let direct = s.two_by_two();
     y.par_chunks_mut(per_task * plane_out)
         .zip(argmax.par_chunks_mut(per_task * plane_out))
         .zip(x.par_chunks(per_task * plane_in))
@@ -339,13 +344,37 @@ pub fn max_pool2d_backward<T: Real>(shape: &MaxPool2dShape, argmax: &[u32], grad
         grad.len() == planes * plane_out && argmax.len() == grad.len(),
         "max_pool2d kernel: gradient does not match {s:?}"
     );
-    if s.kernel == [2, 2] && s.stride == [2, 2] && s.padding == [0, 0] && !grad.is_empty() {
+    if s.two_by_two() && !grad.is_empty() {
         return unpool_2x2(s, argmax, grad);
     }
     let mut dx = vec![T::ZERO; planes * plane_in];
     if grad.is_empty() || plane_in == 0 {
         return dx;
     }
+    for_each_plane(
+        &mut dx,
+        argmax,
+        grad,
+        [plane_in, plane_out],
+        |dx, argmax, grad| {
+            for (&at, &g) in argmax.iter().zip(grad) {
+                dx[at as usize] += g;
+            }
+        },
+    );
+    dx
+}
+
+/// `f` on every input plane of `dx` (`planes[0]` values) with its outputs' arg-maxes and
+/// gradients (`planes[1]` each), small planes batched per rayon task: the loop of both
+/// backwards, over `dx` as values or as not yet written memory.
+fn for_each_plane<D: Send, T: Real>(
+    dx: &mut [D],
+    argmax: &[u32],
+    grad: &[T],
+    [plane_in, plane_out]: [usize; 2],
+    f: impl Fn(&mut [D], &[u32], &[T]) + Sync,
+) {
     let per_task = planes_per_task(plane_in);
     dx.par_chunks_mut(per_task * plane_in)
         .zip(argmax.par_chunks(per_task * plane_out))
@@ -356,12 +385,9 @@ pub fn max_pool2d_backward<T: Real>(shape: &MaxPool2dShape, argmax: &[u32], grad
                 .zip(argmax.chunks(plane_out))
                 .zip(grad.chunks(plane_out))
             {
-                for (&at, &g) in argmax.iter().zip(grad) {
-                    dx[at as usize] += g;
-                }
+                f(dx, argmax, grad);
             }
         });
-    dx
 }
 
 /// [`max_pool2d_backward`] for 2×2 windows at stride 2 without padding: every value of `∂x`
@@ -372,21 +398,15 @@ fn unpool_2x2<T: Real>(s: MaxPool2dShape, argmax: &[u32], grad: &[T]) -> Vec<T> 
     let ow = s.output[1];
     let (plane_in, plane_out) = (h * w, s.output[0] * ow);
     let len = n * c * plane_in;
-    let per_task = planes_per_task(plane_in);
     let mut dx: Vec<T> = Vec::with_capacity(len);
-    dx.spare_capacity_mut()[..len]
-        .par_chunks_mut(per_task * plane_in)
-        .zip(argmax.par_chunks(per_task * plane_out))
-        .zip(grad.par_chunks(per_task * plane_out))
-        .for_each(|((dx, argmax), grad)| {
-            for ((dx, argmax), grad) in dx
-                .chunks_mut(plane_in)
-                .zip(argmax.chunks(plane_out))
-                .zip(grad.chunks(plane_out))
-            {
-                unpool_plane_2x2(argmax, grad, w, ow, dx);
-            }
-        });
+    let planes = [plane_in, plane_out];
+    for_each_plane(
+        &mut dx.spare_capacity_mut()[..len],
+        argmax,
+        grad,
+        planes,
+        |dx, argmax, grad| unpool_plane_2x2(argmax, grad, w, ow, dx),
+    );
     // SAFETY: `unpool_plane_2x2` wrote every value of every plane, and the planes cover the
     // `len` values (`grad` and `argmax` hold one plane of outputs per input plane).
     unsafe { dx.set_len(len) };
