@@ -16,7 +16,8 @@
 //!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout);
 //!   the fused convolutions ([`fused_conv2d`], [`fused_conv1d`]: im2col + GEMM in NCHW with a
 //!   hand-written backward); the fused max pooling ([`fused_max_pool2d`], [`fused_max_pool1d`]:
-//!   the arg-max kept for the backward).
+//!   the arg-max kept for the backward); the fused batch normalization ([`fused_batch_norm`]:
+//!   a statistics pass per channel and one fused elementwise pass, each way).
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -51,6 +52,9 @@ mod kernels;
 #[allow(deprecated)]
 mod linear;
 mod module_check;
+// The fused batch normalization implements ndarray too (see `fused`).
+#[allow(deprecated)]
+mod norm;
 // The fused max pooling implements ndarray too (see `fused`).
 #[allow(deprecated)]
 mod pool;
@@ -69,6 +73,7 @@ pub use fused::{FusedLossOps, fused_binary_cross_entropy_with_logits, fused_cros
 pub use gradcheck::{ElementReport, GradCheck, GradCheckReport, InputReport};
 pub use kernels::cpu_kernels_supported;
 pub use linear::{FusedLinearOps, fused_linear};
+pub use norm::{FusedNormOps, fused_batch_norm};
 pub use pool::{FusedPoolOps, fused_max_pool1d, fused_max_pool2d};
 pub use recurrent::{
     FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,

@@ -71,7 +71,7 @@ pub fn gru_forward<T: Real>(
 
 simd_fn! {
     /// One chunk of rows over all steps (see [`gru_forward`]).
-    fn forward_chunk / forward_chunk_avx2<T: Real>(
+    fn forward_chunk<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         b_hh: &[T],
@@ -192,7 +192,7 @@ simd_fn! {
     /// One chunk of rows over all steps, backwards: `acts` (r, z, n) becomes
     /// `[da_r, da_z, da_n]`, `q` becomes `dq = da_n ⊙ r`; `carry` (zeros on entry) carries
     /// the hidden state's gradient and ends as `d_h0`.
-    fn backward_chunk / backward_chunk_avx2<T: Real>(
+    fn backward_chunk<T: Real>(
         dims: Dims,
         rhs_rz: &StepRhs<'_, T>,
         rhs_n: &StepRhs<'_, T>,

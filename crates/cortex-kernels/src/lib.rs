@@ -10,16 +10,18 @@
 //! - [`conv`]: 2-D convolution forward and backward (input, weight, bias gradients) as
 //!   im2col + GEMM in NCHW, the batch split across rayon's pool.
 //! - [`pool`]: 2-D max pooling forward (with its arg-max) and backward.
+//! - [`norm`]: batch normalization in training mode, forward and backward, a statistics pass
+//!   per channel and one fused elementwise pass each.
 //! - [`linear`]: the linear layer `x Wᵀ + b` and its three gradients, each product split
 //!   across rayon's pool.
-//! - [`microkernel`]: an AVX2 + FMA f32 GEMM for the small per-step products.
+//! - [`microkernel`]: an AVX-512 / AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
 //!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
 //!   storage used in place.
 //! - [`peak`]: the CPU's fp32 peak, measured (an FMA throughput probe), for the benchmark's
 //!   percentages of peak.
-//! - [`simd`]: the one run-time dispatch every loop goes through (AVX2 + FMA where the CPU
-//!   has them, the baseline build elsewhere).
+//! - [`simd`]: the one run-time dispatch every loop goes through (AVX-512 or AVX2 + FMA where
+//!   the CPU has them, the baseline build elsewhere; `CORTEX_SIMD` caps it).
 //!
 //! ```
 //! use burn::tensor::TensorData;
@@ -40,6 +42,7 @@ pub mod gru;
 pub mod linear;
 pub mod lstm;
 pub mod microkernel;
+pub mod norm;
 pub mod peak;
 pub mod pool;
 mod real;

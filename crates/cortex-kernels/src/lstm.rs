@@ -72,7 +72,7 @@ pub fn lstm_forward<T: Real>(
 
 simd_fn! {
     /// One chunk of rows over all steps (see [`lstm_forward`]).
-    fn forward_chunk / forward_chunk_avx2<T: Real>(
+    fn forward_chunk<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         b_hh: &[T],
@@ -192,7 +192,7 @@ simd_fn! {
     /// One chunk of rows over all steps, backwards: `acts` (the activations) becomes the
     /// gates' gradient; `d_h`, `d_c` (zeros on entry) carry the state gradients and end as
     /// `d_h0`, `d_c0`.
-    fn backward_chunk / backward_chunk_avx2<T: Real>(
+    fn backward_chunk<T: Real>(
         dims: Dims,
         rhs: &StepRhs<'_, T>,
         c0: &[T],

@@ -1,8 +1,9 @@
-//! An AVX2 + FMA f32 GEMM for the small products of each recurrent step
-//! (`[B/threads, H] × [H, G·H]` and back): register-blocked 6 × 16, no packing. General GEMM
+//! An f32 GEMM for the small products of each recurrent step (`[B/threads, H] × [H, G·H]` and
+//! back), register-blocked with no packing of the left-hand side: 8 rows × 32 columns with
+//! AVX-512, 6 × 16 with AVX2 + FMA (the widest [`crate::simd::level`] allows). General GEMM
 //! libraries pack both operands on every call, which dominates at these sizes; here the
-//! right-hand side is row-major and reused from L1 across the row blocks, and the left-hand
-//! rows are read in place.
+//! right-hand side is packed once per sequence and reused from L1 across the row blocks, and
+//! the left-hand rows are read in place.
 
 /// A right-hand side `b [k × n]` in the kernel's layout: panels of 16 columns, each `k` rows of
 /// 16 contiguous values, so that the kernel reads it sequentially (rows of a row-major `b` a
@@ -45,6 +46,23 @@ impl Packed {
         ldc: usize,
         accumulate: bool,
     ) {
+        let wide = crate::simd::level() >= crate::simd::Instructions::Avx512;
+        self.product_on(wide, m, a, lda, c, ldc, accumulate);
+    }
+
+    /// [`Packed::product`] on the AVX-512 kernel (`wide`, which the CPU must have) or the
+    /// AVX2 one.
+    #[allow(clippy::too_many_arguments)]
+    fn product_on(
+        &self,
+        wide: bool,
+        m: usize,
+        a: &[f32],
+        lda: usize,
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+    ) {
         let (k, n) = (self.k, self.n);
         let fits = |len: usize, rows: usize, cols: usize, stride: usize| {
             rows == 0 || cols == 0 || (rows - 1) * stride + cols <= len
@@ -56,14 +74,19 @@ impl Packed {
             "fused recurrence: small GEMM out of bounds"
         );
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Packed` exists only where AVX2 and FMA are available; every index the kernel
-        // touches is below the lengths checked above (rows < m, columns < n, depth < k) or
-        // inside the panels (k · n values).
+        // SAFETY: `Packed` exists only where AVX2 and FMA are available, and the AVX-512 kernel
+        // runs only where the CPU has it (the callers); every index a kernel touches is below
+        // the lengths checked above (rows < m, columns < n, depth < k) or inside the panels
+        // (k · n values).
         unsafe {
-            x86::gemm(m, n, k, a, lda, &self.panels, c, ldc, accumulate)
+            if wide {
+                x86::gemm_avx512(m, n, k, a, lda, &self.panels, c, ldc, accumulate)
+            } else {
+                x86::gemm(m, n, k, a, lda, &self.panels, c, ldc, accumulate)
+            }
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (a, c, accumulate);
+        let _ = (wide, a, c, accumulate);
     }
 }
 
@@ -170,22 +193,165 @@ mod x86 {
             }
         }
     }
+
+    /// Rows per AVX-512 register block: 8 rows × 2 vectors of 16 = 16 accumulators, with the
+    /// two right-hand vectors and a broadcast, in 19 of the 32 registers.
+    const MR_512: usize = 8;
+
+    /// [`gemm`] with AVX-512: tiles of 32 columns (two panels side by side), a last one of 16
+    /// when `n` is an odd number of panels.
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm_avx512(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        lda: usize,
+        panels: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        let (a, c, panels) = (a.as_ptr(), c.as_mut_ptr(), panels.as_ptr());
+        // One tile: rows row..row+rows (rows ≤ MR_512), columns col..col+16·W.
+        let tile = |row: usize, rows: usize, col: usize| {
+            // SAFETY: row + rows ≤ m, col + 16 ≤ n (col + 32 ≤ n for a double tile), and
+            // panel col/16 holds k rows of 16 values, the next panel right after it.
+            unsafe {
+                let (a, b, c) = (
+                    a.add(row * lda),
+                    panels.add(col * k),
+                    c.add(row * ldc + col),
+                );
+                if col + 32 <= n {
+                    rows_512::<2>(rows, k, a, lda, b, c, ldc, accumulate)
+                } else {
+                    rows_512::<1>(rows, k, a, lda, b, c, ldc, accumulate)
+                }
+            }
+        };
+        let row_blocks = (0..m).step_by(MR_512).map(|row| (row, MR_512.min(m - row)));
+        // Two panels (k · 128 bytes) that fit in L1 beside the rows of A are reused across the
+        // row blocks; deeper ones would be evicted, so then the rows stay and B streams.
+        if k * 32 * 4 <= 24 * 1024 {
+            for col in (0..n).step_by(32) {
+                for (row, rows) in row_blocks.clone() {
+                    tile(row, rows, col);
+                }
+            }
+        } else {
+            for (row, rows) in row_blocks {
+                for col in (0..n).step_by(32) {
+                    tile(row, rows, col);
+                }
+            }
+        }
+    }
+
+    /// [`block_512`] for a run-time row count (1 ..= [`MR_512`]).
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn rows_512<const W: usize>(
+        rows: usize,
+        k: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match rows {
+                8 => block_512::<8, W>(k, a, lda, b, c, ldc, accumulate),
+                7 => block_512::<7, W>(k, a, lda, b, c, ldc, accumulate),
+                6 => block_512::<6, W>(k, a, lda, b, c, ldc, accumulate),
+                5 => block_512::<5, W>(k, a, lda, b, c, ldc, accumulate),
+                4 => block_512::<4, W>(k, a, lda, b, c, ldc, accumulate),
+                3 => block_512::<3, W>(k, a, lda, b, c, ldc, accumulate),
+                2 => block_512::<2, W>(k, a, lda, b, c, ldc, accumulate),
+                1 => block_512::<1, W>(k, a, lda, b, c, ldc, accumulate),
+                _ => {}
+            }
+        }
+    }
+
+    /// `R` rows × `W` panels of 16 columns: `R·W` accumulators in registers over the whole
+    /// depth `k`; panel `w` starts `w · 16k` values after `b`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block_512<const R: usize, const W: usize>(
+        k: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); W]; R];
+        for p in 0..k {
+            let mut bv = [_mm512_setzero_ps(); W];
+            for (w, bv) in bv.iter_mut().enumerate() {
+                // SAFETY: p < k, panel w's row p holds 16 values (caller).
+                *bv = unsafe { _mm512_loadu_ps(b.add(w * 16 * k + p * 16)) };
+            }
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: r < R rows of a, p < k.
+                let av = unsafe { _mm512_set1_ps(*a.add(r * lda + p)) };
+                for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                    *acc = _mm512_fmadd_ps(av, bv, *acc);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (w, &sum) in acc.iter().enumerate() {
+                // SAFETY: r < R rows of c, the 16 columns of panel w in bounds (caller).
+                unsafe {
+                    let out = c.add(r * ldc + w * 16);
+                    let sum = if accumulate {
+                        _mm512_add_ps(sum, _mm512_loadu_ps(out))
+                    } else {
+                        sum
+                    };
+                    _mm512_storeu_ps(out, sum);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Both kernels (the AVX-512 one where the CPU has it), every row remainder of both block
+    /// heights, an odd number of panels (a last 16-column tile beside 32-column ones), and a
+    /// depth past the L1 cut-over.
     #[test]
     fn matches_the_definition_for_every_row_remainder() {
-        for (m, n, k) in [
-            (1, 16, 1),
-            (5, 32, 7),
-            (6, 16, 3),
-            (13, 48, 20),
-            (32, 64, 9),
-            (13, 32, 300),
-        ] {
+        let mut kernels = vec![false];
+        if crate::simd::Instructions::detect() >= crate::simd::Instructions::Avx512 {
+            kernels.push(true);
+        }
+        for (wide, (m, n, k)) in kernels.into_iter().flat_map(|wide| {
+            [
+                (1, 16, 1),
+                (5, 32, 7),
+                (6, 16, 3),
+                (7, 48, 4),
+                (13, 48, 20),
+                (32, 64, 9),
+                (15, 80, 11),
+                (13, 32, 300),
+                (9, 48, 250),
+            ]
+            .map(|shape| (wide, shape))
+        }) {
             let (lda, ldb, ldc) = (k + 3, n + 5, n + 2);
             let a: Vec<f32> = (0..m * lda).map(|i| (i % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * ldb).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
@@ -195,7 +361,7 @@ mod tests {
             for accumulate in [false, true] {
                 let mut c: Vec<f32> = (0..m * ldc).map(|i| (i % 3) as f32).collect();
                 let before = c.clone();
-                packed.product(m, &a, lda, &mut c, ldc, accumulate);
+                packed.product_on(wide, m, &a, lda, &mut c, ldc, accumulate);
                 for i in 0..m {
                     for j in 0..ldc {
                         let expected = if j < n {
@@ -206,7 +372,7 @@ mod tests {
                         };
                         assert!(
                             (c[i * ldc + j] - expected).abs() < 1e-4,
-                            "{m}x{n}x{k} [{i},{j}]"
+                            "{m}x{n}x{k} [{i},{j}] (AVX-512: {wide})"
                         );
                     }
                 }

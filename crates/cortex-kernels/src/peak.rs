@@ -19,57 +19,13 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+pub use crate::simd::Instructions;
+
 /// Independent accumulators per thread: more than an FMA's latency × its pipes (4 × 2 on
 /// current x86 cores), so that no chain waits for its own previous result.
 const CHAINS: usize = 12;
 /// Iterations between two looks at the clock (a few microseconds of work).
 const BATCH: u64 = 4096;
-
-/// The vector instructions a probe (or kernel) ran on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Instructions {
-    /// AVX-512F: 16 f32 lanes, fused multiply-add.
-    Avx512,
-    /// AVX2 + FMA: 8 f32 lanes, fused multiply-add.
-    Avx2Fma,
-    /// The baseline build (SSE2 on x86-64): 4 lanes, separate multiply and add.
-    Baseline,
-}
-
-impl Instructions {
-    /// The widest this CPU has.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Self::Avx512;
-            }
-            if crate::simd::has_avx2_fma() {
-                return Self::Avx2Fma;
-            }
-        }
-        Self::Baseline
-    }
-
-    /// f32 values each chain of the probe updates per iteration (one vector; two SSE2 vectors
-    /// on the baseline).
-    pub fn lanes(self) -> usize {
-        match self {
-            Self::Avx512 => 16,
-            Self::Avx2Fma | Self::Baseline => 8,
-        }
-    }
-}
-
-impl fmt::Display for Instructions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Avx512 => "AVX-512",
-            Self::Avx2Fma => "AVX2+FMA",
-            Self::Baseline => "baseline SIMD",
-        })
-    }
-}
 
 /// A measured fp32 peak.
 #[derive(Debug, Clone, Copy, PartialEq)]

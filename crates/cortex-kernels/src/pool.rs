@@ -144,9 +144,9 @@ struct Scratch<T> {
 
 simd_fn! {
     /// The windows of one plane `x` (rows `w` apart): `y` and `argmax` (`rows.len()` ×
-    /// `cols.len()`) from each output row's stacked columns, with AVX2 where the CPU has it
-    /// (the selects become blends; baseline SSE2 has none).
-    fn pool_plane / pool_plane_avx2<T: Real>(
+    /// `cols.len()`) from each output row's stacked columns, with AVX-512 or AVX2 where the
+    /// CPU has them (the selects become masked moves or blends; baseline SSE2 has none).
+    fn pool_plane<T: Real>(
         x: &[T],
         w: usize,
         rows: &[(usize, usize)],
@@ -245,7 +245,7 @@ simd_fn! {
     /// [`pool_plane`] for 2×2 windows at stride 2 without padding, the common CNN pooling:
     /// whole blocks of outputs per row (rows shorter than a block go through a padded copy),
     /// with no gather and no scratch.
-    fn pool_plane_2x2 / pool_plane_2x2_avx2<T: Real>(
+    fn pool_plane_2x2<T: Real>(
         x: &[T],
         w: usize,
         ow: usize,
@@ -447,7 +447,7 @@ simd_fn! {
     /// One plane of [`unpool_2x2`]: whole blocks of windows per row (rows shorter than a
     /// block through a padded copy), then zeros in the last row and column that a 2×2 window
     /// of an odd-sized plane never covers.
-    fn unpool_plane_2x2 / unpool_plane_2x2_avx2<T: Real>(
+    fn unpool_plane_2x2<T: Real>(
         argmax: &[u32],
         grad: &[T],
         w: usize,

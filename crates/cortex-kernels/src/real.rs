@@ -32,6 +32,12 @@ pub trait Real:
     /// 1.
     const ONE: Self;
 
+    /// The value in f64 (exact for both precisions).
+    fn as_f64(self) -> f64;
+
+    /// The nearest value to `v` (rounded for f32).
+    fn from_f64(v: f64) -> Self;
+
     /// `out = 1 / (1 + e^-x)`, elementwise.
     fn sigmoid(x: &[Self], out: &mut [Self]);
 
@@ -62,6 +68,14 @@ impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
 
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+
     fn sigmoid(x: &[Self], out: &mut [Self]) {
         sigmoid_slice(x, out)
     }
@@ -91,6 +105,14 @@ impl Real for f32 {
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+
+    fn as_f64(self) -> f64 {
+        self
+    }
+
+    fn from_f64(v: f64) -> Self {
+        v
+    }
 
     fn sigmoid(x: &[Self], out: &mut [Self]) {
         // The two-branch form keeps full relative precision for very negative x (the oracle
@@ -155,15 +177,15 @@ fn tanh_f32(x: f32) -> f32 {
 }
 
 simd_fn! {
-    /// `out[i] = σ(x[i])` in f32, 8 lanes wide with AVX2.
-    fn sigmoid_slice / sigmoid_slice_avx2(x: &[f32], out: &mut [f32]) {
+    /// `out[i] = σ(x[i])` in f32, 16 lanes wide with AVX-512 (8 with AVX2).
+    fn sigmoid_slice(x: &[f32], out: &mut [f32]) {
         for (o, &x) in out.iter_mut().zip(x) {
             *o = sigmoid_f32(x);
         }
     }
 }
 
-/// `values[i] ← σ(values[i])` in f32, 8 lanes wide with AVX2: the fused sigmoid's forward,
+/// `values[i] ← σ(values[i])` in f32, 16 lanes wide with AVX-512 (8 with AVX2): the fused sigmoid's forward,
 /// in the tensor's own buffer. Relative error below 4e-7 (the polynomial `eˣ` above); 0 and 1
 /// at the saturated ends, never NaN for finite input. Long slices are cut into one part per
 /// thread ([`in_parts`]: a layer's activations, 64k values and more, would otherwise leave the
@@ -189,7 +211,7 @@ fn in_parts<T: Send>(values: &mut [T], parts: usize, f: &(impl Fn(&mut [T]) + Sy
 
 simd_fn! {
     /// [`sigmoid_in_place`] on one block.
-    fn sigmoid_block / sigmoid_block_avx2(values: &mut [f32]) {
+    fn sigmoid_block(values: &mut [f32]) {
         for v in values.iter_mut() {
             *v = sigmoid_f32(*v);
         }
@@ -197,8 +219,8 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// `out[i] = tanh(x[i])` in f32, 8 lanes wide with AVX2.
-    fn tanh_slice / tanh_slice_avx2(x: &[f32], out: &mut [f32]) {
+    /// `out[i] = tanh(x[i])` in f32, 16 lanes wide with AVX-512 (8 with AVX2).
+    fn tanh_slice(x: &[f32], out: &mut [f32]) {
         for (o, &x) in out.iter_mut().zip(x) {
             *o = tanh_f32(x);
         }

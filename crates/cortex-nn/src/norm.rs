@@ -197,7 +197,7 @@ impl BatchNorm {
             self.bias.as_ref().map(Param::val),
         );
         if !self.track_running_stats {
-            return cortex_ops::batch_norm(x, weight, bias, None, &options)
+            return cortex_autodiff::fused_batch_norm(x, weight, bias, None, &options)
                 .map_err(Error::op(LAYER));
         }
         let device = x.device();
@@ -205,7 +205,7 @@ impl BatchNorm {
             mean: self.running_mean.value_sync().to_device(&device),
             var: self.running_var.value_sync().to_device(&device),
         };
-        let out = cortex_ops::batch_norm(x, weight, bias, Some(&mut stats), &options)
+        let out = cortex_autodiff::fused_batch_norm(x, weight, bias, Some(&mut stats), &options)
             .map_err(Error::op(LAYER))?;
         if training {
             self.running_mean.update(stats.mean.detach());

@@ -59,7 +59,7 @@ pub use error::{Cause, Error, InvalidValue, Result};
 pub use init::{FanMode, Initializer, Nonlinearity, fans};
 pub use linear::{add, check_linear, linear, matmul};
 pub use loss::{Reduction, huber_loss, mae_loss, mse_loss};
-pub use norm::{BatchNormOptions, RunningStats, batch_norm, layer_norm};
+pub use norm::{BatchNormOptions, RunningStats, batch_norm, check_batch_norm, layer_norm};
 pub use pool::{
     Pool1dOptions, Pool2dOptions, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, check_pool1d,
     check_pool2d, max_pool1d, max_pool2d,

@@ -60,28 +60,44 @@ impl RunningStats {
     }
 }
 
-/// Batch normalization over every dimension but the channel dimension 1:
-/// `y = (x - μ) / √(σ² + ε) · γ + β`.
-///
-/// Training: `μ`, `σ²` are the batch mean and **biased** variance; `running` (if given) is
-/// updated as `r ← (1-m) r + m s` with the **unbiased** variance, as PyTorch does.
-/// Inference: `μ`, `σ²` are the running statistics, which are then required.
+impl RunningStats {
+    /// Folds one training batch's statistics in, as PyTorch does: `r ← (1 − m) r + m s`, with
+    /// the batch variance (`biased_var`, over `per_channel` values) made **unbiased**.
+    pub fn update(
+        &mut self,
+        batch_mean: Tensor<1>,
+        biased_var: Tensor<1>,
+        per_channel: usize,
+        momentum: f64,
+    ) {
+        let unbiased = per_channel as f64 / (per_channel as f64 - 1.0);
+        self.mean = self
+            .mean
+            .clone()
+            .detach()
+            .mul_scalar(1.0 - momentum)
+            .add(batch_mean.detach().mul_scalar(momentum));
+        self.var = self
+            .var
+            .clone()
+            .detach()
+            .mul_scalar(1.0 - momentum)
+            .add(biased_var.detach().mul_scalar(momentum * unbiased));
+    }
+}
+
+/// The checks of [`batch_norm`], for implementations of it elsewhere (the fused kernel of
+/// `cortex-autodiff`), so that every one rejects the same inputs with the same error.
 ///
 /// # Errors
-/// `RankMismatch` for rank < 2; `EmptyInput`; `ShapeMismatch` for weight, bias or running
-/// statistics not `[C]`; `DTypeMismatch`/`DeviceMismatch` when they differ from `x` in
-/// precision or device; `InvalidArgument` for eps ≤ 0, momentum outside `[0, 1]`, a training
-/// batch with one value per channel, or inference without running statistics.
-///
-/// # Shapes
-/// x `[N, C, …]`, weight/bias/running `[C]`; output: x's shape.
-pub fn batch_norm<const D: usize>(
-    x: Tensor<D>,
-    weight: Option<Tensor<1>>,
-    bias: Option<Tensor<1>>,
-    running: Option<&mut RunningStats>,
+/// As [`batch_norm`].
+pub fn check_batch_norm<const D: usize>(
+    x: &Tensor<D>,
+    weight: Option<&Tensor<1>>,
+    bias: Option<&Tensor<1>>,
+    running: Option<&RunningStats>,
     options: &BatchNormOptions,
-) -> Result<Tensor<D>> {
+) -> Result<()> {
     const OP: &str = "batch_norm";
     let dims = x.dims();
     if D < 2 {
@@ -103,25 +119,77 @@ pub fn batch_norm<const D: usize>(
             options.momentum,
         ));
     }
-    let (channels, dtype, device) = (dims[1], x.dtype(), x.device());
-    check::channel_vector(OP, "weight", weight.as_ref(), channels, &x)?;
-    check::channel_vector(OP, "bias", bias.as_ref(), channels, &x)?;
-    if let Some(stats) = running.as_deref() {
-        check::channel_vector(OP, "running.mean", Some(&stats.mean), channels, &x)?;
-        check::channel_vector(OP, "running.var", Some(&stats.var), channels, &x)?;
+    let channels = dims[1];
+    check::channel_vector(OP, "weight", weight, channels, x)?;
+    check::channel_vector(OP, "bias", bias, channels, x)?;
+    if let Some(stats) = running {
+        check::channel_vector(OP, "running.mean", Some(&stats.mean), channels, x)?;
+        check::channel_vector(OP, "running.var", Some(&stats.var), channels, x)?;
     }
-    let gamma = weight.unwrap_or_else(|| Tensor::ones([channels], (&device, dtype)));
-    let beta = bias.unwrap_or_else(|| Tensor::zeros([channels], (&device, dtype)));
-
     if !options.training {
-        let stats = running.ok_or_else(|| {
-            check::invalid(
+        if running.is_none() {
+            return Err(check::invalid(
                 OP,
                 "running",
                 "running statistics in inference mode",
                 "None",
-            )
-        })?;
+            ));
+        }
+    } else if dims.iter().product::<usize>() / channels < 2 {
+        return Err(check::invalid(
+            OP,
+            "x",
+            "more than one value per channel in training mode",
+            format!("shape {dims:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Batch normalization over every dimension but the channel dimension 1:
+/// `y = (x - μ) / √(σ² + ε) · γ + β`.
+///
+/// Training: `μ`, `σ²` are the batch mean and **biased** variance; `running` (if given) is
+/// updated as `r ← (1-m) r + m s` with the **unbiased** variance, as PyTorch does
+/// ([`RunningStats::update`]). Inference: `μ`, `σ²` are the running statistics, which are
+/// then required.
+///
+/// # Errors
+/// `RankMismatch` for rank < 2; `EmptyInput`; `ShapeMismatch` for weight, bias or running
+/// statistics not `[C]`; `DTypeMismatch`/`DeviceMismatch` when they differ from `x` in
+/// precision or device; `InvalidArgument` for eps ≤ 0, momentum outside `[0, 1]`, a training
+/// batch with one value per channel, or inference without running statistics.
+///
+/// # Shapes
+/// x `[N, C, …]`, weight/bias/running `[C]`; output: x's shape.
+pub fn batch_norm<const D: usize>(
+    x: Tensor<D>,
+    weight: Option<Tensor<1>>,
+    bias: Option<Tensor<1>>,
+    running: Option<&mut RunningStats>,
+    options: &BatchNormOptions,
+) -> Result<Tensor<D>> {
+    check_batch_norm(
+        &x,
+        weight.as_ref(),
+        bias.as_ref(),
+        running.as_deref(),
+        options,
+    )?;
+    let dims = x.dims();
+    let (channels, dtype, device) = (dims[1], x.dtype(), x.device());
+    let gamma = weight.unwrap_or_else(|| Tensor::ones([channels], (&device, dtype)));
+    let beta = bias.unwrap_or_else(|| Tensor::zeros([channels], (&device, dtype)));
+    if !options.training {
+        // `check_batch_norm` rejected inference without running statistics.
+        let Some(stats) = running else {
+            return Err(check::invalid(
+                "batch_norm",
+                "running",
+                "running statistics in inference mode",
+                "None",
+            ));
+        };
         let (mean, var) = (stats.mean.clone(), stats.var.clone());
         return Ok(burn::tensor::module::batch_norm(
             x,
@@ -132,32 +200,10 @@ pub fn batch_norm<const D: usize>(
             options.eps,
         ));
     }
-
     let per_channel = dims.iter().product::<usize>() / channels;
-    if per_channel < 2 {
-        return Err(check::invalid(
-            OP,
-            "x",
-            "more than one value per channel in training mode",
-            format!("shape {dims:?}"),
-        ));
-    }
     let out = burn::tensor::module::batch_norm_train(x, gamma, beta, options.eps);
     if let Some(stats) = running {
-        let m = options.momentum;
-        let unbiased = per_channel as f64 / (per_channel as f64 - 1.0);
-        stats.mean = stats
-            .mean
-            .clone()
-            .detach()
-            .mul_scalar(1.0 - m)
-            .add(out.mean.detach().mul_scalar(m));
-        stats.var = stats
-            .var
-            .clone()
-            .detach()
-            .mul_scalar(1.0 - m)
-            .add(out.variance.detach().mul_scalar(m * unbiased));
+        stats.update(out.mean, out.variance, per_channel, options.momentum);
     }
     Ok(out.output)
 }

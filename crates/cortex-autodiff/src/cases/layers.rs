@@ -306,43 +306,101 @@ pub(crate) fn pool_cases(cases: &mut Vec<GradCase>) {
 
 pub(crate) fn norm_cases(cases: &mut Vec<GradCase>) {
     use sample::standard;
+    type BatchNorm2 = fn(
+        Tensor<2>,
+        Option<Tensor<1>>,
+        Option<Tensor<1>>,
+        Option<&mut ops::RunningStats>,
+        &ops::BatchNormOptions,
+    ) -> ops::Result<Tensor<2>>;
+    type BatchNorm4 = fn(
+        Tensor<4>,
+        Option<Tensor<1>>,
+        Option<Tensor<1>>,
+        Option<&mut ops::RunningStats>,
+        &ops::BatchNormOptions,
+    ) -> ops::Result<Tensor<4>>;
+    let norms: [(&'static str, BatchNorm2, BatchNorm4); 2] = [
+        ("batch_norm", ops::batch_norm, ops::batch_norm),
+        (
+            "fused_batch_norm",
+            crate::norm::fused_batch_norm,
+            crate::norm::fused_batch_norm,
+        ),
+    ];
+    for (op, norm2, norm4) in norms {
+        cases.push(GradCase::new(
+            format!("{op}/train_1d"),
+            op,
+            vec![
+                standard("x", &[4, 3], 110),
+                standard("weight", &[3], 111),
+                standard("bias", &[3], 112),
+            ],
+            move |args| {
+                let options = ops::BatchNormOptions::new(true);
+                let (w, b) = (Some(args.get::<1>(1)?), Some(args.get::<1>(2)?));
+                Ok(norm2(args.get::<2>(0)?, w, b, None, &options)?)
+            },
+        ));
+        cases.push(GradCase::new(
+            format!("{op}/train_2d"),
+            op,
+            vec![
+                standard("x", &[2, 3, 3, 3], 113),
+                standard("weight", &[3], 114),
+                standard("bias", &[3], 115),
+            ],
+            move |args| {
+                let options = ops::BatchNormOptions::new(true);
+                let (w, b) = (Some(args.get::<1>(1)?), Some(args.get::<1>(2)?));
+                Ok(norm4(args.get::<4>(0)?, w, b, None, &options)?)
+            },
+        ));
+        cases.push(GradCase::new(
+            format!("{op}/train_batch1_spatial"),
+            op,
+            vec![standard("x", &[1, 2, 2, 3], 116)],
+            move |args| {
+                let options = ops::BatchNormOptions::new(true);
+                Ok(norm4(args.get::<4>(0)?, None, None, None, &options)?)
+            },
+        ));
+    }
+    // The fused kernel's odd sizes: one channel, a plane of 1 × 7, three channels of 17.
     cases.push(GradCase::new(
-        "batch_norm/train_1d",
-        "batch_norm",
+        "fused_batch_norm/odd_sizes",
+        "fused_batch_norm",
         vec![
-            standard("x", &[4, 3], 110),
-            standard("weight", &[3], 111),
-            standard("bias", &[3], 112),
+            standard("x", &[3, 1, 1, 7], 126),
+            standard("weight", &[1], 127),
+            standard("bias", &[1], 128),
         ],
         |args| {
-            let options = ops::BatchNormOptions::new(true);
+            let options = ops::BatchNormOptions::new(true).with_eps(1e-3);
             let (w, b) = (Some(args.get::<1>(1)?), Some(args.get::<1>(2)?));
-            Ok(ops::batch_norm(args.get::<2>(0)?, w, b, None, &options)?)
-        },
-    ));
-    cases.push(GradCase::new(
-        "batch_norm/train_2d",
-        "batch_norm",
-        vec![
-            standard("x", &[2, 3, 3, 3], 113),
-            standard("weight", &[3], 114),
-            standard("bias", &[3], 115),
-        ],
-        |args| {
-            let options = ops::BatchNormOptions::new(true);
-            let (w, b) = (Some(args.get::<1>(1)?), Some(args.get::<1>(2)?));
-            Ok(ops::batch_norm(args.get::<4>(0)?, w, b, None, &options)?)
-        },
-    ));
-    cases.push(GradCase::new(
-        "batch_norm/train_batch1_spatial",
-        "batch_norm",
-        vec![standard("x", &[1, 2, 2, 3], 116)],
-        |args| {
-            let options = ops::BatchNormOptions::new(true);
-            Ok(ops::batch_norm(
+            Ok(crate::norm::fused_batch_norm(
                 args.get::<4>(0)?,
+                w,
+                b,
                 None,
+                &options,
+            )?)
+        },
+    ));
+    cases.push(GradCase::new(
+        "fused_batch_norm/three_channels_of_17",
+        "fused_batch_norm",
+        vec![
+            standard("x", &[2, 3, 17], 129),
+            standard("weight", &[3], 130),
+        ],
+        |args| {
+            let options = ops::BatchNormOptions::new(true);
+            let w = Some(args.get::<1>(1)?);
+            Ok(crate::norm::fused_batch_norm(
+                args.get::<3>(0)?,
+                w,
                 None,
                 None,
                 &options,
