@@ -18,7 +18,9 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Mat, Real, matmul};
+use std::mem::MaybeUninit;
+
+use crate::real::{Mat, Real, matmul, matmul_uninit};
 
 /// Stride, zero padding and dilation per spatial dimension `[h, w]`, and channel groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -424,10 +426,11 @@ pub fn conv2d_forward<T: Real>(
     bias: Option<&[T]>,
 ) -> Vec<T> {
     let s = *shape;
-    let mut out = vec![T::ZERO; s.output_shape().iter().product()];
-    s.check_lengths(x.len(), weight.len(), out.len());
+    let len: usize = s.output_shape().iter().product();
+    s.check_lengths(x.len(), weight.len(), len);
     assert!(bias.is_none_or(|b| b.len() == s.weight[0]));
-    if s.sample_in() == 0 || out.is_empty() {
+    if s.sample_in() == 0 || len == 0 {
+        let mut out = vec![T::ZERO; len];
         // No input values (a zero-sized channel count or image): every output is its bias.
         if let Some(bias) = bias {
             for sample in out.chunks_mut(s.sample_out().max(1)) {
@@ -441,7 +444,11 @@ pub fn conv2d_forward<T: Real>(
     let (chunk, parallel_gemm) = s.chunking();
     let (pixels, taps, group_in, group_out) = (s.pixels(), s.taps(), s.group_in(), s.group_out());
     let (plane, sample_in, sample_out) = (s.input[2] * s.input[3], s.sample_in(), s.sample_out());
-    out.par_chunks_mut(chunk * sample_out)
+    // Every value is written once (by a product or a copy) before the bias is added: no
+    // zero-fill of the output first.
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk * sample_out)
         .zip(x.par_chunks(chunk * sample_in))
         .for_each(|(out, x)| {
             let Scratch {
@@ -472,13 +479,12 @@ pub fn conv2d_forward<T: Real>(
                     let size = [group_out, ld, taps];
                     if m == 1 {
                         let y_g = &mut out[g * group_out * pixels..];
-                        matmul(
+                        matmul_uninit(
                             y_g,
                             pixels,
                             size,
                             weight_g,
                             Mat::rows(matrix, ld),
-                            false,
                             parallel_gemm,
                         );
                         continue;
@@ -494,11 +500,16 @@ pub fn conv2d_forward<T: Real>(
                     );
                     for (j, out) in out.chunks_mut(sample_out).enumerate() {
                         for o in 0..group_out {
-                            out[(g * group_out + o) * pixels..][..pixels]
-                                .copy_from_slice(&product[o * ld + j * pixels..][..pixels]);
+                            let row = &product[o * ld + j * pixels..][..pixels];
+                            for (d, &v) in out[(g * group_out + o) * pixels..].iter_mut().zip(row) {
+                                d.write(v);
+                            }
                         }
                     }
                 }
+                // SAFETY: every group of every sample of the block was written above (the
+                // groups' `group_out` channels of `pixels` values cover a sample).
+                let out = unsafe { &mut *(out as *mut [MaybeUninit<T>] as *mut [T]) };
                 if let Some(bias) = bias {
                     for out in out.chunks_mut(sample_out) {
                         for (channel, &b) in out.chunks_mut(pixels).zip(bias) {
@@ -508,6 +519,8 @@ pub fn conv2d_forward<T: Real>(
                 }
             }
         });
+    // SAFETY: the blocks cover the `len` values and each was written in full (above).
+    unsafe { out.set_len(len) };
     out
 }
 

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Mat, Real, Start, product};
+use crate::real::{Mat, Real, Start, fresh_product};
 
 /// The sizes of a linear layer applied to a batch: `rows` inputs of `inputs` features mapped
 /// to `outputs` features.
@@ -57,7 +57,7 @@ pub fn linear_forward<T: Real>(
         None => Start::Zero,
     };
     let (x, weight_t) = (Mat::rows(x, inputs), Mat::transposed(weight, inputs));
-    fresh([rows, outputs, inputs], x, weight_t, start)
+    fresh_product([rows, outputs, inputs], x, weight_t, start)
 }
 
 /// `∂x [rows, inputs] = ∂y W`: grad `[rows, outputs]`, weight `[outputs, inputs]`.
@@ -73,7 +73,7 @@ pub fn linear_input_grad<T: Real>(shape: LinearShape, grad: &[T], weight: &[T]) 
     shape.check("grad", grad.len(), rows * outputs);
     shape.check("weight", weight.len(), outputs * inputs);
     let (grad, weight) = (Mat::rows(grad, outputs), Mat::rows(weight, inputs));
-    fresh([rows, inputs, outputs], grad, weight, Start::Zero)
+    fresh_product([rows, inputs, outputs], grad, weight, Start::Zero)
 }
 
 /// `∂W [outputs, inputs] = ∂yᵀ x`: grad `[rows, outputs]`, x `[rows, inputs]`.
@@ -89,20 +89,7 @@ pub fn linear_weight_grad<T: Real>(shape: LinearShape, grad: &[T], x: &[T]) -> V
     shape.check("grad", grad.len(), rows * outputs);
     shape.check("x", x.len(), rows * inputs);
     let (grad_t, x) = (Mat::transposed(grad, outputs), Mat::rows(x, inputs));
-    fresh([outputs, inputs, rows], grad_t, x, Start::Zero)
-}
-
-/// A fresh row-major `[m, n]` result of `lhs [m, k] · rhs [k, n]` from `start`, split across
-/// rayon's pool.
-fn fresh<T: Real>(
-    [m, n, k]: [usize; 3],
-    lhs: Mat<'_, T>,
-    rhs: Mat<'_, T>,
-    start: Start<'_, T>,
-) -> Vec<T> {
-    let mut out = vec![T::ZERO; m * n];
-    product(&mut out, n, [m, n, k], lhs, rhs, start, true);
-    out
+    fresh_product([outputs, inputs, rows], grad_t, x, Start::Zero)
 }
 
 /// `∂b [outputs] = Σ_rows ∂y`: grad `[rows, outputs]`. Long gradients are summed in one block

@@ -408,6 +408,100 @@ pub(crate) enum Start<'a, T> {
 pub(crate) fn product<T: Real>(
     dst: &mut [T],
     dst_stride: usize,
+    dims: [usize; 3],
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    start: Start<'_, T>,
+    parallel: bool,
+) {
+    // SAFETY: `dst` is an exclusively borrowed slice of initialized values.
+    unsafe {
+        product_raw(
+            dst.as_mut_ptr(),
+            dst.len(),
+            dst_stride,
+            dims,
+            lhs,
+            rhs,
+            start,
+            parallel,
+        )
+    }
+}
+
+/// `lhs[m×k] · rhs[k×n]` (plus `start`'s row, if any) in a new row-major `Vec` of `m·n`
+/// values, split across threads like [`product`]. The values are written straight into the
+/// allocation: no zero-fill first (a `memset` of the whole output, 1–3% of the profiles), as
+/// `gemm` does not read its destination when it does not accumulate.
+pub(crate) fn fresh_product<T: Real>(
+    [m, n, k]: [usize; 3],
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    start: Start<'_, T>,
+) -> Vec<T> {
+    let start = match start {
+        // Nothing to read: the same as zero.
+        Start::Dst => Start::Zero,
+        other => other,
+    };
+    let len = m * n;
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    // SAFETY: the spare capacity holds `len` values, exclusively ours; with `Start::Zero` or
+    // `Start::Row` every one of them is written before it is read (`Product::run`: the row
+    // copied in, or `gemm` without reading `dst`, or zeros when `k` is 0), with no gaps
+    // between rows (stride `n`).
+    unsafe {
+        product_raw(
+            out.spare_capacity_mut().as_mut_ptr().cast::<T>(),
+            len,
+            n,
+            [m, n, k],
+            lhs,
+            rhs,
+            start,
+            true,
+        );
+        out.set_len(len);
+    }
+    out
+}
+
+/// `dst[m×n] = lhs · rhs` into memory that may not be initialized yet (rows `dst_stride`
+/// apart; every value of the `m × n` block is written, nothing is read).
+pub(crate) fn matmul_uninit<T: Real>(
+    dst: &mut [std::mem::MaybeUninit<T>],
+    dst_stride: usize,
+    dims: [usize; 3],
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    parallel: bool,
+) {
+    // SAFETY: `dst` is exclusively borrowed (so it aliases nothing else) and `Start::Zero`
+    // writes every value of the block without reading any (see `fresh_product`).
+    unsafe {
+        product_raw(
+            dst.as_mut_ptr().cast::<T>(),
+            dst.len(),
+            dst_stride,
+            dims,
+            lhs,
+            rhs,
+            Start::Zero,
+            parallel,
+        )
+    }
+}
+
+/// [`product`] into `dst_len` values at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for reads and writes of `dst_len` values and not alias `lhs`, `rhs`
+/// or the starting row; the values must be initialized where `start` is [`Start::Dst`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_raw<T: Real>(
+    dst: *mut T,
+    dst_len: usize,
+    dst_stride: usize,
     [m, n, k]: [usize; 3],
     lhs: Mat<'_, T>,
     rhs: Mat<'_, T>,
@@ -424,7 +518,7 @@ pub(crate) fn product<T: Real>(
         _ => true,
     };
     assert!(
-        (m - 1) * dst_stride + n <= dst.len() && lhs.fits(m, k) && rhs.fits(k, n) && row_fits,
+        (m - 1) * dst_stride + n <= dst_len && lhs.fits(m, k) && rhs.fits(k, n) && row_fits,
         "cortex-kernels: matrix product out of bounds"
     );
     let parts = if parallel && k > 0 {
@@ -433,7 +527,7 @@ pub(crate) fn product<T: Real>(
         1
     };
     let product = Product {
-        dst: dst.as_mut_ptr(),
+        dst,
         dst_stride,
         lhs: (lhs.data.as_ptr(), lhs.row_stride, lhs.col_stride),
         rhs: (rhs.data.as_ptr(), rhs.row_stride, rhs.col_stride),
@@ -444,8 +538,8 @@ pub(crate) fn product<T: Real>(
         },
     };
     // SAFETY: the assertion above keeps every index of the whole product inside the three
-    // slices and the starting row (dst is exclusively borrowed; lhs, rhs and the row cannot
-    // alias it), and `split` only hands out disjoint blocks of it.
+    // buffers and the starting row (dst is exclusively ours and does not alias the others:
+    // the caller), and `split` only hands out disjoint blocks of it.
     unsafe { product.split([m, n, k], parts) };
 }
 
@@ -567,9 +661,10 @@ impl<T: Real> Product<T> {
         if k == 0 {
             if !accumulate {
                 for r in 0..m {
-                    // SAFETY: as above.
-                    unsafe { std::slice::from_raw_parts_mut(self.dst.add(r * self.dst_stride), n) }
-                        .fill(T::ZERO);
+                    for j in 0..n {
+                        // SAFETY: as above; a plain write (the value may not be initialized).
+                        unsafe { self.dst.add(r * self.dst_stride + j).write(T::ZERO) };
+                    }
                 }
             }
             return;
@@ -632,6 +727,37 @@ mod tests {
             false,
         );
         assert_eq!(dst, vec![0.0; 4]);
+    }
+
+    /// Fresh outputs (never zero-filled) hold exactly the product, plus the starting row,
+    /// split across threads (large enough to split) or not, and zeros for a depth of 0.
+    #[test]
+    fn fresh_products_write_every_value() {
+        for [m, n, k] in [[300, 40, 30], [3, 5, 2], [4, 3, 0]] {
+            let lhs: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let rhs: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 + 0.25).collect();
+            let plain = fresh_product(
+                [m, n, k],
+                Mat::rows(&lhs, k),
+                Mat::rows(&rhs, n),
+                Start::Zero,
+            );
+            let biased = fresh_product(
+                [m, n, k],
+                Mat::rows(&lhs, k),
+                Mat::rows(&rhs, n),
+                Start::Row(&bias),
+            );
+            assert_eq!((plain.len(), biased.len()), (m * n, m * n));
+            for i in 0..m {
+                for j in 0..n {
+                    let dot: f32 = (0..k).map(|p| lhs[i * k + p] * rhs[p * n + j]).sum();
+                    assert_eq!(plain[i * n + j], dot, "{m}x{n}x{k} [{i},{j}]");
+                    assert_eq!(biased[i * n + j], dot + bias[j], "{m}x{n}x{k} [{i},{j}]");
+                }
+            }
+        }
     }
 
     #[test]
