@@ -132,18 +132,31 @@ mod x86 {
                 }
             }
         };
-        let row_blocks = (0..m).step_by(MR).map(|row| (row, MR.min(m - row)));
-        // A panel of B (k · 64 bytes) that fits in L1 next to the rows of A is reused across
-        // the row blocks; a deep one would be evicted, so then the rows stay and B streams.
-        if k * 16 * 4 <= 16 * 1024 {
-            for col in (0..n).step_by(16) {
+        // A panel of B (k · 64 bytes) fits in L1 next to the rows of A below 16 KiB.
+        for_each_tile([m, n], [MR, 16], k * 16 * 4 <= 16 * 1024, tile);
+    }
+
+    /// Calls `tile(row, rows, col)` over an `m × n` product in tiles of `mr` rows (fewer in the
+    /// last) by `width` columns. While the panels of a tile column fit in L1 beside the rows
+    /// of A (`panels_fit`) they are reused across the row blocks (column-outer order); deeper
+    /// ones would be evicted, so then the rows stay and B streams (row-outer order).
+    #[inline(always)]
+    fn for_each_tile(
+        [m, n]: [usize; 2],
+        [mr, width]: [usize; 2],
+        panels_fit: bool,
+        mut tile: impl FnMut(usize, usize, usize),
+    ) {
+        let row_blocks = (0..m).step_by(mr).map(|row| (row, mr.min(m - row)));
+        if panels_fit {
+            for col in (0..n).step_by(width) {
                 for (row, rows) in row_blocks.clone() {
                     tile(row, rows, col);
                 }
             }
         } else {
             for (row, rows) in row_blocks {
-                for col in (0..n).step_by(16) {
+                for col in (0..n).step_by(width) {
                     tile(row, rows, col);
                 }
             }
@@ -231,22 +244,8 @@ mod x86 {
                 }
             }
         };
-        let row_blocks = (0..m).step_by(MR_512).map(|row| (row, MR_512.min(m - row)));
-        // Two panels (k · 128 bytes) that fit in L1 beside the rows of A are reused across the
-        // row blocks; deeper ones would be evicted, so then the rows stay and B streams.
-        if k * 32 * 4 <= 24 * 1024 {
-            for col in (0..n).step_by(32) {
-                for (row, rows) in row_blocks.clone() {
-                    tile(row, rows, col);
-                }
-            }
-        } else {
-            for (row, rows) in row_blocks {
-                for col in (0..n).step_by(32) {
-                    tile(row, rows, col);
-                }
-            }
-        }
+        // Two panels of B (k · 128 bytes) fit in L1 beside the rows of A below 24 KiB.
+        for_each_tile([m, n], [MR_512, 32], k * 32 * 4 <= 24 * 1024, tile);
     }
 
     /// [`block_512`] for a run-time row count (1 ..= [`MR_512`]).
