@@ -255,7 +255,7 @@ pub fn fused_batch_norm<const D: usize>(
             Tensor::from_dispatch(var),
             batch * spatial,
             options.momentum,
-        );
+        )?;
     }
     Ok(Tensor::<3>::from_dispatch(y).reshape(dims))
 }

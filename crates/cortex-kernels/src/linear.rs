@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Mat, Real, Start, fresh_product};
+use crate::real::{Mat, Real, fresh_product};
 
 /// The sizes of a linear layer applied to a batch: `rows` inputs of `inputs` features mapped
 /// to `outputs` features.
@@ -49,15 +49,11 @@ pub fn linear_forward<T: Real>(
     } = shape;
     shape.check("x", x.len(), rows * inputs);
     shape.check("weight", weight.len(), outputs * inputs);
-    let start = match bias {
-        Some(bias) => {
-            shape.check("bias", bias.len(), outputs);
-            Start::Row(bias)
-        }
-        None => Start::Zero,
-    };
+    if let Some(bias) = bias {
+        shape.check("bias", bias.len(), outputs);
+    }
     let (x, weight_t) = (Mat::rows(x, inputs), Mat::transposed(weight, inputs));
-    fresh_product([rows, outputs, inputs], x, weight_t, start)
+    fresh_product([rows, outputs, inputs], x, weight_t, bias)
 }
 
 /// `∂x [rows, inputs] = ∂y W`: grad `[rows, outputs]`, weight `[outputs, inputs]`.
@@ -73,7 +69,7 @@ pub fn linear_input_grad<T: Real>(shape: LinearShape, grad: &[T], weight: &[T]) 
     shape.check("grad", grad.len(), rows * outputs);
     shape.check("weight", weight.len(), outputs * inputs);
     let (grad, weight) = (Mat::rows(grad, outputs), Mat::rows(weight, inputs));
-    fresh_product([rows, inputs, outputs], grad, weight, Start::Zero)
+    fresh_product([rows, inputs, outputs], grad, weight, None)
 }
 
 /// `∂W [outputs, inputs] = ∂yᵀ x`: grad `[rows, outputs]`, x `[rows, inputs]`.
@@ -89,7 +85,7 @@ pub fn linear_weight_grad<T: Real>(shape: LinearShape, grad: &[T], x: &[T]) -> V
     shape.check("grad", grad.len(), rows * outputs);
     shape.check("x", x.len(), rows * inputs);
     let (grad_t, x) = (Mat::transposed(grad, outputs), Mat::rows(x, inputs));
-    fresh_product([outputs, inputs, rows], grad_t, x, Start::Zero)
+    fresh_product([outputs, inputs, rows], grad_t, x, None)
 }
 
 /// `∂b [outputs] = Σ_rows ∂y`: grad `[rows, outputs]`. Long gradients are summed in one block

@@ -429,25 +429,21 @@ pub(crate) fn product<T: Real>(
     }
 }
 
-/// `lhs[m×k] · rhs[k×n]` (plus `start`'s row, if any) in a new row-major `Vec` of `m·n`
-/// values, split across threads like [`product`]. The values are written straight into the
-/// allocation: no zero-fill first (a `memset` of the whole output, 1–3% of the profiles), as
-/// `gemm` does not read its destination when it does not accumulate.
+/// `lhs[m×k] · rhs[k×n]` (plus `row` added to every row, if given) in a new row-major `Vec`
+/// of `m·n` values, split across threads like [`product`]. The values are written straight
+/// into the allocation: no zero-fill first (a `memset` of the whole output, 1–3% of the
+/// profiles), as `gemm` does not read its destination when it does not accumulate.
 pub(crate) fn fresh_product<T: Real>(
     [m, n, k]: [usize; 3],
     lhs: Mat<'_, T>,
     rhs: Mat<'_, T>,
-    start: Start<'_, T>,
+    row: Option<&[T]>,
 ) -> Vec<T> {
-    let start = match start {
-        // Nothing to read: the same as zero.
-        Start::Dst => Start::Zero,
-        other => other,
-    };
+    let start = row.map_or(Start::Zero, Start::Row);
     let len = m * n;
     let mut out: Vec<T> = Vec::with_capacity(len);
-    // SAFETY: the spare capacity holds `len` values, exclusively ours; with `Start::Zero` or
-    // `Start::Row` every one of them is written before it is read (`Product::run`: the row
+    // SAFETY: the spare capacity holds `len` values, exclusively ours; starting from zero or
+    // from a row, every one of them is written before it is read (`Product::run`: the row
     // copied in, or `gemm` without reading `dst`, or zeros when `k` is 0), with no gaps
     // between rows (stride `n`).
     unsafe {
@@ -737,17 +733,12 @@ mod tests {
             let lhs: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
             let rhs: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
             let bias: Vec<f32> = (0..n).map(|j| j as f32 + 0.25).collect();
-            let plain = fresh_product(
-                [m, n, k],
-                Mat::rows(&lhs, k),
-                Mat::rows(&rhs, n),
-                Start::Zero,
-            );
+            let plain = fresh_product([m, n, k], Mat::rows(&lhs, k), Mat::rows(&rhs, n), None);
             let biased = fresh_product(
                 [m, n, k],
                 Mat::rows(&lhs, k),
                 Mat::rows(&rhs, n),
-                Start::Row(&bias),
+                Some(&bias),
             );
             assert_eq!((plain.len(), biased.len()), (m * n, m * n));
             for i in 0..m {

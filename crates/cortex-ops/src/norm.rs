@@ -58,18 +58,32 @@ impl RunningStats {
             var: Tensor::ones([channels], (device, dtype)),
         }
     }
-}
 
-impl RunningStats {
     /// Folds one training batch's statistics in, as PyTorch does: `r ← (1 − m) r + m s`, with
     /// the batch variance (`biased_var`, over `per_channel` values) made **unbiased**.
+    ///
+    /// # Errors
+    /// `ShapeMismatch`/`DTypeMismatch`/`DeviceMismatch` when `batch_mean` or `biased_var`
+    /// differ from the running statistics; `InvalidArgument` for fewer than 2 values per
+    /// channel (no unbiased variance) or a momentum outside `[0, 1]`.
     pub fn update(
         &mut self,
         batch_mean: Tensor<1>,
         biased_var: Tensor<1>,
         per_channel: usize,
         momentum: f64,
-    ) {
+    ) -> Result<()> {
+        const OP: &str = "RunningStats::update";
+        let channels = self.mean.dims()[0];
+        check::channel_vector(OP, "var", Some(&self.var), channels, &self.mean)?;
+        check::channel_vector(OP, "batch_mean", Some(&batch_mean), channels, &self.mean)?;
+        check::channel_vector(OP, "biased_var", Some(&biased_var), channels, &self.mean)?;
+        if per_channel < 2 {
+            return Err(check::invalid(OP, "per_channel", "at least 2", per_channel));
+        }
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(check::invalid(OP, "momentum", "in [0, 1]", momentum));
+        }
         let unbiased = per_channel as f64 / (per_channel as f64 - 1.0);
         self.mean = self
             .mean
@@ -83,6 +97,7 @@ impl RunningStats {
             .detach()
             .mul_scalar(1.0 - momentum)
             .add(biased_var.detach().mul_scalar(momentum * unbiased));
+        Ok(())
     }
 }
 
@@ -203,7 +218,7 @@ pub fn batch_norm<const D: usize>(
     let per_channel = dims.iter().product::<usize>() / channels;
     let out = burn::tensor::module::batch_norm_train(x, gamma, beta, options.eps);
     if let Some(stats) = running {
-        stats.update(out.mean, out.variance, per_channel, options.momentum);
+        stats.update(out.mean, out.variance, per_channel, options.momentum)?;
     }
     Ok(out.output)
 }
@@ -288,6 +303,29 @@ mod tests {
     use super::*;
     use crate::error::InvalidValue;
     use crate::testing::{assert_close, devices, tensor, values};
+
+    #[test]
+    fn running_update_rejects_what_it_cannot_fold_in() {
+        for device in devices() {
+            let pair = || tensor(&[1.0, 3.0], [2], &device);
+            let mut stats = RunningStats::new(2, &device, pair().dtype());
+            assert!(matches!(
+                stats.update(pair(), pair(), 1, 0.1),
+                Err(Error::InvalidArgument(InvalidValue {
+                    argument: "per_channel",
+                    ..
+                }))
+            ));
+            assert!(matches!(
+                stats.update(tensor(&[1.0, 2.0, 3.0], [3], &device), pair(), 4, 0.1),
+                Err(Error::ShapeMismatch { .. })
+            ));
+            stats.update(pair(), pair(), 4, 0.5).unwrap();
+            // mean: 0.5·0 + 0.5·[1, 3]; var: 0.5·1 + 0.5·(4/3)·[1, 3].
+            assert_close(&values(&stats.mean), &[0.5, 1.5], 1e-6);
+            assert_close(&values(&stats.var), &[0.5 + 2.0 / 3.0, 0.5 + 2.0], 1e-6);
+        }
+    }
 
     #[test]
     fn inference_uses_running_statistics() {
