@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::real::{Buffer, Mat, Real, StepRhs};
 use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
 use crate::simd::simd_fn;
 
@@ -42,8 +42,8 @@ pub fn gru_forward<T: Real>(
     } = dims;
     let (g3, rows) = (3 * h, dims.chunk_rows());
     let chunks = batch.div_ceil(rows);
-    let w_t = transpose(w_hh, g3, h);
-    let rhs = StepRhs::new(&w_t, h, g3);
+    // W_hhᵀ, packed once straight from W_hh for every step's product.
+    let rhs = StepRhs::new(Mat::transposed(w_hh, h), h, g3);
     let mut acts = xw;
     let acts_values = acts.as_mut_slice();
     let mut out = vec![T::ZERO; batch * steps * h];
@@ -152,8 +152,8 @@ pub fn gru_backward<T: Real>(
     let (g3, rows) = (3 * h, dims.chunk_rows());
     // The hidden projection's gradient is [da_r, da_z] (= d_xw's) and dq = da_n ⊙ r: the two
     // parts multiply the first 2H and the last H rows of W_hh.
-    let rhs_rz = StepRhs::new(&w_hh[..2 * h * h], 2 * h, h);
-    let rhs_n = StepRhs::new(&w_hh[2 * h * h..], h, h);
+    let rhs_rz = StepRhs::new(Mat::rows(&w_hh[..2 * h * h], h), 2 * h, h);
+    let rhs_n = StepRhs::new(Mat::rows(&w_hh[2 * h * h..], h), h, h);
     let GruForward {
         acts: mut d_xw_buffer,
         q: mut d_q,

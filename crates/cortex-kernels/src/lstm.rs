@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Buffer, Mat, Real, StepRhs, transpose};
+use crate::real::{Buffer, Mat, Real, StepRhs};
 use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
 use crate::simd::simd_fn;
 
@@ -42,9 +42,8 @@ pub fn lstm_forward<T: Real>(
     let (g4, rows) = (4 * h, dims.chunk_rows());
     let ostride = (steps + 1) * h;
     let chunks = batch.div_ceil(rows);
-    // Wᵀ row-major and packed once, for every step's product.
-    let w_t = transpose(w_hh, g4, h);
-    let rhs = StepRhs::new(&w_t, h, g4);
+    // W_hhᵀ, packed once straight from W_hh for every step's product.
+    let rhs = StepRhs::new(Mat::transposed(w_hh, h), h, g4);
     let mut acts = xw;
     let acts_values = acts.as_mut_slice();
     let mut out = vec![T::ZERO; batch * ostride];
@@ -86,16 +85,9 @@ simd_fn! {
     ) {
         let Dims { steps, hidden: h, .. } = dims;
         let (g4, ostride, nb) = (4 * h, (steps + 1) * h, h0.len() / h);
-        let mut gates = vec![T::ZERO; nb * g4];
         let mut tanh_c = vec![T::ZERO; h];
         let mut c_state = c0.to_vec();
         for t in dims.order() {
-            for b in 0..nb {
-                let x = &acts[(b * steps + t) * g4..][..g4];
-                for ((acc, x), bias) in gates[b * g4..][..g4].iter_mut().zip(x).zip(b_hh) {
-                    *acc = *x + *bias;
-                }
-            }
             let lhs = match dims.previous(t) {
                 Some(p) => Mat::rows(&out[p * h..], ostride),
                 None => Mat::rows(h0, h),
@@ -106,33 +98,46 @@ simd_fn! {
                     h_prev[(b * steps + t) * h..][..h].copy_from_slice(row);
                 }
             }
-            rhs.product(&mut gates, g4, nb, lhs, true);
+            // The step's pre-activations, in place of its projected input: xw_t + h_{t-1} W_hhᵀ
+            // (b_hh is added by the activations below).
+            rhs.product(&mut acts[t * g4..], steps * g4, nb, lhs, true);
             for b in 0..nb {
-                let pre = &gates[b * g4..][..g4];
                 let act = &mut acts[(b * steps + t) * g4..][..g4];
-                T::sigmoid(&pre[..2 * h], &mut act[..2 * h]);
-                T::tanh(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
-                T::sigmoid(&pre[3 * h..], &mut act[3 * h..]);
+                T::sigmoid_shifted(&mut act[..2 * h], &b_hh[..2 * h]);
+                T::tanh_shifted(&mut act[2 * h..3 * h], &b_hh[2 * h..3 * h]);
+                T::sigmoid_shifted(&mut act[3 * h..], &b_hh[3 * h..]);
                 let (i, rest) = act.split_at(h);
                 let (f, rest) = rest.split_at(h);
                 let (g, o) = rest.split_at(h);
                 let c = &mut c_state[b * h..][..h];
-                for j in 0..h {
-                    c[j] = f[j] * c[j] + i[j] * g[j];
-                }
+                cell_update(i, f, g, c);
                 if save {
                     cells[(b * steps + t) * h..][..h].copy_from_slice(c);
                 }
                 T::tanh(c, &mut tanh_c);
-                let h_out = &mut out[b * ostride + t * h..][..h];
-                for j in 0..h {
-                    h_out[j] = o[j] * tanh_c[j];
-                }
+                gated(o, &tanh_c, &mut out[b * ostride + t * h..][..h]);
             }
         }
         for b in 0..nb {
             out[b * ostride + steps * h..][..h].copy_from_slice(&c_state[b * h..][..h]);
         }
+    }
+}
+
+/// `c ← f ⊙ c + i ⊙ g`. A function of its own so that its slices are known not to overlap
+/// (inlined into the vectorised caller, the loop vectorises).
+#[inline(always)]
+fn cell_update<T: Real>(i: &[T], f: &[T], g: &[T], c: &mut [T]) {
+    for (((c, &i), &f), &g) in c.iter_mut().zip(i).zip(f).zip(g) {
+        *c = f * *c + i * g;
+    }
+}
+
+/// `out = o ⊙ tanh_c`.
+#[inline(always)]
+fn gated<T: Real>(o: &[T], tanh_c: &[T], out: &mut [T]) {
+    for ((out, &o), &tc) in out.iter_mut().zip(o).zip(tanh_c) {
+        *out = o * tc;
     }
 }
 
@@ -157,7 +162,7 @@ pub fn lstm_backward<T: Real>(
     } = dims;
     let (g4, rows) = (4 * h, dims.chunk_rows());
     let ostride = (steps + 1) * h;
-    let rhs = StepRhs::new(w_hh, g4, h);
+    let rhs = StepRhs::new(Mat::rows(w_hh, h), g4, h);
     let LstmForward {
         acts: mut d_xw_buffer,
         cells,
@@ -222,19 +227,39 @@ simd_fn! {
                 let d_hidden = &d_out[b * ostride + t * h..][..h];
                 let carry_h = &d_h[b * h..][..h];
                 let carry_c = &mut d_c[b * h..][..h];
-                for j in 0..h {
-                    let (ij, fj, gj, oj) = (i[j], f[j], g[j], o[j]);
-                    let dh = d_hidden[j] + carry_h[j];
-                    let dc = carry_c[j] + dh * oj * (T::ONE - tc[j] * tc[j]);
-                    i[j] = dc * gj * ij * (T::ONE - ij);
-                    f[j] = dc * c_prev[j] * fj * (T::ONE - fj);
-                    g[j] = dc * ij * (T::ONE - gj * gj);
-                    o[j] = dh * tc[j] * oj * (T::ONE - oj);
-                    carry_c[j] = dc * fj;
-                }
+                gate_gradients(i, f, g, o, [&tc, c_prev, d_hidden, carry_h], carry_c);
             }
             // dh_{t-1} = dGates_t · W_hh
             rhs.product(d_h, h, nb, Mat::rows(&acts[t * g4..], steps * g4), false);
         }
+    }
+}
+
+/// One row of one step backwards: the activations `i, f, g, o` become the gradients of their
+/// pre-activations, `carry_c` (∂c_t on entry) becomes ∂c_{t-1}. A function of its own so that
+/// its slices are known not to overlap: inlined into the vectorised caller, the loop
+/// vectorises (as one body over shared slices it stayed scalar).
+/// The read-only rows are `[tanh c_t, c_{t-1}, ∂h_t from above, ∂h_t carried]`.
+#[inline(always)]
+fn gate_gradients<T: Real>(
+    i: &mut [T],
+    f: &mut [T],
+    g: &mut [T],
+    o: &mut [T],
+    [tc, c_prev, d_hidden, carry_h]: [&[T]; 4],
+    carry_c: &mut [T],
+) {
+    let h = carry_c.len();
+    let (i, f, g, o) = (&mut i[..h], &mut f[..h], &mut g[..h], &mut o[..h]);
+    let (tc, c_prev, d_hidden, carry_h) = (&tc[..h], &c_prev[..h], &d_hidden[..h], &carry_h[..h]);
+    for j in 0..h {
+        let (ij, fj, gj, oj) = (i[j], f[j], g[j], o[j]);
+        let dh = d_hidden[j] + carry_h[j];
+        let dc = carry_c[j] + dh * oj * (T::ONE - tc[j] * tc[j]);
+        i[j] = dc * gj * ij * (T::ONE - ij);
+        f[j] = dc * c_prev[j] * fj * (T::ONE - fj);
+        g[j] = dc * ij * (T::ONE - gj * gj);
+        o[j] = dh * tc[j] * oj * (T::ONE - oj);
+        carry_c[j] = dc * fj;
     }
 }

@@ -20,17 +20,28 @@ impl Packed {
     /// Packs row-major `b [k × n]` (rows `ldb` apart); `None` when the kernel does not cover it
     /// (no AVX2/FMA, or `n` not a multiple of 16).
     pub fn new(b: &[f32], k: usize, n: usize, ldb: usize) -> Option<Self> {
+        Self::strided(b, k, n, [ldb, 1])
+    }
+
+    /// Packs `b [k × n]` with element `(p, j)` at `b[p · strides[0] + j · strides[1]]`: the
+    /// transpose of a row-major matrix (`[1, its row length]`) is packed straight from it,
+    /// with no transposed copy first. `None` as for [`Packed::new`].
+    pub fn strided(b: &[f32], k: usize, n: usize, [row, col]: [usize; 2]) -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
         let covered = n.is_multiple_of(16) && crate::simd::has_avx2_fma();
         #[cfg(not(target_arch = "x86_64"))]
         let covered = false;
-        if !covered || (k > 0 && (k - 1) * ldb + n > b.len()) {
+        if !covered || (k > 0 && (k - 1) * row + (n - 1) * col >= b.len()) {
             return None;
         }
         let mut panels = Vec::with_capacity(k * n);
-        for col in (0..n).step_by(16) {
+        for first in (0..n).step_by(16) {
             for p in 0..k {
-                panels.extend_from_slice(&b[p * ldb + col..][..16]);
+                if col == 1 {
+                    panels.extend_from_slice(&b[p * row + first..][..16]);
+                } else {
+                    panels.extend((first..first + 16).map(|j| b[p * row + j * col]));
+                }
             }
         }
         Some(Self { panels, k, n })
@@ -377,6 +388,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Packing the transpose of a row-major matrix in place gives the panels of its
+    /// transposed copy.
+    #[test]
+    fn strided_packing_reads_a_transpose_in_place() {
+        let (k, n) = (5, 32);
+        let w: Vec<f32> = (0..n * k).map(|i| i as f32 * 0.25 - 7.0).collect(); // [n × k]
+        let mut w_t = vec![0.0; k * n];
+        for (r, row) in w.chunks(k).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                w_t[c * n + r] = v;
+            }
+        }
+        let (Some(strided), Some(copied)) = (
+            Packed::strided(&w, k, n, [1, k]),
+            Packed::new(&w_t, k, n, n),
+        ) else {
+            return; // no AVX2/FMA here
+        };
+        assert_eq!(strided.panels, copied.panels);
+        assert!(
+            Packed::strided(&w[1..], k, n, [1, k]).is_none(),
+            "one value short"
+        );
     }
 
     #[test]

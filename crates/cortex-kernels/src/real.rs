@@ -44,9 +44,16 @@ pub trait Real:
     /// `out = tanh(x)`, elementwise.
     fn tanh(x: &[Self], out: &mut [Self]);
 
-    /// `b [k × n]` (row-major) packed for the small-GEMM kernel of [`crate::microkernel`];
-    /// `None` when there is none for this type, CPU or shape.
-    fn pack(_b: &[Self], _k: usize, _n: usize) -> Option<Packed> {
+    /// `values ← σ(values + shift)`, elementwise: a gate's bias added on the way in.
+    fn sigmoid_shifted(values: &mut [Self], shift: &[Self]);
+
+    /// `values ← tanh(values + shift)`, elementwise.
+    fn tanh_shifted(values: &mut [Self], shift: &[Self]);
+
+    /// `b [k × n]`, element `(p, j)` at `b[p · strides[0] + j · strides[1]]`, packed for the
+    /// small-GEMM kernel of [`crate::microkernel`]; `None` when there is none for this type,
+    /// CPU or shape.
+    fn pack(_b: &[Self], _k: usize, _n: usize, _strides: [usize; 2]) -> Option<Packed> {
         None
     }
 
@@ -84,8 +91,16 @@ impl Real for f32 {
         tanh_slice(x, out)
     }
 
-    fn pack(b: &[Self], k: usize, n: usize) -> Option<Packed> {
-        Packed::new(b, k, n, n)
+    fn sigmoid_shifted(values: &mut [Self], shift: &[Self]) {
+        sigmoid_shifted_slice(values, shift)
+    }
+
+    fn tanh_shifted(values: &mut [Self], shift: &[Self]) {
+        tanh_shifted_slice(values, shift)
+    }
+
+    fn pack(b: &[Self], k: usize, n: usize, strides: [usize; 2]) -> Option<Packed> {
+        Packed::strided(b, k, n, strides)
     }
 
     fn packed_product(
@@ -115,15 +130,8 @@ impl Real for f64 {
     }
 
     fn sigmoid(x: &[Self], out: &mut [Self]) {
-        // The two-branch form keeps full relative precision for very negative x (the oracle
-        // compares f64 to 1e-9).
         for (o, &x) in out.iter_mut().zip(x) {
-            *o = if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (1.0 + e)
-            };
+            *o = sigmoid_f64(x);
         }
     }
 
@@ -131,6 +139,29 @@ impl Real for f64 {
         for (o, &x) in out.iter_mut().zip(x) {
             *o = x.tanh();
         }
+    }
+
+    fn sigmoid_shifted(values: &mut [Self], shift: &[Self]) {
+        for (v, &s) in values.iter_mut().zip(shift) {
+            *v = sigmoid_f64(*v + s);
+        }
+    }
+
+    fn tanh_shifted(values: &mut [Self], shift: &[Self]) {
+        for (v, &s) in values.iter_mut().zip(shift) {
+            *v = (*v + s).tanh();
+        }
+    }
+}
+
+/// σ(x) in f64; the two-branch form keeps full relative precision for very negative x (the
+/// oracle compares f64 to 1e-9).
+fn sigmoid_f64(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
     }
 }
 
@@ -185,6 +216,24 @@ simd_fn! {
     }
 }
 
+simd_fn! {
+    /// `values[i] ← σ(values[i] + shift[i])` in f32, 16 lanes wide with AVX-512.
+    fn sigmoid_shifted_slice(values: &mut [f32], shift: &[f32]) {
+        for (v, &s) in values.iter_mut().zip(shift) {
+            *v = sigmoid_f32(*v + s);
+        }
+    }
+}
+
+simd_fn! {
+    /// `values[i] ← tanh(values[i] + shift[i])` in f32, 16 lanes wide with AVX-512.
+    fn tanh_shifted_slice(values: &mut [f32], shift: &[f32]) {
+        for (v, &s) in values.iter_mut().zip(shift) {
+            *v = tanh_f32(*v + s);
+        }
+    }
+}
+
 /// `values[i] ← σ(values[i])` in f32, 16 lanes wide with AVX-512 (8 with AVX2): the fused sigmoid's forward,
 /// in the tensor's own buffer. Relative error below 4e-7 (the polynomial `eˣ` above); 0 and 1
 /// at the saturated ends, never NaN for finite input. Long slices are cut into one part per
@@ -225,17 +274,6 @@ simd_fn! {
             *o = tanh_f32(x);
         }
     }
-}
-
-/// `W` `[rows, cols]` row-major → `Wᵀ` `[cols, rows]` row-major.
-pub(crate) fn transpose<T: Real>(w: &[T], rows: usize, cols: usize) -> Vec<T> {
-    let mut t = vec![T::ZERO; w.len()];
-    for (r, row) in w.chunks(cols).enumerate().take(rows) {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + r] = v;
-        }
-    }
-    t
 }
 
 /// Values of type `T` kept in burn's `TensorData`: a tensor's buffer used in place, and handed
@@ -316,21 +354,22 @@ impl<'a, T> Mat<'a, T> {
 }
 
 /// The constant right-hand side of every step's product of a recurrence (`W_hhᵀ` or `W_hh`,
-/// row-major `[k × n]`), packed once for the small-GEMM kernel where it applies.
+/// `[k × n]`, strided: the transpose is read in place), packed once for the small-GEMM kernel
+/// where it applies.
 pub(crate) struct StepRhs<'a, T> {
-    b: &'a [T],
+    b: Mat<'a, T>,
     k: usize,
     n: usize,
     packed: Option<Packed>,
 }
 
 impl<'a, T: Real> StepRhs<'a, T> {
-    pub fn new(b: &'a [T], k: usize, n: usize) -> Self {
+    pub fn new(b: Mat<'a, T>, k: usize, n: usize) -> Self {
         Self {
             b,
             k,
             n,
-            packed: T::pack(b, k, n),
+            packed: T::pack(b.data, k, n, [b.row_stride, b.col_stride]),
         }
     }
 
@@ -357,13 +396,12 @@ impl<'a, T: Real> StepRhs<'a, T> {
         {
             return;
         }
-        let rhs = Mat::rows(self.b, self.n);
         matmul(
             dst,
             dst_stride,
             [m, self.n, self.k],
             lhs,
-            rhs,
+            self.b,
             accumulate,
             false,
         );
@@ -782,6 +820,34 @@ mod tests {
 
     /// The in-place sigmoid against f64's, over the whole f32 range that matters and its
     /// saturated ends, on an odd length (the tail past the last full vector).
+    #[test]
+    fn shifted_activations_add_the_shift_first() {
+        // 37 values: two AVX-512 vectors and a tail, each shift different.
+        let xs: Vec<f32> = (0..37).map(|i| (i as f32 - 18.0) * 0.7).collect();
+        let shift: Vec<f32> = (0..37).map(|i| (i % 5) as f32 * 0.3 - 0.6).collect();
+        let (mut sig, mut tanh) = (xs.clone(), xs.clone());
+        f32::sigmoid_shifted(&mut sig, &shift);
+        f32::tanh_shifted(&mut tanh, &shift);
+        let (mut sig64, mut tanh64): (Vec<f64>, Vec<f64>) = (
+            xs.iter().map(|&x| f64::from(x)).collect(),
+            xs.iter().map(|&x| f64::from(x)).collect(),
+        );
+        let shift64: Vec<f64> = shift.iter().map(|&s| f64::from(s)).collect();
+        f64::sigmoid_shifted(&mut sig64, &shift64);
+        f64::tanh_shifted(&mut tanh64, &shift64);
+        for i in 0..xs.len() {
+            let z = f64::from(xs[i]) + f64::from(shift[i]);
+            let (s, t) = (1.0 / (1.0 + (-z).exp()), z.tanh());
+            assert!((f64::from(sig[i]) - s).abs() < 1e-6, "σ({z}) = {}", sig[i]);
+            assert!(
+                (f64::from(tanh[i]) - t).abs() < 1e-6,
+                "tanh({z}) = {}",
+                tanh[i]
+            );
+            assert!((sig64[i] - s).abs() < 1e-15 && (tanh64[i] - t).abs() < 1e-15);
+        }
+    }
+
     #[test]
     fn sigmoid_in_place_is_within_its_error_bound() {
         let xs: Vec<f32> = (0..=2001).map(|i| (i as f32 - 1000.0) * 0.09).collect();
