@@ -76,7 +76,8 @@ pub use linear::{FusedLinearOps, fused_linear};
 pub use norm::{FusedNormOps, fused_batch_norm};
 pub use pool::{FusedPoolOps, fused_max_pool1d, fused_max_pool2d};
 pub use recurrent::{
-    FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_recurrence_supported,
+    FusedRecurrentOps, GruSequence, LstmSequence, fused_gru, fused_lstm, fused_lstm_layer,
+    fused_recurrence_supported,
 };
 pub use registry::{CaseEvaluation, CaseFn, GradCase, sample};
 pub use value_and_grad::value_and_grad;

@@ -3,7 +3,7 @@
 //! to be split across threads (uneven chunks); and the errors of bad inputs.
 
 use burn::tensor::{DType, Device, Distribution, Tensor};
-use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
+use cortex_autodiff::{fused_gru, fused_lstm, fused_lstm_layer, fused_recurrence_supported};
 use cortex_core::Backend;
 use cortex_ops::{Error, sigmoid, tanh};
 
@@ -184,6 +184,101 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                 ];
                 for (name, a, b) in pairs {
                     assert_close(&format!("{what} d{name}"), &a, &b, tol * 10.0);
+                }
+            }
+        }
+    }
+}
+
+/// The whole layer (projection inside the kernel's step products) against the composed
+/// projection and recurrence: values and the gradients of all seven inputs, and with an input
+/// that needs no gradient (the kernel then skips `∂x`) the same gradients of the others.
+#[test]
+fn lstm_layer_matches_the_composed_layer_with_all_gradients() {
+    const I: usize = 7;
+    for device in devices() {
+        for (hd, dtype, tol) in [
+            (H, DType::F64, 1e-12),
+            (H, DType::F32, 2e-5),
+            (16, DType::F32, 2e-5),
+        ] {
+            for (reverse, x_tracked) in [(false, true), (true, true), (false, false)] {
+                let x = random([B, T, I], &device, dtype);
+                let x = if x_tracked {
+                    x
+                } else {
+                    x.set_require_grad(false)
+                };
+                let w_ih = random([4 * hd, I], &device, dtype);
+                let b_ih = random([4 * hd], &device, dtype);
+                let w = random([4 * hd, hd], &device, dtype);
+                let b = random([4 * hd], &device, dtype);
+                let (h0, c0) = (
+                    random([B, hd], &device, dtype),
+                    random([B, hd], &device, dtype),
+                );
+                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd], [B, hd]]
+                    .map(|s| {
+                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
+                    })
+                    .into();
+                let fused = fused_lstm_layer(
+                    x.clone(),
+                    w_ih.clone(),
+                    Some(b_ih.clone()),
+                    w.clone(),
+                    Some(b.clone()),
+                    h0.clone(),
+                    c0.clone(),
+                    reverse,
+                )
+                .unwrap();
+                let xw = x
+                    .clone()
+                    .reshape([B * T, I])
+                    .matmul(w_ih.clone().transpose())
+                    .reshape([B, T, 4 * hd])
+                    + b_ih.clone().reshape([1, 1, 4 * hd]);
+                let (out, h, c) = composed_lstm(hd, &xw, &w, &b, &h0, &c0, reverse);
+                let what = format!("{device:?} {dtype:?} H={hd} reverse={reverse} x={x_tracked}");
+                assert_close(
+                    &format!("{what} output"),
+                    &values(&fused.output),
+                    &values(&out),
+                    tol,
+                );
+                assert_close(&format!("{what} h"), &values(&fused.h), &values(&h), tol);
+                assert_close(&format!("{what} c"), &values(&fused.c), &values(&c), tol);
+                let g_fused = loss(
+                    &[fused.output.reshape([B * T, hd]), fused.h, fused.c],
+                    &weights,
+                )
+                .backward();
+                let g_composed = loss(&[out.reshape([B * T, hd]), h, c], &weights).backward();
+                let pair = |a: Option<Tensor<2>>, b: Option<Tensor<2>>| {
+                    (values(&a.unwrap()), values(&b.unwrap()))
+                };
+                let bias = |t: &Tensor<1>| {
+                    let (a, b) = (t.grad(&g_fused), t.grad(&g_composed));
+                    (values(&a.unwrap()), values(&b.unwrap()))
+                };
+                let pairs = [
+                    ("w_ih", pair(w_ih.grad(&g_fused), w_ih.grad(&g_composed))),
+                    ("w_hh", pair(w.grad(&g_fused), w.grad(&g_composed))),
+                    ("h0", pair(h0.grad(&g_fused), h0.grad(&g_composed))),
+                    ("c0", pair(c0.grad(&g_fused), c0.grad(&g_composed))),
+                    ("b_ih", bias(&b_ih)),
+                    ("b_hh", bias(&b)),
+                ];
+                for (name, (a, b)) in pairs {
+                    assert_close(&format!("{what} d{name}"), &a, &b, tol * 10.0);
+                }
+                let d_x = (x.grad(&g_fused), x.grad(&g_composed));
+                if x_tracked {
+                    let (a, b) = (d_x.0.unwrap(), d_x.1.unwrap());
+                    assert_close(&format!("{what} dx"), &values(&a), &values(&b), tol * 10.0);
+                } else {
+                    assert!(d_x.0.is_none() && d_x.1.is_none(), "{what}: an untracked x");
                 }
             }
         }
@@ -396,4 +491,41 @@ fn bad_inputs_are_typed_errors() {
         Err(Error::ShapeMismatch { arg: "b_hh", .. }) => {}
         other => panic!("expected a shape mismatch, got {other:?}"),
     }
+    // The layer: x's features must be I > 0 and w_ih [4H, I]; b_ih [4H] of the same kind.
+    let x = Tensor::<3>::zeros([2, 3, 5], &device);
+    let layer = |x: Tensor<3>, w_ih: Tensor<2>, b_ih: Option<Tensor<1>>| {
+        fused_lstm_layer(
+            x,
+            w_ih,
+            b_ih,
+            zeros([8, 2]),
+            None,
+            zeros([2, 2]),
+            zeros([2, 2]),
+            false,
+        )
+    };
+    assert_eq!(
+        shape_error(layer(
+            Tensor::zeros([2, 3, 0], &device),
+            zeros([8, 0]),
+            None
+        )),
+        "x"
+    );
+    assert_eq!(shape_error(layer(x.clone(), zeros([8, 4]), None)), "w_ih");
+    assert_eq!(shape_error(layer(x.clone(), zeros([6, 5]), None)), "w_ih");
+    assert_eq!(
+        shape_error(layer(
+            x.clone(),
+            zeros([8, 5]),
+            Some(Tensor::zeros([6], &device))
+        )),
+        "b_ih"
+    );
+    match layer(x.clone(), zeros([8, 5]).cast(DType::F64), None) {
+        Err(Error::DTypeMismatch { arg: "w_ih", .. }) => {}
+        other => panic!("expected a dtype mismatch, got {other:?}"),
+    }
+    assert!(layer(x, zeros([8, 5]), Some(Tensor::zeros([8], &device))).is_ok());
 }

@@ -180,8 +180,8 @@ pub fn gru_backward<T: Real>(
         row_stride: 1,
         col_stride: g3,
     };
-    weight_gradient(&dims, d_w_rz, 2 * h, d_rz, &h_prev);
-    weight_gradient(&dims, d_w_n, h, Mat::transposed(&d_q, h), &h_prev);
+    weight_gradient(&dims, d_w_rz, [2 * h, h], d_rz, &h_prev);
+    weight_gradient(&dims, d_w_n, [h, h], Mat::transposed(&d_q, h), &h_prev);
     let mut d_b = vec![T::ZERO; g3];
     column_sums(&mut d_b[..2 * h], d_xw, g3, 0);
     column_sums(&mut d_b[2 * h..], &d_q, h, 0);

@@ -1,12 +1,36 @@
-//! The fused LSTM: forward over all steps, saving the gate activations in place of the
-//! projected input, and the backward through time turning them into the gradient of that
-//! input.
+//! The fused LSTM: forward over all steps, saving the gate activations, and the backward
+//! through time turning them into the gradients of the gates' pre-activations.
+//!
+//! The input comes projected (`xw = x W_ihᵀ + b_ih`, computed by the caller: its buffer
+//! becomes the tape, then `∂xw`) or raw ([`LstmInput::Raw`]): then each step's product is
+//! `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ`, one GEMM of depth `I + H`, and the backward's weight
+//! gradient is one GEMM for both weights. A layer's input projection is then neither a GEMM of
+//! its own (of depth `I`, 28 in the bench, where a general GEMM is slow) nor a tensor of its
+//! own, and `∂b_ih = ∂b_hh` is summed once.
 
 use rayon::prelude::*;
 
-use crate::real::{Buffer, Mat, Real, StepRhs};
+use crate::real::{Buffer, Mat, Real, StepRhs, matmul};
 use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
 use crate::simd::simd_fn;
+
+/// What the LSTM reads at each step.
+#[derive(Debug)]
+pub enum LstmInput<'a, T> {
+    /// `xw [B, T, 4H]`: the input projection `x W_ihᵀ + b_ih`, gate blocks i, f, g, o; its
+    /// buffer becomes the activation tape.
+    Projected(Buffer<T>),
+    /// `x [B, T, inputs]` and `w_ih [4H, inputs]` (inputs > 0): the projection is part of
+    /// every step's product.
+    Raw {
+        /// The input, `[B, T, inputs]`.
+        x: &'a [T],
+        /// The input weights, `[4H, inputs]`.
+        w_ih: &'a [T],
+        /// Features of one step's input.
+        inputs: usize,
+    },
+}
 
 /// The LSTM's forward results.
 #[derive(Debug, Clone)]
@@ -14,21 +38,25 @@ pub struct LstmForward<T> {
     /// `[B, T+1, H]`: the hidden state of every step, then the final cell state.
     pub out: Vec<T>,
     /// Tape (empty unless saved): the activations `i, f, g, o` of every step `[B, T, 4H]`
-    /// (in the projected input's buffer).
+    /// (in the projected input's buffer, when it came projected).
     pub acts: Buffer<T>,
     /// Tape: the cell state of every step `[B, T, H]`.
     pub cells: Vec<T>,
-    /// Tape: the hidden state each step read `[B, T, H]` (`h0` or the previous step's).
-    pub h_prev: Vec<T>,
+    /// Tape: what each step multiplied by the weights, `[B, T, inputs + H]`: its input (raw
+    /// input only) and the hidden state it read (`h0` or the previous step's).
+    pub z: Vec<T>,
+    /// Features of one step's raw input (0 when it came projected).
+    pub inputs: usize,
 }
 
-/// LSTM over `xw [B, T, 4H]` (the input projection with `b_ih`, gate blocks i, f, g, o; its
-/// buffer becomes the activation tape), `w_hh [4H, H]`, `b_hh [4H]`, `h0`, `c0 [B, H]`.
+/// LSTM over `input` (see [`LstmInput`]), `w_hh [4H, H]`, `bias [4H]` (`b_hh`, or
+/// `b_ih + b_hh` for a raw input), `h0`, `c0 [B, H]`; saves the tape of
+/// [`lstm_backward`] with `save`.
 pub fn lstm_forward<T: Real>(
     dims: Dims,
-    xw: Buffer<T>,
+    input: LstmInput<'_, T>,
     w_hh: &[T],
-    b_hh: &[T],
+    bias: &[T],
     h0: &[T],
     c0: &[T],
     save: bool,
@@ -42,21 +70,48 @@ pub fn lstm_forward<T: Real>(
     let (g4, rows) = (4 * h, dims.chunk_rows());
     let ostride = (steps + 1) * h;
     let chunks = batch.div_ceil(rows);
-    // W_hhᵀ, packed once straight from W_hh for every step's product.
-    let rhs = StepRhs::new(Mat::transposed(w_hh, h), h, g4);
-    let mut acts = xw;
+    let (mut acts, x, w_cat, inputs) = match input {
+        LstmInput::Projected(xw) => (xw, &[][..], None, 0),
+        LstmInput::Raw { x, w_ih, inputs } => {
+            let acts = vec![T::ZERO; batch * steps * g4];
+            let acts = Buffer::new(burn::tensor::TensorData::new(acts, [batch, steps, g4]));
+            (acts, x, Some(side_by_side(w_ih, inputs, w_hh, h)), inputs)
+        }
+    };
+    let depth = inputs + h;
+    // [W_ih | W_hh]ᵀ (or W_hhᵀ), packed once straight from the weights for every step.
+    let rhs = StepRhs::new(
+        Mat::transposed(w_cat.as_deref().unwrap_or(w_hh), depth),
+        depth,
+        g4,
+    );
     let acts_values = acts.as_mut_slice();
     let mut out = vec![T::ZERO; batch * ostride];
     let tape_len = if save { batch * steps * h } else { 0 };
-    let (mut cells, mut h_prev) = (vec![T::ZERO; tape_len], vec![T::ZERO; tape_len]);
+    let mut cells = vec![T::ZERO; tape_len];
+    let mut z = vec![T::ZERO; if save { batch * steps * depth } else { 0 }];
     let cells_chunks = chunks_or_empty(&mut cells, rows * steps * h, chunks);
-    let h_prev_chunks = chunks_or_empty(&mut h_prev, rows * steps * h, chunks);
+    let z_chunks = chunks_or_empty(&mut z, rows * steps * depth, chunks);
+    let x_chunks: Vec<&[T]> = if inputs == 0 {
+        vec![&[]; chunks]
+    } else {
+        x.chunks(rows * steps * inputs).collect()
+    };
+    let step = Step {
+        dims,
+        inputs,
+        rhs: &rhs,
+        bias,
+        projected: w_cat.is_none(),
+        save,
+    };
     out.par_chunks_mut(rows * ostride)
         .zip(acts_values.par_chunks_mut(rows * steps * g4))
-        .zip(cells_chunks.into_par_iter().zip(h_prev_chunks))
+        .zip(cells_chunks.into_par_iter().zip(z_chunks))
         .zip(h0.par_chunks(rows * h).zip(c0.par_chunks(rows * h)))
-        .for_each(|(((out, acts), (cells, h_prev)), (h0, c0))| {
-            forward_chunk(dims, &rhs, b_hh, h0, c0, acts, cells, h_prev, out, save)
+        .zip(x_chunks)
+        .for_each(|((((out, acts), (cells, z)), (h0, c0)), x)| {
+            forward_chunk(&step, x, h0, c0, acts, cells, z, out)
         });
     if !save {
         acts = Buffer::empty();
@@ -65,53 +120,80 @@ pub fn lstm_forward<T: Real>(
         out,
         acts,
         cells,
-        h_prev,
+        z,
+        inputs,
     }
+}
+
+/// `[a | b]` `[rows × (a_cols + b_cols)]`: the row-major `a` and `b` side by side.
+fn side_by_side<T: Real>(a: &[T], a_cols: usize, b: &[T], b_cols: usize) -> Vec<T> {
+    let mut both = Vec::with_capacity(a.len() + b.len());
+    for (a, b) in a.chunks(a_cols).zip(b.chunks(b_cols)) {
+        both.extend_from_slice(a);
+        both.extend_from_slice(b);
+    }
+    both
+}
+
+/// What every chunk of [`lstm_forward`] shares.
+struct Step<'a, T> {
+    dims: Dims,
+    inputs: usize,
+    rhs: &'a StepRhs<'a, T>,
+    bias: &'a [T],
+    /// The step's product adds to the projected input (else it writes the pre-activations).
+    projected: bool,
+    save: bool,
 }
 
 simd_fn! {
     /// One chunk of rows over all steps (see [`lstm_forward`]).
     fn forward_chunk<T: Real>(
-        dims: Dims,
-        rhs: &StepRhs<'_, T>,
-        b_hh: &[T],
+        step: &Step<'_, T>,
+        x: &[T],
         h0: &[T],
         c0: &[T],
         acts: &mut [T],
         cells: &mut [T],
-        h_prev: &mut [T],
+        z: &mut [T],
         out: &mut [T],
-        save: bool,
     ) {
-        let Dims { steps, hidden: h, .. } = dims;
-        let (g4, ostride, nb) = (4 * h, (steps + 1) * h, h0.len() / h);
+        let Dims { steps, hidden: h, .. } = step.dims;
+        let (inputs, bias) = (step.inputs, step.bias);
+        let (g4, ostride, nb, depth) = (4 * h, (steps + 1) * h, h0.len() / h, inputs + h);
         let mut tanh_c = vec![T::ZERO; h];
         let mut c_state = c0.to_vec();
-        for t in dims.order() {
-            let lhs = match dims.previous(t) {
-                Some(p) => Mat::rows(&out[p * h..], ostride),
-                None => Mat::rows(h0, h),
+        // Without a tape, each step's `[x_t | h_{t-1}]` rows are built in a scratch block.
+        let mut scratch = vec![T::ZERO; if step.save { 0 } else { nb * depth }];
+        for t in step.dims.order() {
+            let (lhs, first, stride): (&mut [T], usize, usize) = if step.save {
+                (&mut *z, t * depth, steps * depth)
+            } else {
+                (&mut scratch, 0, depth)
             };
-            if save {
-                for b in 0..nb {
-                    let row = &lhs.data[b * lhs.row_stride..][..h];
-                    h_prev[(b * steps + t) * h..][..h].copy_from_slice(row);
-                }
+            for b in 0..nb {
+                let row = &mut lhs[first + b * stride..][..depth];
+                row[..inputs].copy_from_slice(&x[(b * steps + t) * inputs..][..inputs]);
+                row[inputs..].copy_from_slice(match step.dims.previous(t) {
+                    Some(p) => &out[b * ostride + p * h..][..h],
+                    None => &h0[b * h..][..h],
+                });
             }
-            // The step's pre-activations, in place of its projected input: xw_t + h_{t-1} W_hhᵀ
-            // (b_hh is added by the activations below).
-            rhs.product(&mut acts[t * g4..], steps * g4, nb, lhs, true);
+            // The step's pre-activations (but the bias): [x_t | h_{t-1}] [W_ih | W_hh]ᵀ, or
+            // h_{t-1} W_hhᵀ added to the projected input, in place.
+            let lhs = Mat::rows(&lhs[first..], stride);
+            step.rhs.product(&mut acts[t * g4..], steps * g4, nb, lhs, step.projected);
             for b in 0..nb {
                 let act = &mut acts[(b * steps + t) * g4..][..g4];
-                T::sigmoid_shifted(&mut act[..2 * h], &b_hh[..2 * h]);
-                T::tanh_shifted(&mut act[2 * h..3 * h], &b_hh[2 * h..3 * h]);
-                T::sigmoid_shifted(&mut act[3 * h..], &b_hh[3 * h..]);
+                T::sigmoid_shifted(&mut act[..2 * h], &bias[..2 * h]);
+                T::tanh_shifted(&mut act[2 * h..3 * h], &bias[2 * h..3 * h]);
+                T::sigmoid_shifted(&mut act[3 * h..], &bias[3 * h..]);
                 let (i, rest) = act.split_at(h);
                 let (f, rest) = rest.split_at(h);
                 let (g, o) = rest.split_at(h);
                 let c = &mut c_state[b * h..][..h];
                 cell_update(i, f, g, c);
-                if save {
+                if step.save {
                     cells[(b * steps + t) * h..][..h].copy_from_slice(c);
                 }
                 T::tanh(c, &mut tanh_c);
@@ -141,18 +223,34 @@ fn gated<T: Real>(o: &[T], tanh_c: &[T], out: &mut [T]) {
     }
 }
 
-/// The LSTM's gradients: `d_xw [B, T, 4H]` and `[d_w_hh [4H, H], d_b_hh [4H], d_h0 [B, H],
-/// d_c0 [B, H]]`.
-pub type LstmGrads<T> = (Buffer<T>, [Vec<T>; 4]);
+/// The LSTM's gradients.
+#[derive(Debug)]
+pub struct LstmGrads<T> {
+    /// `∂xw [B, T, 4H]` for a projected input (in the activations' buffer); `∂x [B, T, I]`
+    /// for a raw one when asked for, else `None`.
+    pub d_input: Option<Buffer<T>>,
+    /// `∂W_ih [4H, I]` (raw input; empty when projected).
+    pub d_w_ih: Vec<T>,
+    /// `∂W_hh [4H, H]`.
+    pub d_w_hh: Vec<T>,
+    /// `∂b [4H]`: the gradient of `b_hh` and of `b_ih` alike.
+    pub d_b: Vec<T>,
+    /// `∂h0 [B, H]`.
+    pub d_h0: Vec<T>,
+    /// `∂c0 [B, H]`.
+    pub d_c0: Vec<T>,
+}
 
 /// Backward through time of [`lstm_forward`] from the gradient of its `out`; `tape` is its
-/// result (the activations' buffer becomes `d_xw`).
+/// result, `w_ih` the raw input's weights (empty when projected); `input_grad` asks for `∂x`
+/// of a raw input.
 pub fn lstm_backward<T: Real>(
     dims: Dims,
     d_out: &[T],
     tape: LstmForward<T>,
-    w_hh: &[T],
+    [w_ih, w_hh]: [&[T]; 2],
     c0: &[T],
+    input_grad: bool,
 ) -> LstmGrads<T> {
     let Dims {
         batch,
@@ -164,15 +262,17 @@ pub fn lstm_backward<T: Real>(
     let ostride = (steps + 1) * h;
     let rhs = StepRhs::new(Mat::rows(w_hh, h), g4, h);
     let LstmForward {
-        acts: mut d_xw_buffer,
+        acts: mut d_gates_buffer,
         cells,
-        h_prev,
+        z,
+        inputs,
         ..
     } = tape;
     let mut d_h0 = vec![T::ZERO; batch * h];
     let mut d_c0 = vec![T::ZERO; batch * h];
-    let d_xw = d_xw_buffer.as_mut_slice();
-    d_xw.par_chunks_mut(rows * steps * g4)
+    let d_gates = d_gates_buffer.as_mut_slice();
+    d_gates
+        .par_chunks_mut(rows * steps * g4)
         .zip(
             d_h0.par_chunks_mut(rows * h)
                 .zip(d_c0.par_chunks_mut(rows * h)),
@@ -183,14 +283,50 @@ pub fn lstm_backward<T: Real>(
                 .par_chunks(rows * steps * h)
                 .zip(c0.par_chunks(rows * h)),
         )
-        .for_each(|(((d_xw, (d_h, d_c)), d_out), (cells, c0))| {
-            backward_chunk(dims, &rhs, c0, d_out, cells, d_xw, d_h, d_c)
+        .for_each(|(((d_gates, (d_h, d_c)), d_out), (cells, c0))| {
+            backward_chunk(dims, &rhs, c0, d_out, cells, d_gates, d_h, d_c)
         });
-    let mut d_w = vec![T::ZERO; g4 * h];
-    weight_gradient(&dims, &mut d_w, g4, Mat::transposed(d_xw, g4), &h_prev);
+    let depth = inputs + h;
+    // [∂W_ih | ∂W_hh] = Σ ∂gatesᵀ [x_t | h_{t-1}]: one GEMM for both.
+    let mut d_w = vec![T::ZERO; g4 * depth];
+    let d_gates_t = Mat::transposed(&*d_gates, g4);
+    weight_gradient(&dims, &mut d_w, [g4, depth], d_gates_t, &z);
     let mut d_b = vec![T::ZERO; g4];
-    column_sums(&mut d_b, d_xw, g4, 0);
-    (d_xw_buffer, [d_w, d_b, d_h0, d_c0])
+    column_sums(&mut d_b, d_gates, g4, 0);
+    let (d_input, d_w_ih, d_w_hh) = if inputs == 0 {
+        (Some(d_gates_buffer), Vec::new(), d_w)
+    } else {
+        let (mut d_w_ih, mut d_w_hh) = (Vec::with_capacity(g4 * inputs), Vec::new());
+        d_w_hh.reserve(g4 * h);
+        for row in d_w.chunks(depth) {
+            d_w_ih.extend_from_slice(&row[..inputs]);
+            d_w_hh.extend_from_slice(&row[inputs..]);
+        }
+        let d_x = input_grad.then(|| {
+            // ∂x = ∂gates W_ih, [B·T, 4H] × [4H, I].
+            let mut d_x = vec![T::ZERO; batch * steps * inputs];
+            let (lhs, rhs) = (Mat::rows(&*d_gates, g4), Mat::rows(w_ih, inputs));
+            matmul(
+                &mut d_x,
+                inputs,
+                [batch * steps, inputs, g4],
+                lhs,
+                rhs,
+                false,
+                true,
+            );
+            Buffer::new(burn::tensor::TensorData::new(d_x, [batch, steps, inputs]))
+        });
+        (d_x, d_w_ih, d_w_hh)
+    };
+    LstmGrads {
+        d_input,
+        d_w_ih,
+        d_w_hh,
+        d_b,
+        d_h0,
+        d_c0,
+    }
 }
 
 simd_fn! {
@@ -261,5 +397,104 @@ fn gate_gradients<T: Real>(
         g[j] = dc * ij * (T::ONE - gj * gj);
         o[j] = dh * tc[j] * oj * (T::ONE - oj);
         carry_c[j] = dc * fj;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    fn values(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// A raw input through `[x_t | h_{t-1}] [W_ih | W_hh]ᵀ` gives the outputs and gradients of
+    /// the same LSTM over the projected input `x W_ihᵀ + b_ih` (every gradient: `∂x` from
+    /// `∂xw W_ih`, `∂W_ih` from `∂xwᵀ x`, `∂b_ih = ∂b_hh`), both directions, an odd batch: in
+    /// f64 (the general GEMM) and in f32 with 4H a multiple of 16 (the packed microkernel).
+    #[test]
+    fn raw_input_matches_the_projected_one() {
+        raw_matches_projected::<f64>(3, 1e-12);
+        raw_matches_projected::<f32>(8, 2e-5);
+    }
+
+    fn raw_matches_projected<T: Real>(hidden: usize, tolerance: f64) {
+        let (batch, steps, inputs) = (5, 4, 3);
+        let g4 = 4 * hidden;
+        let values = |n, seed| -> Vec<T> { values(n, seed).into_iter().map(T::from_f64).collect() };
+        for reverse in [false, true] {
+            let dims = Dims {
+                batch,
+                steps,
+                hidden,
+                reverse,
+            };
+            let x = values(batch * steps * inputs, 1);
+            let (w_ih, w_hh) = (values(g4 * inputs, 2), values(g4 * hidden, 3));
+            let (b_ih, b_hh) = (values(g4, 4), values(g4, 5));
+            let (h0, c0) = (values(batch * hidden, 6), values(batch * hidden, 7));
+            let d_out = values(batch * (steps + 1) * hidden, 8);
+            let mut xw = vec![T::ZERO; batch * steps * g4];
+            for (r, row) in xw.chunks_mut(g4).enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = b_ih[j];
+                    for k in 0..inputs {
+                        *v += x[r * inputs + k] * w_ih[j * inputs + k];
+                    }
+                }
+            }
+            let xw = Buffer::new(TensorData::new(xw, [batch, steps, g4]));
+            let bias: Vec<T> = b_ih.iter().zip(&b_hh).map(|(&a, &b)| a + b).collect();
+            let raw_input = LstmInput::Raw {
+                x: &x,
+                w_ih: &w_ih,
+                inputs,
+            };
+            let raw = lstm_forward(dims, raw_input, &w_hh, &bias, &h0, &c0, true);
+            let projected =
+                lstm_forward(dims, LstmInput::Projected(xw), &w_hh, &b_hh, &h0, &c0, true);
+            let close = |a: &[T], b: &[T], what: &str| {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    let (a, b) = (a.as_f64(), b.as_f64());
+                    assert!(
+                        (a - b).abs() < tolerance,
+                        "{what}[{i}]: {a} vs {b} ({reverse})"
+                    );
+                }
+            };
+            close(&raw.out, &projected.out, "out");
+            let (raw_grads, projected_grads) = (
+                lstm_backward(dims, &d_out, raw, [&w_ih, &w_hh], &c0, true),
+                lstm_backward(dims, &d_out, projected, [&[], &w_hh], &c0, false),
+            );
+            let d_xw = projected_grads.d_input.expect("∂xw");
+            let d_xw = d_xw.as_slice();
+            let (mut d_x, mut d_w_ih) = (vec![T::ZERO; x.len()], vec![T::ZERO; w_ih.len()]);
+            for (r, row) in d_xw.chunks(g4).enumerate() {
+                for (j, &d) in row.iter().enumerate() {
+                    for k in 0..inputs {
+                        d_x[r * inputs + k] += d * w_ih[j * inputs + k];
+                        d_w_ih[j * inputs + k] += d * x[r * inputs + k];
+                    }
+                }
+            }
+            close(raw_grads.d_input.expect("∂x").as_slice(), &d_x, "∂x");
+            close(&raw_grads.d_w_ih, &d_w_ih, "∂W_ih");
+            close(&raw_grads.d_w_hh, &projected_grads.d_w_hh, "∂W_hh");
+            close(&raw_grads.d_b, &projected_grads.d_b, "∂b");
+            close(&raw_grads.d_h0, &projected_grads.d_h0, "∂h0");
+            close(&raw_grads.d_c0, &projected_grads.d_c0, "∂c0");
+            assert!(projected_grads.d_w_ih.is_empty());
+        }
     }
 }

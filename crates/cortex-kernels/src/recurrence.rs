@@ -50,18 +50,26 @@ impl Dims {
     }
 }
 
-/// `dst [m, H] = Σ_{b,t} d_gates[b,t]ᵀ ⊗ h_prev[b,t]`: `d_gates` `[m × B·T]` given as a
-/// strided (transposed) view, `h_prev` `[B·T, H]`; one parallel GEMM.
+/// `dst [m, n] = Σ_{b,t} d_gates[b,t]ᵀ ⊗ rows[b,t]`: `d_gates` `[m × B·T]` given as a
+/// strided (transposed) view, `rows` `[B·T, n]` (the hidden state each step read, or that
+/// state after the step's input); one parallel GEMM.
 pub fn weight_gradient<T: Real>(
     dims: &Dims,
     dst: &mut [T],
-    m: usize,
+    [m, n]: [usize; 2],
     d_gates: Mat<'_, T>,
-    h_prev: &[T],
+    rows: &[T],
 ) {
-    let (h, rows) = (dims.hidden, dims.batch * dims.steps);
-    let h_prev = Mat::rows(h_prev, h);
-    matmul(dst, h, [m, h, rows], d_gates, h_prev, false, true);
+    let count = dims.batch * dims.steps;
+    matmul(
+        dst,
+        n,
+        [m, n, count],
+        d_gates,
+        Mat::rows(rows, n),
+        false,
+        true,
+    );
 }
 
 /// `sums[c] += Σ_r rows[r·width + offset + c]` for `c < sums.len()`: a bias gradient.

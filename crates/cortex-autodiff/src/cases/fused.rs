@@ -143,6 +143,41 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
                 ))
             },
         ));
+        // The whole layer: x, both weights and both biases, the states (odd input width).
+        let inputs = 5;
+        cases.push(GradCase::new(
+            format!("fused_lstm_layer/{variant}"),
+            "fused_lstm_layer",
+            vec![
+                sample::uniform("x", &[batch, steps, inputs], seed + 10, -2.0, 2.0),
+                sample::uniform("w_ih", &[4 * hidden, inputs], seed + 11, -1.0, 1.0),
+                sample::uniform("b_ih", &[4 * hidden], seed + 12, -1.0, 1.0),
+                sample::uniform("w_hh", &[4 * hidden, hidden], seed + 13, -1.0, 1.0),
+                sample::uniform("b_hh", &[4 * hidden], seed + 14, -1.0, 1.0),
+                sample::uniform("h0", &[batch, hidden], seed + 15, -1.0, 1.0),
+                sample::uniform("c0", &[batch, hidden], seed + 16, -1.0, 1.0),
+            ],
+            move |args| {
+                let seq = crate::recurrent::fused_lstm_layer(
+                    args.get::<3>(0)?,
+                    args.get::<2>(1)?,
+                    Some(args.get::<1>(2)?),
+                    args.get::<2>(3)?,
+                    Some(args.get::<1>(4)?),
+                    args.get::<2>(5)?,
+                    args.get::<2>(6)?,
+                    reverse,
+                )?;
+                Ok(Tensor::cat(
+                    vec![
+                        seq.output.reshape([batch * steps, hidden]),
+                        seq.h.mul_scalar(0.5),
+                        seq.c.mul_scalar(-1.5),
+                    ],
+                    0,
+                ))
+            },
+        ));
         cases.push(GradCase::new(
             format!("fused_gru/{variant}"),
             "fused_gru",

@@ -51,10 +51,13 @@ pub struct GruSequence {
 }
 
 /// Checks the shared shapes, dtypes and device of a fused sequence; returns `(B, T, H)`.
+/// `xw` is the projected input `[B, T, gates·H]`, or with `w_ih` the raw input `[B, T, I]`
+/// of a layer whose `w_ih` is `[gates·H, I]` (I > 0).
 fn check(
     op: &'static str,
     gates: usize,
     xw: &Tensor<3>,
+    w_ih: Option<&Tensor<2>>,
     w_hh: &Tensor<2>,
     states: &[(&'static str, &Tensor<2>)],
 ) -> Result<(usize, usize, usize)> {
@@ -73,11 +76,28 @@ fn check(
             vec![rows, hidden],
         ));
     }
-    if batch == 0 || steps == 0 || width != rows {
+    let (x_arg, expected_width) = match w_ih {
+        None => ("xw", format!("{rows}")),
+        Some(_) => ("x", "I > 0".to_string()),
+    };
+    let width_fits = match w_ih {
+        None => width == rows,
+        Some(_) => width > 0,
+    };
+    if batch == 0 || steps == 0 || !width_fits {
         return Err(shape_error(
-            "xw",
-            format!("[B > 0, T > 0, {rows}]"),
+            x_arg,
+            format!("[B > 0, T > 0, {expected_width}]"),
             xw.dims().to_vec(),
+        ));
+    }
+    if let Some(w_ih) = w_ih
+        && w_ih.dims() != [rows, width]
+    {
+        return Err(shape_error(
+            "w_ih",
+            format!("[{rows}, {width}] (w_hh's rows, x's features)"),
+            w_ih.dims().to_vec(),
         ));
     }
     for (name, state) in states {
@@ -89,11 +109,15 @@ fn check(
             ));
         }
     }
-    let dtype = xw.dtype();
-    let others = [("w_hh", w_hh.dtype())]
+    // Every other tensor: the dtype and device of the input.
+    let others: Vec<(&'static str, &Tensor<2>)> = w_ih
+        .map(|w| ("w_ih", w))
         .into_iter()
-        .chain(states.iter().map(|(name, s)| (*name, s.dtype())));
-    for (arg, got) in others {
+        .chain([("w_hh", w_hh)])
+        .chain(states.iter().copied())
+        .collect();
+    let dtype = xw.dtype();
+    for (arg, got) in others.iter().map(|(name, t)| (*name, t.dtype())) {
         if got != dtype {
             return Err(cortex_ops::Error::DTypeMismatch {
                 op,
@@ -108,13 +132,11 @@ fn check(
         DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::Flex32
     ) {
         let got = format!("{dtype:?}");
-        let invalid = InvalidValue::new(op, "xw", "a float tensor", got);
+        let invalid = InvalidValue::new(op, x_arg, "a float tensor", got);
         return Err(cortex_ops::Error::InvalidArgument(invalid));
     }
     let device = xw.device();
-    let others = std::iter::once(("w_hh", w_hh.device()))
-        .chain(states.iter().map(|(n, s)| (*n, s.device())));
-    for (arg, got) in others {
+    for (arg, got) in others.iter().map(|(name, t)| (*name, t.device())) {
         if got != device || got.is_autodiff() != device.is_autodiff() {
             return Err(cortex_ops::Error::DeviceMismatch {
                 op,
@@ -170,8 +192,9 @@ pub fn fused_lstm(
     c0: Tensor<2>,
     reverse: bool,
 ) -> Result<LstmSequence> {
-    let (batch, steps, hidden) = check("fused_lstm", 4, &xw, &w_hh, &[("h0", &h0), ("c0", &c0)])?;
-    let b_hh = hidden_bias("fused_lstm", b_hh, &xw, 4 * hidden)?;
+    let states = [("h0", &h0), ("c0", &c0)];
+    let (batch, steps, hidden) = check("fused_lstm", 4, &xw, None, &w_hh, &states)?;
+    let b_hh = bias("fused_lstm", "b_hh", b_hh, &xw, 4 * hidden)?;
     if !fused_recurrence_supported(&xw.device()) {
         return Ok(composed::lstm(xw, w_hh, b_hh, h0, c0, reverse));
     }
@@ -192,9 +215,76 @@ pub fn fused_lstm(
     })
 }
 
-/// The hidden bias, checked (`[rows]`, the dtype and device of `xw`), or zeros.
-fn hidden_bias(
+/// A whole LSTM layer fused into one autodiff node: [`fused_lstm`] with the input projection
+/// inside.
+///
+/// `x [B, T, I]`, `w_ih [4H, I]`: each step computes
+/// `[i, f, g, o] = x_t W_ihᵀ + b_ih + h W_hhᵀ + b_hh` and the cell as [`fused_lstm`] does. On
+/// the CPU kernels the two products are one, `[x_t | h] · [W_ih | W_hh]ᵀ`, and the backward's
+/// weight gradients one GEMM for both: no projected input `[B, T, 4H]` is built, and `∂x` is
+/// computed only when `x` needs it. `b_ih` and `b_hh` may be `None`.
+///
+/// # Errors
+/// As [`fused_lstm`], with `x [B, T, I]` (B, T, I > 0), `w_ih [4H, I]` and `b_ih [4H]`.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use cortex_autodiff::fused_lstm_layer;
+///
+/// let device = Device::flex();
+/// let (b, t, i, h) = (2, 5, 4, 3);
+/// let x = Tensor::<3>::ones([b, t, i], &device);
+/// let w_ih = Tensor::<2>::zeros([4 * h, i], &device);
+/// let w_hh = Tensor::<2>::zeros([4 * h, h], &device);
+/// let zeros = Tensor::<2>::zeros([b, h], &device);
+/// let seq = fused_lstm_layer(x, w_ih, None, w_hh, None, zeros.clone(), zeros, false)?;
+/// // Zero weights: every gate is σ(0) = ½ or tanh(0) = 0, so the states stay 0.
+/// assert_eq!(seq.h.into_data().try_to_vec::<f32>().unwrap(), vec![0.0; b * h]);
+/// # Ok::<(), cortex_ops::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn fused_lstm_layer(
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    b_ih: Option<Tensor<1>>,
+    w_hh: Tensor<2>,
+    b_hh: Option<Tensor<1>>,
+    h0: Tensor<2>,
+    c0: Tensor<2>,
+    reverse: bool,
+) -> Result<LstmSequence> {
+    const OP: &str = "fused_lstm_layer";
+    let states = [("h0", &h0), ("c0", &c0)];
+    let (batch, steps, hidden) = check(OP, 4, &x, Some(&w_ih), &w_hh, &states)?;
+    let b_ih = bias(OP, "b_ih", b_ih, &x, 4 * hidden)?;
+    let b_hh = bias(OP, "b_hh", b_hh, &x, 4 * hidden)?;
+    if !fused_recurrence_supported(&x.device()) {
+        let xw = crate::linear::fused_linear(x, w_ih, Some(b_ih))?;
+        return Ok(composed::lstm(xw, w_hh, b_hh, h0, c0, reverse));
+    }
+    let out = Tensor::<3>::from_dispatch(<Dispatch as FusedRecurrentOps>::lstm_layer(
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        b_ih.into_dispatch(),
+        w_hh.into_dispatch(),
+        b_hh.into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+        reverse,
+    ));
+    let output = out.clone().narrow(1, 0, steps);
+    let c = out.narrow(1, steps, 1).reshape([batch, hidden]);
+    Ok(LstmSequence {
+        h: last(&output, reverse),
+        output,
+        c,
+    })
+}
+
+/// A bias, checked (`[rows]`, the dtype and device of `xw`), or zeros.
+fn bias(
     op: &'static str,
+    arg: &'static str,
     b_hh: Option<Tensor<1>>,
     xw: &Tensor<3>,
     rows: usize,
@@ -203,7 +293,7 @@ fn hidden_bias(
         Some(b) if b.dims() != [rows] => {
             return Err(cortex_ops::Error::ShapeMismatch {
                 op,
-                arg: "b_hh",
+                arg,
                 expected: format!("[{rows}]"),
                 got: b.dims().to_vec(),
             });
@@ -214,7 +304,7 @@ fn hidden_bias(
     if b_hh.dtype() != xw.dtype() {
         return Err(cortex_ops::Error::DTypeMismatch {
             op,
-            arg: "b_hh",
+            arg,
             expected: format!("{:?}", xw.dtype()),
             got: format!("{:?}", b_hh.dtype()),
         });
@@ -223,7 +313,7 @@ fn hidden_bias(
     if got != device || got.is_autodiff() != device.is_autodiff() {
         return Err(cortex_ops::Error::DeviceMismatch {
             op,
-            arg: "b_hh",
+            arg,
             expected: format!("{device:?}"),
             got: format!("{got:?}"),
         });
@@ -247,8 +337,8 @@ pub fn fused_gru(
     h0: Tensor<2>,
     reverse: bool,
 ) -> Result<GruSequence> {
-    let (_, _, hidden) = check("fused_gru", 3, &xw, &w_hh, &[("h0", &h0)])?;
-    let b_hh = hidden_bias("fused_gru", b_hh, &xw, 3 * hidden)?;
+    let (_, _, hidden) = check("fused_gru", 3, &xw, None, &w_hh, &[("h0", &h0)])?;
+    let b_hh = bias("fused_gru", "b_hh", b_hh, &xw, 3 * hidden)?;
     if !fused_recurrence_supported(&xw.device()) {
         return Ok(composed::gru(xw, w_hh, b_hh, h0, reverse));
     }

@@ -14,7 +14,7 @@ use burn::backend::{Backend, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::DType;
 
 use cortex_kernels::gru::{self, GruForward};
-use cortex_kernels::lstm::{self, LstmForward};
+use cortex_kernels::lstm::{self, LstmForward, LstmInput};
 use cortex_kernels::{Buffer, Dims, Real};
 
 use crate::kernels::{from_data, host_values, tensor};
@@ -27,6 +27,21 @@ pub trait FusedRecurrentOps: Backend {
     /// cell state.
     fn lstm_sequence(
         xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self>;
+
+    /// A whole LSTM layer: [`FusedRecurrentOps::lstm_sequence`] with the input projection
+    /// inside, over `x [B, T, I]`, `w_ih [4H, I]`, `b_ih [4H]` (each step's product is
+    /// `[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ`); returns `[B, T+1, H]` as it does.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        b_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
@@ -51,6 +66,8 @@ pub(crate) struct Saved<T, F> {
     dims: Dims,
     /// The forward's tape (its `out` moved into the output tensor).
     tape: F,
+    /// The LSTM layer's input weights (empty for a projected input and for the GRU).
+    w_ih: Buffer<T>,
     w_hh: Buffer<T>,
     /// The LSTM's initial cell state (empty for the GRU).
     c0: Buffer<T>,
@@ -105,24 +122,25 @@ impl Kernel for f64 {
     }
 }
 
-/// The sizes of a recurrence over `xw [B, T, gates·H]`.
-fn dims<B: Backend>(xw: &FloatTensor<B>, gates: usize, reverse: bool) -> Dims {
-    let shape = xw.shape();
+/// The sizes of a recurrence over `x [B, T, ·]` with `w_hh [·, H]`.
+fn dims<B: Backend>(x: &FloatTensor<B>, w_hh: &FloatTensor<B>, reverse: bool) -> Dims {
+    let shape = x.shape();
     Dims {
         batch: shape[0],
         steps: shape[1],
-        hidden: shape[2] / gates,
+        hidden: w_hh.shape()[1],
         reverse,
     }
 }
 
-/// Runs the LSTM kernel; returns its output and the tape of its backward (filled with `save`).
+/// Runs the LSTM kernel over a projected input; returns its output and the tape of its
+/// backward (filled with `save`).
 fn lstm_run<B: Backend, T: Kernel>(
     [xw, w_hh, b_hh, h0, c0]: [FloatTensor<B>; 5],
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
-    let (dims, dtype, device) = (dims::<B>(&xw, 4, reverse), xw.dtype(), xw.device());
+    let (dims, dtype, device) = (dims::<B>(&xw, &w_hh, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0, c0] = [xw, w_hh, b_hh, h0, c0].map(host_values::<B, T>);
     let (w, b, h, c) = (
         w_hh.as_slice(),
@@ -130,7 +148,43 @@ fn lstm_run<B: Backend, T: Kernel>(
         h0.as_slice(),
         c0.as_slice(),
     );
-    let mut run = lstm::lstm_forward(dims, xw, w, b, h, c, save);
+    let run = lstm::lstm_forward(dims, LstmInput::Projected(xw), w, b, h, c, save);
+    lstm_outputs::<B, T>((dims, dtype, device), run, [Buffer::empty(), w_hh, c0])
+}
+
+/// Runs the LSTM kernel over a raw input (the projection inside); returns its output and the
+/// tape of its backward (filled with `save`).
+fn lstm_layer_run<B: Backend, T: Kernel>(
+    [x, w_ih, b_ih, w_hh, b_hh, h0, c0]: [FloatTensor<B>; 7],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Tape<B::Device>) {
+    let (dims, dtype, device) = (dims::<B>(&x, &w_hh, reverse), x.dtype(), x.device());
+    let inputs = x.shape()[2];
+    let [x, w_ih, b_ih, w_hh, b_hh, h0, c0] =
+        [x, w_ih, b_ih, w_hh, b_hh, h0, c0].map(host_values::<B, T>);
+    let bias: Vec<T> = b_ih
+        .as_slice()
+        .iter()
+        .zip(b_hh.as_slice())
+        .map(|(&a, &b)| a + b)
+        .collect();
+    let input = LstmInput::Raw {
+        x: x.as_slice(),
+        w_ih: w_ih.as_slice(),
+        inputs,
+    };
+    let (w, h, c) = (w_hh.as_slice(), h0.as_slice(), c0.as_slice());
+    let run = lstm::lstm_forward(dims, input, w, &bias, h, c, save);
+    lstm_outputs::<B, T>((dims, dtype, device), run, [w_ih, w_hh, c0])
+}
+
+/// The output tensor of an LSTM run and its tape.
+fn lstm_outputs<B: Backend, T: Kernel>(
+    (dims, dtype, device): (Dims, DType, B::Device),
+    mut run: LstmForward<T>,
+    [w_ih, w_hh, c0]: [Buffer<T>; 3],
+) -> (FloatTensor<B>, Tape<B::Device>) {
     let shape = [dims.batch, dims.steps + 1, dims.hidden];
     let out = tensor::<B, T>(std::mem::take(&mut run.out), shape, dtype, &device);
     let tape = Tape {
@@ -139,6 +193,7 @@ fn lstm_run<B: Backend, T: Kernel>(
         saved: T::lstm(Saved {
             dims,
             tape: run,
+            w_ih,
             w_hh,
             c0,
         }),
@@ -152,7 +207,7 @@ fn gru_run<B: Backend, T: Kernel>(
     reverse: bool,
     save: bool,
 ) -> (FloatTensor<B>, Tape<B::Device>) {
-    let (dims, dtype, device) = (dims::<B>(&xw, 3, reverse), xw.dtype(), xw.device());
+    let (dims, dtype, device) = (dims::<B>(&xw, &w_hh, reverse), xw.dtype(), xw.device());
     let [xw, w_hh, b_hh, h0] = [xw, w_hh, b_hh, h0].map(host_values::<B, T>);
     let (w, b, h) = (w_hh.as_slice(), b_hh.as_slice(), h0.as_slice());
     let mut run = gru::gru_forward(dims, xw, w, b, h, save);
@@ -164,6 +219,7 @@ fn gru_run<B: Backend, T: Kernel>(
         saved: T::gru(Saved {
             dims,
             tape: run,
+            w_ih: Buffer::empty(),
             w_hh,
             c0: Buffer::empty(),
         }),
@@ -182,6 +238,17 @@ fn lstm<B: Backend>(
     }
 }
 
+fn lstm_layer<B: Backend>(
+    inputs: [FloatTensor<B>; 7],
+    reverse: bool,
+    save: bool,
+) -> (FloatTensor<B>, Tape<B::Device>) {
+    match inputs[0].dtype() {
+        DType::F64 => lstm_layer_run::<B, f64>(inputs, reverse, save),
+        _ => lstm_layer_run::<B, f32>(inputs, reverse, save),
+    }
+}
+
 fn gru<B: Backend>(
     inputs: [FloatTensor<B>; 4],
     reverse: bool,
@@ -193,24 +260,41 @@ fn gru<B: Backend>(
     }
 }
 
-/// The LSTM's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0, d_c0]` from the gradient of its
-/// output.
+/// The LSTM's input gradients from the gradient of its output, in the order of its inputs:
+/// `[∂xw, ∂W_hh, ∂b_hh, ∂h0, ∂c0]` over a projected input, `[∂x, ∂W_ih, ∂b_ih, ∂W_hh, ∂b_hh,
+/// ∂h0, ∂c0]` for a layer (`∂x` only with `input_grad`).
 fn lstm_grads<B: Backend, T: Kernel>(
     (device, dtype): (&B::Device, DType),
     saved: SavedLstm<T>,
     grad: FloatTensor<B>,
-) -> Vec<FloatTensor<B>> {
-    let d = saved.dims;
+    input_grad: bool,
+) -> Vec<Option<FloatTensor<B>>> {
+    let (d, layer) = (saved.dims, saved.tape.inputs > 0);
     let grad = host_values::<B, T>(grad);
-    let (w_hh, c0) = (saved.w_hh.as_slice(), saved.c0.as_slice());
-    let (d_xw, grads) = lstm::lstm_backward(d, grad.as_slice(), saved.tape, w_hh, c0);
-    let shapes = [
-        vec![4 * d.hidden, d.hidden],
-        vec![4 * d.hidden],
-        vec![d.batch, d.hidden],
-        vec![d.batch, d.hidden],
+    let weights = [saved.w_ih.as_slice(), saved.w_hh.as_slice()];
+    let c0 = saved.c0.as_slice();
+    let grads = lstm::lstm_backward(d, grad.as_slice(), saved.tape, weights, c0, input_grad);
+    let (g4, h, inputs) = (4 * d.hidden, d.hidden, grads.d_w_ih.len() / (4 * d.hidden));
+    let to = |values: Vec<T>, shape: Vec<usize>| Some(tensor::<B, T>(values, shape, dtype, device));
+    let d_input = grads
+        .d_input
+        .map(|buffer| from_data::<B>(buffer.into_data(), dtype, device));
+    let recurrent = [
+        to(grads.d_w_hh, vec![g4, h]),
+        to(grads.d_b.clone(), vec![g4]),
+        to(grads.d_h0, vec![d.batch, h]),
+        to(grads.d_c0, vec![d.batch, h]),
     ];
-    gradient_tensors::<B, T>((device, dtype), d_xw, grads.into_iter().zip(shapes))
+    let input = if layer {
+        vec![
+            d_input,
+            to(grads.d_w_ih, vec![g4, inputs]),
+            to(grads.d_b, vec![g4]),
+        ]
+    } else {
+        vec![d_input]
+    };
+    input.into_iter().chain(recurrent).collect()
 }
 
 /// `d_xw` (already shaped) followed by the other gradients with their shapes, as tensors.
@@ -218,10 +302,10 @@ fn gradient_tensors<B: Backend, T: Real>(
     (device, dtype): (&B::Device, DType),
     d_xw: Buffer<T>,
     rest: impl Iterator<Item = (Vec<T>, Vec<usize>)>,
-) -> Vec<FloatTensor<B>> {
+) -> Vec<Option<FloatTensor<B>>> {
     let d_xw = from_data::<B>(d_xw.into_data(), dtype, device);
     let rest = rest.map(|(values, shape)| tensor::<B, T>(values, shape, dtype, device));
-    std::iter::once(d_xw).chain(rest).collect()
+    std::iter::once(d_xw).chain(rest).map(Some).collect()
 }
 
 /// The GRU's input gradients `[d_xw, d_w_hh, d_b_hh, d_h0]` from the gradient of its output.
@@ -229,7 +313,7 @@ fn gru_grads<B: Backend, T: Kernel>(
     (device, dtype): (&B::Device, DType),
     saved: SavedGru<T>,
     grad: FloatTensor<B>,
-) -> Vec<FloatTensor<B>> {
+) -> Vec<Option<FloatTensor<B>>> {
     let d = saved.dims;
     let grad = host_values::<B, T>(grad);
     let (d_xw, grads) = gru::gru_backward(d, grad.as_slice(), saved.tape, saved.w_hh.as_slice());
@@ -255,6 +339,20 @@ macro_rules! plain_backend {
                 lstm::<Self>([xw, w_hh, b_hh, h0, c0], reverse, false).0
             }
 
+            fn lstm_layer(
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                b_ih: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                b_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+                reverse: bool,
+            ) -> FloatTensor<Self> {
+                let inputs = [x, w_ih, b_ih, w_hh, b_hh, h0, c0];
+                lstm_layer::<Self>(inputs, reverse, false).0
+            }
+
             fn gru_sequence(
                 xw: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
@@ -274,10 +372,10 @@ plain_backend!(NdArray);
 fn register<B: Backend, const N: usize>(
     parents: [Option<burn::backend::autodiff::NodeId>; N],
     grads: &mut Gradients,
-    values: Vec<FloatTensor<B>>,
+    values: Vec<Option<FloatTensor<B>>>,
 ) {
     for (parent, value) in parents.into_iter().zip(values) {
-        if let Some(id) = parent {
+        if let (Some(id), Some(value)) = (parent, value) {
             grads.register::<B>(id, value);
         }
     }
@@ -298,9 +396,12 @@ impl<B: Backend, const N: usize> Backward<B, N> for SequenceBackward<N> {
             saved,
         } = ops.state;
         let to = (&device, dtype);
+        // The first input (x, or the projected input) may not need its gradient: a layer's
+        // `∂x` is a GEMM of its own, skipped then.
+        let input_grad = ops.parents[0].is_some();
         let values = match saved {
-            Precision::LstmF32(s) => lstm_grads::<B, f32>(to, own(s), grad),
-            Precision::LstmF64(s) => lstm_grads::<B, f64>(to, own(s), grad),
+            Precision::LstmF32(s) => lstm_grads::<B, f32>(to, own(s), grad, input_grad),
+            Precision::LstmF64(s) => lstm_grads::<B, f64>(to, own(s), grad, input_grad),
             Precision::GruF32(s) => gru_grads::<B, f32>(to, own(s), grad),
             Precision::GruF64(s) => gru_grads::<B, f64>(to, own(s), grad),
         };
@@ -340,6 +441,21 @@ impl<B: Backend + FusedRecurrentOps, C: CheckpointStrategy> FusedRecurrentOps fo
     ) -> FloatTensor<Self> {
         record::<B, C, 5>([xw, w_hh, b_hh, h0, c0], |inputs, save| {
             lstm::<B>(inputs, reverse, save)
+        })
+    }
+
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        b_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self> {
+        record::<B, C, 7>([x, w_ih, b_ih, w_hh, b_hh, h0, c0], |inputs, save| {
+            lstm_layer::<B>(inputs, reverse, save)
         })
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Tensor};
-use cortex_autodiff::{fused_gru, fused_lstm, fused_recurrence_supported};
+use cortex_autodiff::{fused_gru, fused_lstm_layer, fused_recurrence_supported};
 use cortex_ops::{Initializer, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
@@ -45,21 +45,22 @@ pub trait CellStep: Clone + Debug + Send + Sync + 'static {
     /// An op error where a tensor does not fit the cell.
     fn step(&self, cell: &Cell<Self>, gx: Tensor<2>, state: Self::State) -> Result<Self::State>;
 
-    /// Every step of `projected` `[B, T, G·H]` from `state`, last step first with `reverse`:
+    /// Every step of the input `x` `[B, T, I]` from `state`, last step first with `reverse`:
     /// the hidden state of every step `[B, T, H]` (indexed by time) and the final state.
-    /// The default is one [`CellStep::step`] per time step (any backend); a rule with a fused
-    /// kernel overrides it where the device has the kernel.
+    /// The default projects every step at once (`x Wᵢₕᵀ + bᵢₕ`) and runs one
+    /// [`CellStep::step`] per time step (any backend); a rule with a fused kernel overrides it
+    /// where the device has the kernel.
     ///
     /// # Errors
     /// As [`CellStep::step`].
     fn sequence(
         &self,
         cell: &Cell<Self>,
-        projected: Tensor<3>,
+        x: Tensor<3>,
         state: Self::State,
         reverse: bool,
     ) -> Result<(Tensor<3>, Self::State)> {
-        cell.composed_sequence(projected, state, reverse)
+        cell.composed_sequence(cell.project(x)?, state, reverse)
     }
 }
 
@@ -272,14 +273,14 @@ impl<S: CellStep> Cell<S> {
         self.rule.step(self, gx, state)
     }
 
-    /// [`CellStep::sequence`] of this cell's rule.
+    /// [`CellStep::sequence`] of this cell's rule over `x` `[B, T, I]`.
     pub(crate) fn sequence(
         &self,
-        projected: Tensor<3>,
+        x: Tensor<3>,
         state: S::State,
         reverse: bool,
     ) -> Result<(Tensor<3>, S::State)> {
-        self.rule.sequence(self, projected, state, reverse)
+        self.rule.sequence(self, x, state, reverse)
     }
 
     /// [`CellStep::sequence`] as one [`CellStep::step`] per time step (any backend).
@@ -375,23 +376,24 @@ impl CellStep for LstmStep {
         Ok(LstmState { h, c })
     }
 
-    /// On flex and ndarray: one fused op for the whole sequence (see
-    /// [`cortex_autodiff::fused_lstm`]).
+    /// On flex and ndarray: one fused op for the whole layer, its input projection included
+    /// (see [`cortex_autodiff::fused_lstm_layer`]).
     fn sequence(
         &self,
         cell: &Cell<Self>,
-        projected: Tensor<3>,
+        x: Tensor<3>,
         state: LstmState,
         reverse: bool,
     ) -> Result<(Tensor<3>, LstmState)> {
-        if !fused_recurrence_supported(&projected.device()) {
-            return cell.composed_sequence(projected, state, reverse);
+        if !fused_recurrence_supported(&x.device()) {
+            return cell.composed_sequence(cell.project(x)?, state, reverse);
         }
-        let bias = cell.bias_hh.as_ref().map(Param::val);
-        let seq = fused_lstm(
-            projected,
+        let seq = fused_lstm_layer(
+            x,
+            cell.weight_ih.val(),
+            cell.bias_ih.as_ref().map(Param::val),
             cell.weight_hh.val(),
-            bias,
+            cell.bias_hh.as_ref().map(Param::val),
             state.h,
             state.c,
             reverse,
@@ -428,10 +430,11 @@ impl CellStep for GruStep {
     fn sequence(
         &self,
         cell: &Cell<Self>,
-        projected: Tensor<3>,
+        x: Tensor<3>,
         h: Tensor<2>,
         reverse: bool,
     ) -> Result<(Tensor<3>, Tensor<2>)> {
+        let projected = cell.project(x)?;
         if !fused_recurrence_supported(&projected.device()) {
             return cell.composed_sequence(projected, h, reverse);
         }

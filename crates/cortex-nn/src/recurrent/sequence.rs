@@ -258,8 +258,7 @@ impl<S: CellStep> Sequence<Cell<S>> {
                     Some(states) => S::State::slot(states, slot),
                     None => S::State::zeros(batch, hidden, &device, dtype),
                 };
-                let projected = cell.project(input.clone())?; // [B, T, G·H]
-                let (hs, state) = cell.sequence(projected, state, direction == 1)?;
+                let (hs, state) = cell.sequence(input.clone(), state, direction == 1)?;
                 outputs.push(hs);
                 finals.push(state);
             }
