@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Buffer, Mat, Real, StepRhs, matmul};
+use crate::real::{Buffer, Mat, Real, StepRhs, matmul, unfilled};
 use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
 use crate::simd::simd_fn;
 
@@ -73,7 +73,9 @@ pub fn lstm_forward<T: Real>(
     let (mut acts, x, w_cat, inputs) = match input {
         LstmInput::Projected(xw) => (xw, &[][..], None, 0),
         LstmInput::Raw { x, w_ih, inputs } => {
-            let acts = vec![T::ZERO; batch * steps * g4];
+            // SAFETY: every step's product writes its rows of the pre-activations in full
+            // without reading them (not accumulating: `forward_chunk`), before they are read.
+            let acts: Vec<T> = unsafe { unfilled(batch * steps * g4) };
             let acts = Buffer::new(burn::tensor::TensorData::new(acts, [batch, steps, g4]));
             (acts, x, Some(side_by_side(w_ih, inputs, w_hh, h)), inputs)
         }
@@ -86,10 +88,17 @@ pub fn lstm_forward<T: Real>(
         g4,
     );
     let acts_values = acts.as_mut_slice();
-    let mut out = vec![T::ZERO; batch * ostride];
     let tape_len = if save { batch * steps * h } else { 0 };
-    let mut cells = vec![T::ZERO; tape_len];
-    let mut z = vec![T::ZERO; if save { batch * steps * depth } else { 0 }];
+    // SAFETY: `forward_chunk` writes each of these in full before reading any value: every
+    // step's hidden state and the final cell state (`out`), with the tape every step's cell
+    // state (`cells`) and its `[x_t | h_{t-1}]` row (`z`), which is read only after it.
+    let (mut out, mut cells, mut z): (Vec<T>, Vec<T>, Vec<T>) = unsafe {
+        (
+            unfilled(batch * ostride),
+            unfilled(tape_len),
+            unfilled(if save { batch * steps * depth } else { 0 }),
+        )
+    };
     let cells_chunks = chunks_or_empty(&mut cells, rows * steps * h, chunks);
     let z_chunks = chunks_or_empty(&mut z, rows * steps * depth, chunks);
     let x_chunks: Vec<&[T]> = if inputs == 0 {
@@ -271,7 +280,7 @@ pub fn lstm_backward<T: Real>(
     let mut d_h0 = vec![T::ZERO; batch * h];
     let mut d_c0 = vec![T::ZERO; batch * h];
     let d_gates = d_gates_buffer.as_mut_slice();
-    d_gates
+    let d_b = d_gates
         .par_chunks_mut(rows * steps * g4)
         .zip(
             d_h0.par_chunks_mut(rows * h)
@@ -283,16 +292,25 @@ pub fn lstm_backward<T: Real>(
                 .par_chunks(rows * steps * h)
                 .zip(c0.par_chunks(rows * h)),
         )
-        .for_each(|(((d_gates, (d_h, d_c)), d_out), (cells, c0))| {
-            backward_chunk(dims, &rhs, c0, d_out, cells, d_gates, d_h, d_c)
-        });
+        .map(|(((d_gates, (d_h, d_c)), d_out), (cells, c0))| {
+            backward_chunk(dims, &rhs, c0, d_out, cells, d_gates, d_h, d_c);
+            // This chunk's share of ∂b, summed on its own thread.
+            let mut d_b = vec![T::ZERO; g4];
+            column_sums(&mut d_b, d_gates, g4, 0);
+            d_b
+        })
+        .reduce_with(|mut d_b, other| {
+            d_b.iter_mut().zip(&other).for_each(|(a, &b)| *a += b);
+            d_b
+        })
+        .unwrap_or_else(|| vec![T::ZERO; g4]);
     let depth = inputs + h;
     // [∂W_ih | ∂W_hh] = Σ ∂gatesᵀ [x_t | h_{t-1}]: one GEMM for both.
-    let mut d_w = vec![T::ZERO; g4 * depth];
+    // SAFETY: a product that does not accumulate writes every value of its destination
+    // without reading it (`matmul`); so does ∂x's below.
+    let mut d_w: Vec<T> = unsafe { unfilled(g4 * depth) };
     let d_gates_t = Mat::transposed(&*d_gates, g4);
     weight_gradient(&dims, &mut d_w, [g4, depth], d_gates_t, &z);
-    let mut d_b = vec![T::ZERO; g4];
-    column_sums(&mut d_b, d_gates, g4, 0);
     let (d_input, d_w_ih, d_w_hh) = if inputs == 0 {
         (Some(d_gates_buffer), Vec::new(), d_w)
     } else {
@@ -304,7 +322,8 @@ pub fn lstm_backward<T: Real>(
         }
         let d_x = input_grad.then(|| {
             // ∂x = ∂gates W_ih, [B·T, 4H] × [4H, I].
-            let mut d_x = vec![T::ZERO; batch * steps * inputs];
+            // SAFETY: as ∂W's above: the product writes every value without reading any.
+            let mut d_x: Vec<T> = unsafe { unfilled(batch * steps * inputs) };
             let (lhs, rhs) = (Mat::rows(&*d_gates, g4), Mat::rows(w_ih, inputs));
             matmul(
                 &mut d_x,

@@ -35,12 +35,21 @@ impl Packed {
             return None;
         }
         let mut panels = Vec::with_capacity(k * n);
-        for first in (0..n).step_by(16) {
-            for p in 0..k {
-                if col == 1 {
+        if col == 1 {
+            for first in (0..n).step_by(16) {
+                for p in 0..k {
                     panels.extend_from_slice(&b[p * row + first..][..16]);
-                } else {
-                    panels.extend((first..first + 16).map(|j| b[p * row + j * col]));
+                }
+            }
+        } else {
+            // A column at a time: for a transpose (`row` = 1) that reads each row of the
+            // source in order, and writes within one panel (k · 64 bytes, in L1).
+            panels.resize(k * n, 0.0);
+            for (first, panel) in (0..n).step_by(16).zip(panels.chunks_mut(16 * k)) {
+                for j in 0..16 {
+                    for p in 0..k {
+                        panel[p * 16 + j] = b[p * row + (first + j) * col];
+                    }
                 }
             }
         }
