@@ -10,8 +10,8 @@
 
 use rayon::prelude::*;
 
-use crate::real::{Buffer, Mat, Real, StepRhs, matmul, unfilled};
-use crate::recurrence::{Dims, chunks_or_empty, column_sums, weight_gradient};
+use crate::real::{Buffer, Mat, Real, StepRhs, matmul_uninit, spare};
+use crate::recurrence::{Dims, chunks_or_empty, column_sums};
 use crate::simd::simd_fn;
 
 /// What the LSTM reads at each step.
@@ -70,14 +70,28 @@ pub fn lstm_forward<T: Real>(
     let (g4, rows) = (4 * h, dims.chunk_rows());
     let ostride = (steps + 1) * h;
     let chunks = batch.div_ceil(rows);
-    let (mut acts, x, w_cat, inputs) = match input {
-        LstmInput::Projected(xw) => (xw, &[][..], None, 0),
+    // Internal invariants of the callers (`cortex-autodiff` checks the shapes first); checked
+    // here because the outputs below are not zero-filled: a short input would leave values
+    // unwritten.
+    let input_fits = match &input {
+        LstmInput::Projected(xw) => xw.as_slice().len() == batch * steps * g4,
         LstmInput::Raw { x, w_ih, inputs } => {
-            // SAFETY: every step's product writes its rows of the pre-activations in full
-            // without reading them (not accumulating: `forward_chunk`), before they are read.
-            let acts: Vec<T> = unsafe { unfilled(batch * steps * g4) };
-            let acts = Buffer::new(burn::tensor::TensorData::new(acts, [batch, steps, g4]));
-            (acts, x, Some(side_by_side(w_ih, inputs, w_hh, h)), inputs)
+            *inputs > 0 && x.len() == batch * steps * inputs && w_ih.len() == g4 * inputs
+        }
+    };
+    assert!(
+        input_fits
+            && w_hh.len() == g4 * h
+            && bias.len() == g4
+            && h0.len() == batch * h
+            && c0.len() == batch * h,
+        "fused LSTM: inputs do not match {dims:?}"
+    );
+    let (projected, x, w_cat, inputs) = match input {
+        LstmInput::Projected(xw) => (Some(xw), &[][..], None, 0),
+        LstmInput::Raw { x, w_ih, inputs } => {
+            let w_cat = side_by_side(w_ih, inputs, w_hh, h);
+            (None, x, Some(w_cat), inputs)
         }
     };
     let depth = inputs + h;
@@ -87,20 +101,36 @@ pub fn lstm_forward<T: Real>(
         depth,
         g4,
     );
-    let acts_values = acts.as_mut_slice();
     let tape_len = if save { batch * steps * h } else { 0 };
-    // SAFETY: `forward_chunk` writes each of these in full before reading any value: every
-    // step's hidden state and the final cell state (`out`), with the tape every step's cell
-    // state (`cells`) and its `[x_t | h_{t-1}]` row (`z`), which is read only after it.
-    let (mut out, mut cells, mut z): (Vec<T>, Vec<T>, Vec<T>) = unsafe {
+    let lens = [
+        batch * steps * g4,
+        batch * ostride,
+        tape_len,
+        if save { batch * steps * depth } else { 0 },
+    ];
+    // The pre-activations of a raw input, the outputs and the tape are written straight into
+    // fresh allocations, not zero-filled first (a `memset` of a few MiB per training step, on
+    // the thread that then waits for the workers: 3% of the LSTM's profile): `forward_chunk`
+    // writes every value of them before reading it (each step's product writes its rows of
+    // the pre-activations without reading them; every step's hidden state and the final cell
+    // state; each step's cell state and `[x_t | h_{t-1}]` row).
+    let [mut fresh_acts, mut out, mut cells, mut z] = lens.map(Vec::<T>::with_capacity);
+    let mut projected = projected;
+    let acts_values: &mut [T] = match &mut projected {
+        Some(xw) => xw.as_mut_slice(),
+        // SAFETY: written before read (above); `set_len` only after the writes.
+        None => unsafe { spare(&mut fresh_acts, lens[0]) },
+    };
+    // SAFETY: as above.
+    let (out_values, cells_values, z_values) = unsafe {
         (
-            unfilled(batch * ostride),
-            unfilled(tape_len),
-            unfilled(if save { batch * steps * depth } else { 0 }),
+            spare(&mut out, lens[1]),
+            spare(&mut cells, lens[2]),
+            spare(&mut z, lens[3]),
         )
     };
-    let cells_chunks = chunks_or_empty(&mut cells, rows * steps * h, chunks);
-    let z_chunks = chunks_or_empty(&mut z, rows * steps * depth, chunks);
+    let cells_chunks = chunks_or_empty(cells_values, rows * steps * h, chunks);
+    let z_chunks = chunks_or_empty(z_values, rows * steps * depth, chunks);
     let x_chunks: Vec<&[T]> = if inputs == 0 {
         vec![&[]; chunks]
     } else {
@@ -114,7 +144,8 @@ pub fn lstm_forward<T: Real>(
         projected: w_cat.is_none(),
         save,
     };
-    out.par_chunks_mut(rows * ostride)
+    out_values
+        .par_chunks_mut(rows * ostride)
         .zip(acts_values.par_chunks_mut(rows * steps * g4))
         .zip(cells_chunks.into_par_iter().zip(z_chunks))
         .zip(h0.par_chunks(rows * h).zip(c0.par_chunks(rows * h)))
@@ -122,9 +153,24 @@ pub fn lstm_forward<T: Real>(
         .for_each(|((((out, acts), (cells, z)), (h0, c0)), x)| {
             forward_chunk(&step, x, h0, c0, acts, cells, z, out)
         });
-    if !save {
-        acts = Buffer::empty();
+    // SAFETY: every value of the four buffers was written by the chunks above.
+    unsafe {
+        out.set_len(lens[1]);
+        cells.set_len(lens[2]);
+        z.set_len(lens[3]);
     }
+    let acts = match (save, projected) {
+        (false, _) => Buffer::empty(),
+        (true, Some(xw)) => xw,
+        (true, None) => {
+            // SAFETY: as above.
+            unsafe { fresh_acts.set_len(lens[0]) };
+            Buffer::new(burn::tensor::TensorData::new(
+                fresh_acts,
+                [batch, steps, g4],
+            ))
+        }
+    };
     LstmForward {
         out,
         acts,
@@ -269,6 +315,16 @@ pub fn lstm_backward<T: Real>(
     } = dims;
     let (g4, rows) = (4 * h, dims.chunk_rows());
     let ostride = (steps + 1) * h;
+    // Internal invariants of the callers, as in the forward.
+    assert!(
+        d_out.len() == batch * ostride
+            && w_hh.len() == g4 * h
+            && w_ih.len() == g4 * tape.inputs
+            && c0.len() == batch * h
+            && tape.acts.as_slice().len() == batch * steps * g4
+            && tape.z.len() == batch * steps * (tape.inputs + h),
+        "fused LSTM backward: inputs do not match {dims:?}"
+    );
     let rhs = StepRhs::new(Mat::rows(w_hh, h), g4, h);
     let LstmForward {
         acts: mut d_gates_buffer,
@@ -305,35 +361,41 @@ pub fn lstm_backward<T: Real>(
         })
         .unwrap_or_else(|| vec![T::ZERO; g4]);
     let depth = inputs + h;
-    // [∂W_ih | ∂W_hh] = Σ ∂gatesᵀ [x_t | h_{t-1}]: one GEMM for both.
-    // SAFETY: a product that does not accumulate writes every value of its destination
-    // without reading it (`matmul`); so does ∂x's below.
-    let mut d_w: Vec<T> = unsafe { unfilled(g4 * depth) };
+    // [∂W_ih | ∂W_hh] = Σ ∂gatesᵀ [x_t | h_{t-1}]: one GEMM for both, written straight into
+    // a fresh allocation (a product that does not accumulate writes every value).
+    let mut d_w = Vec::with_capacity(g4 * depth);
     let d_gates_t = Mat::transposed(&*d_gates, g4);
-    weight_gradient(&dims, &mut d_w, [g4, depth], d_gates_t, &z);
+    let count = batch * steps;
+    let z_rows = Mat::rows(&z, depth);
+    let d_w_values = &mut d_w.spare_capacity_mut()[..g4 * depth];
+    matmul_uninit(
+        d_w_values,
+        depth,
+        [g4, depth, count],
+        d_gates_t,
+        z_rows,
+        true,
+    );
+    // SAFETY: `matmul_uninit` wrote all `g4 · depth` values.
+    unsafe { d_w.set_len(g4 * depth) };
     let (d_input, d_w_ih, d_w_hh) = if inputs == 0 {
         (Some(d_gates_buffer), Vec::new(), d_w)
     } else {
-        let (mut d_w_ih, mut d_w_hh) = (Vec::with_capacity(g4 * inputs), Vec::new());
-        d_w_hh.reserve(g4 * h);
+        let (mut d_w_ih, mut d_w_hh) =
+            (Vec::with_capacity(g4 * inputs), Vec::with_capacity(g4 * h));
         for row in d_w.chunks(depth) {
             d_w_ih.extend_from_slice(&row[..inputs]);
             d_w_hh.extend_from_slice(&row[inputs..]);
         }
         let d_x = input_grad.then(|| {
-            // ∂x = ∂gates W_ih, [B·T, 4H] × [4H, I].
-            // SAFETY: as ∂W's above: the product writes every value without reading any.
-            let mut d_x: Vec<T> = unsafe { unfilled(batch * steps * inputs) };
+            // ∂x = ∂gates W_ih, [B·T, 4H] × [4H, I], written straight into a fresh allocation.
+            let len = batch * steps * inputs;
+            let mut d_x = Vec::with_capacity(len);
             let (lhs, rhs) = (Mat::rows(&*d_gates, g4), Mat::rows(w_ih, inputs));
-            matmul(
-                &mut d_x,
-                inputs,
-                [batch * steps, inputs, g4],
-                lhs,
-                rhs,
-                false,
-                true,
-            );
+            let d_x_values = &mut d_x.spare_capacity_mut()[..len];
+            matmul_uninit(d_x_values, inputs, [count, inputs, g4], lhs, rhs, true);
+            // SAFETY: `matmul_uninit` wrote all `len` values.
+            unsafe { d_x.set_len(len) };
             Buffer::new(burn::tensor::TensorData::new(d_x, [batch, steps, inputs]))
         });
         (d_x, d_w_ih, d_w_hh)
