@@ -94,6 +94,14 @@ fn composed_gru(
     (Tensor::cat(hs.into_iter().flatten().collect(), 1), h)
 }
 
+/// Random weights of the outputs' elements, one tensor per output shape.
+fn output_weights(shapes: &[[usize; 2]], device: &Device, dtype: DType) -> Vec<Tensor<2>> {
+    shapes
+        .iter()
+        .map(|&s| Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), device).cast(dtype))
+        .collect()
+}
+
 /// A scalar that weights every output element differently.
 fn loss(parts: &[Tensor<2>], weights: &[Tensor<2>]) -> Tensor<1> {
     parts
@@ -125,11 +133,7 @@ fn lstm_matches_the_composed_recurrence_with_all_gradients() {
                     random([B, hd], &device, dtype),
                     random([B, hd], &device, dtype),
                 );
-                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd], [B, hd]]
-                    .map(|s| {
-                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
-                    })
-                    .into();
+                let weights = output_weights(&[[B * T, hd], [B, hd], [B, hd]], &device, dtype);
                 let fused = fused_lstm(
                     xw.clone(),
                     w.clone(),
@@ -217,11 +221,7 @@ fn lstm_layer_matches_the_composed_layer_with_all_gradients() {
                     random([B, hd], &device, dtype),
                     random([B, hd], &device, dtype),
                 );
-                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd], [B, hd]]
-                    .map(|s| {
-                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
-                    })
-                    .into();
+                let weights = output_weights(&[[B * T, hd], [B, hd], [B, hd]], &device, dtype);
                 let fused = fused_lstm_layer(
                     x.clone(),
                     w_ih.clone(),
@@ -299,11 +299,7 @@ fn gru_matches_the_composed_recurrence_with_all_gradients() {
                 let w = random([3 * hd, hd], &device, dtype);
                 let b = random([3 * hd], &device, dtype);
                 let h0 = random([B, hd], &device, dtype);
-                let weights: Vec<Tensor<2>> = [[B * T, hd], [B, hd]]
-                    .map(|s| {
-                        Tensor::<2>::random(s, Distribution::Normal(0.0, 1.0), &device).cast(dtype)
-                    })
-                    .into();
+                let weights = output_weights(&[[B * T, hd], [B, hd]], &device, dtype);
                 let fused =
                     fused_gru(xw.clone(), w.clone(), Some(b.clone()), h0.clone(), reverse).unwrap();
                 let (out, h) = composed_gru(hd, &xw, &w, &b, &h0, reverse);

@@ -18,7 +18,7 @@ pub struct Packed {
 
 impl Packed {
     /// Packs row-major `b [k × n]` (rows `ldb` apart); `None` when the kernel does not cover it
-    /// (no AVX2/FMA, or `n` not a multiple of 16).
+    /// (no AVX2/FMA, or `n` not a positive multiple of 16).
     pub fn new(b: &[f32], k: usize, n: usize, ldb: usize) -> Option<Self> {
         Self::strided(b, k, n, [ldb, 1])
     }
@@ -28,7 +28,7 @@ impl Packed {
     /// with no transposed copy first. `None` as for [`Packed::new`].
     pub fn strided(b: &[f32], k: usize, n: usize, [row, col]: [usize; 2]) -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
-        let covered = n.is_multiple_of(16) && crate::simd::has_avx2_fma();
+        let covered = n > 0 && n.is_multiple_of(16) && crate::simd::has_avx2_fma();
         #[cfg(not(target_arch = "x86_64"))]
         let covered = false;
         if !covered || (k > 0 && (k - 1) * row + (n - 1) * col >= b.len()) {
@@ -427,6 +427,7 @@ mod tests {
     #[test]
     fn uncovered_shapes_are_left_to_the_caller() {
         assert!(Packed::new(&[1.0; 4], 1, 4, 4).is_none());
+        assert!(Packed::new(&[], 2, 0, 0).is_none(), "no columns");
         assert!(
             Packed::new(&[1.0; 16], 2, 16, 16).is_none(),
             "b too short for k rows"

@@ -132,15 +132,7 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
                     args.get::<2>(4)?,
                     reverse,
                 )?;
-                // Each output weighted differently, so a swapped gradient cannot cancel out.
-                Ok(Tensor::cat(
-                    vec![
-                        seq.output.reshape([batch * steps, hidden]),
-                        seq.h.mul_scalar(0.5),
-                        seq.c.mul_scalar(-1.5),
-                    ],
-                    0,
-                ))
+                Ok(lstm_outputs(seq, [batch, steps, hidden]))
             },
         ));
         // The whole layer: x, both weights and both biases, the states (odd input width).
@@ -168,14 +160,7 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
                     args.get::<2>(6)?,
                     reverse,
                 )?;
-                Ok(Tensor::cat(
-                    vec![
-                        seq.output.reshape([batch * steps, hidden]),
-                        seq.h.mul_scalar(0.5),
-                        seq.c.mul_scalar(-1.5),
-                    ],
-                    0,
-                ))
+                Ok(lstm_outputs(seq, [batch, steps, hidden]))
             },
         ));
         cases.push(GradCase::new(
@@ -205,4 +190,20 @@ fn recurrent_cases(cases: &mut Vec<GradCase>) {
             },
         ));
     }
+}
+
+/// Every output of an LSTM sequence in one tensor, each part weighted differently so that a
+/// swapped gradient cannot cancel out.
+fn lstm_outputs(
+    seq: crate::recurrent::LstmSequence,
+    [batch, steps, hidden]: [usize; 3],
+) -> Tensor<2> {
+    Tensor::cat(
+        vec![
+            seq.output.reshape([batch * steps, hidden]),
+            seq.h.mul_scalar(0.5),
+            seq.c.mul_scalar(-1.5),
+        ],
+        0,
+    )
 }

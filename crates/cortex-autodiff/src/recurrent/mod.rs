@@ -41,6 +41,20 @@ pub struct LstmSequence {
     pub c: Tensor<2>,
 }
 
+impl LstmSequence {
+    /// The kernel's `[B, T+1, H]` output (every hidden state, then the final cell state) as
+    /// the sequence and its final state.
+    fn split(out: Tensor<3>, [batch, steps, hidden]: [usize; 3], reverse: bool) -> Self {
+        let output = out.clone().narrow(1, 0, steps);
+        let c = out.narrow(1, steps, 1).reshape([batch, hidden]);
+        Self {
+            h: last(&output, reverse),
+            output,
+            c,
+        }
+    }
+}
+
 /// All hidden states and the final state of a GRU sequence.
 #[derive(Debug, Clone)]
 pub struct GruSequence {
@@ -206,13 +220,7 @@ pub fn fused_lstm(
         c0.into_dispatch(),
         reverse,
     ));
-    let output = out.clone().narrow(1, 0, steps);
-    let c = out.narrow(1, steps, 1).reshape([batch, hidden]);
-    Ok(LstmSequence {
-        h: last(&output, reverse),
-        output,
-        c,
-    })
+    Ok(LstmSequence::split(out, [batch, steps, hidden], reverse))
 }
 
 /// A whole LSTM layer fused into one autodiff node: [`fused_lstm`] with the input projection
@@ -272,13 +280,7 @@ pub fn fused_lstm_layer(
         c0.into_dispatch(),
         reverse,
     ));
-    let output = out.clone().narrow(1, 0, steps);
-    let c = out.narrow(1, steps, 1).reshape([batch, hidden]);
-    Ok(LstmSequence {
-        h: last(&output, reverse),
-        output,
-        c,
-    })
+    Ok(LstmSequence::split(out, [batch, steps, hidden], reverse))
 }
 
 /// A bias, checked (`[rows]`, the dtype and device of `xw`), or zeros.
