@@ -64,7 +64,7 @@ mod recurrent;
 mod registry;
 mod value_and_grad;
 
-pub use activation::{FusedActivationOps, fused_sigmoid};
+pub use activation::{FusedActivationOps, fused_relu, fused_sigmoid};
 pub use args::{Args, Flatten, Input};
 pub use cases::op_cases;
 pub use conv::{FusedConvOps, fused_conv1d, fused_conv2d};

@@ -16,8 +16,8 @@
 //!   across rayon's pool.
 //! - [`microkernel`]: an AVX-512 / AVX2 + FMA f32 GEMM for the small per-step products.
 //! - [`Real`]: the float types the kernels compute in (f32, f64) with their vectorised
-//!   activations ([`sigmoid_in_place`] for the fused sigmoid), and [`Buffer`], a tensor's
-//!   storage used in place.
+//!   activations ([`sigmoid_in_place`] and [`relu_in_place`] for the fused sigmoid and ReLU),
+//!   and [`Buffer`], a tensor's storage used in place.
 //! - [`peak`]: the CPU's fp32 peak, measured (an FMA throughput probe), for the benchmark's
 //!   percentages of peak.
 //! - [`simd`]: the one run-time dispatch every loop goes through (AVX-512 or AVX2 + FMA where
@@ -50,5 +50,5 @@ mod recurrence;
 pub mod simd;
 mod team;
 
-pub use real::{Buffer, Real, sigmoid_in_place};
+pub use real::{Buffer, Real, relu_in_place, sigmoid_in_place};
 pub use recurrence::Dims;

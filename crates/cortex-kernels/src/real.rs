@@ -258,6 +258,23 @@ fn in_parts<T: Send>(values: &mut [T], parts: usize, f: &(impl Fn(&mut [T]) + Sy
     );
 }
 
+/// `values[i] ← max(values[i], 0)` in f32 (NaN stays NaN, as PyTorch's ReLU), in parts across
+/// threads like [`sigmoid_in_place`]: the fused ReLU's forward, in the tensor's own buffer.
+pub fn relu_in_place(values: &mut [f32]) {
+    in_parts(values, rayon::current_num_threads(), &relu_block);
+}
+
+simd_fn! {
+    /// [`relu_in_place`] on one block.
+    fn relu_block(values: &mut [f32]) {
+        for v in values.iter_mut() {
+            if *v < 0.0 {
+                *v = 0.0;
+            }
+        }
+    }
+}
+
 simd_fn! {
     /// [`sigmoid_in_place`] on one block.
     fn sigmoid_block(values: &mut [f32]) {
@@ -834,6 +851,29 @@ mod tests {
 
     /// The in-place sigmoid against f64's, over the whole f32 range that matters and its
     /// saturated ends, on an odd length (the tail past the last full vector).
+    #[test]
+    fn relu_in_place_clamps_negatives_and_keeps_nan() {
+        let mut small = [
+            -2.0f32,
+            -0.0,
+            0.0,
+            3.5,
+            f32::NAN,
+            f32::NEG_INFINITY,
+            f32::INFINITY,
+        ];
+        relu_in_place(&mut small);
+        assert_eq!(small[..4], [0.0, 0.0, 0.0, 3.5]);
+        assert!(small[4].is_nan() && small[5] == 0.0 && small[6] == f32::INFINITY);
+        // Long enough to be cut into parts across threads: every value, the parts' edges too.
+        let long: Vec<f32> = (0..100_003).map(|i| (i % 7) as f32 - 3.0).collect();
+        let mut got = long.clone();
+        relu_in_place(&mut got);
+        for (x, y) in long.iter().zip(&got) {
+            assert_eq!(*y, x.max(0.0));
+        }
+    }
+
     #[test]
     fn shifted_activations_add_the_shift_first() {
         // 37 values: two AVX-512 vectors and a tail, each shift different.

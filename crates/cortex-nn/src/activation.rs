@@ -40,7 +40,7 @@ impl Activation {
     /// [`Error::Op`] for a non-finite slope or alpha.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
         Ok(match *self {
-            Activation::Relu => cortex_ops::relu(x),
+            Activation::Relu => cortex_autodiff::fused_relu(x),
             Activation::Sigmoid => cortex_autodiff::fused_sigmoid(x),
             Activation::Tanh => cortex_ops::tanh(x),
             Activation::Gelu => cortex_ops::gelu(x),

@@ -73,6 +73,21 @@ pub fn fused_cases() -> Vec<GradCase> {
             |args| Ok(crate::activation::fused_sigmoid(args.get::<2>(0)?)),
         ));
     }
+    // The fused ReLU, away from its kink at 0 (finite differences across it are meaningless).
+    for (variant, shape) in [("rows", [3, 5]), ("batch1_odd", [1, 19])] {
+        let mut x = sample::uniform("x", &shape, 165, 0.1, 3.0);
+        for (i, v) in x.values.iter_mut().enumerate() {
+            if i % 2 == 1 {
+                *v = -*v;
+            }
+        }
+        cases.push(GradCase::new(
+            format!("fused_relu/{variant}"),
+            "fused_relu",
+            vec![x],
+            |args| Ok(crate::activation::fused_relu(args.get::<2>(0)?)),
+        ));
+    }
     // The fused linear: x, weight and bias all differentiated; a rank-3 input without bias;
     // batch 1 with odd sizes.
     for (variant, rows, inputs, outputs, seed) in
