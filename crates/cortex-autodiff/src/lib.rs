@@ -12,7 +12,8 @@
 //!   run them;
 //! - fused losses with hand-written backward passes ([`fused_cross_entropy`],
 //!   [`fused_binary_cross_entropy_with_logits`]), stable at |logit| = 1000; the fused f32
-//!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends); the fused linear layer
+//!   sigmoid ([`fused_sigmoid`], vectorised on the CPU backends) and ReLU ([`fused_relu`], in
+//!   place, in parts across threads); the fused linear layer
 //!   ([`fused_linear`]: `∂W` from its own GEMM, contiguous in PyTorch's `[out, in]` layout);
 //!   the fused convolutions ([`fused_conv2d`], [`fused_conv1d`]: im2col + GEMM in NCHW with a
 //!   hand-written backward); the fused max pooling ([`fused_max_pool2d`], [`fused_max_pool1d`]:
