@@ -53,63 +53,56 @@ macro_rules! plain_backend {
 plain_backend!(Flex);
 plain_backend!(NdArray);
 
+/// The backward of an activation whose derivative is a function of its output (`σ' = s (1 − s)`,
+/// ReLU's mask `y > 0`): burn's `*_backward(output, grad)` from the saved output.
+struct FromOutput<B: Backend> {
+    derivative: fn(FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+}
+
+impl<B: Backend> std::fmt::Debug for FromOutput<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FromOutput")
+    }
+}
+
+impl<B: Backend> Backward<B, 1> for FromOutput<B> {
+    /// The activation's output.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (output, derivative) = (ops.state, self.derivative);
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            derivative(output, grad)
+        });
+    }
+}
+
+/// `forward` on the inner backend, recorded with a [`FromOutput`] backward (the output saved
+/// only when the input is tracked).
+fn from_output<B: Backend, C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<B, C>>,
+    forward: fn(FloatTensor<B>) -> FloatTensor<B>,
+    derivative: fn(FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let guard = x.node();
+    let out = forward(x.into_primitive());
+    match (FromOutput { derivative })
+        .prepare::<C>([guard])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
 impl<B: Backend + FusedActivationOps, C: CheckpointStrategy> FusedActivationOps for Autodiff<B, C> {
     fn sigmoid_f32(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct Sigmoid;
-
-        impl<B: Backend> Backward<B, 1> for Sigmoid {
-            /// The output `s`.
-            type State = FloatTensor<B>;
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _: &mut Checkpointer,
-            ) {
-                let output = ops.state;
-                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                    B::sigmoid_backward(output, grad)
-                });
-            }
-        }
-
-        let guard = x.node();
-        let out = B::sigmoid_f32(x.into_primitive());
-        match Sigmoid.prepare::<C>([guard]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        from_output::<B, C>(x, B::sigmoid_f32, B::sigmoid_backward)
     }
 
     fn relu_f32(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct Relu;
-
-        impl<B: Backend> Backward<B, 1> for Relu {
-            /// The output `max(x, 0)`: the gradient passes where it is positive.
-            type State = FloatTensor<B>;
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _: &mut Checkpointer,
-            ) {
-                let output = ops.state;
-                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                    B::relu_backward(output, grad)
-                });
-            }
-        }
-
-        let guard = x.node();
-        let out = B::relu_f32(x.into_primitive());
-        match Relu.prepare::<C>([guard]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        from_output::<B, C>(x, B::relu_f32, B::relu_backward)
     }
 }
 

@@ -87,7 +87,7 @@ pub fn lstm_forward<T: Real>(
             && c0.len() == batch * h,
         "fused LSTM: inputs do not match {dims:?}"
     );
-    let (projected, x, w_cat, inputs) = match input {
+    let (mut projected, x, w_cat, inputs) = match input {
         LstmInput::Projected(xw) => (Some(xw), &[][..], None, 0),
         LstmInput::Raw { x, w_ih, inputs } => {
             let w_cat = side_by_side(w_ih, inputs, w_hh, h);
@@ -115,7 +115,6 @@ pub fn lstm_forward<T: Real>(
     // the pre-activations without reading them; every step's hidden state and the final cell
     // state; each step's cell state and `[x_t | h_{t-1}]` row).
     let [mut fresh_acts, mut out, mut cells, mut z] = lens.map(Vec::<T>::with_capacity);
-    let mut projected = projected;
     let acts_values: &mut [T] = match &mut projected {
         Some(xw) => xw.as_mut_slice(),
         // SAFETY: written before read (above); `set_len` only after the writes.
@@ -141,7 +140,6 @@ pub fn lstm_forward<T: Real>(
         inputs,
         rhs: &rhs,
         bias,
-        projected: w_cat.is_none(),
         save,
     };
     out_values
@@ -196,8 +194,6 @@ struct Step<'a, T> {
     inputs: usize,
     rhs: &'a StepRhs<'a, T>,
     bias: &'a [T],
-    /// The step's product adds to the projected input (else it writes the pre-activations).
-    projected: bool,
     save: bool,
 }
 
@@ -237,7 +233,8 @@ simd_fn! {
             // The step's pre-activations (but the bias): [x_t | h_{t-1}] [W_ih | W_hh]ᵀ, or
             // h_{t-1} W_hhᵀ added to the projected input, in place.
             let lhs = Mat::rows(&lhs[first..], stride);
-            step.rhs.product(&mut acts[t * g4..], steps * g4, nb, lhs, step.projected);
+            // A projected input (no raw features) is added to; raw pre-activations are written.
+            step.rhs.product(&mut acts[t * g4..], steps * g4, nb, lhs, inputs == 0);
             for b in 0..nb {
                 let act = &mut acts[(b * steps + t) * g4..][..g4];
                 T::sigmoid_shifted(&mut act[..2 * h], &bias[..2 * h]);

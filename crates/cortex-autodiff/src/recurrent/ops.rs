@@ -269,12 +269,12 @@ fn lstm_grads<B: Backend, T: Kernel>(
     grad: FloatTensor<B>,
     input_grad: bool,
 ) -> Vec<Option<FloatTensor<B>>> {
-    let (d, layer) = (saved.dims, saved.tape.inputs > 0);
+    let (d, inputs) = (saved.dims, saved.tape.inputs);
     let grad = host_values::<B, T>(grad);
     let weights = [saved.w_ih.as_slice(), saved.w_hh.as_slice()];
     let c0 = saved.c0.as_slice();
     let grads = lstm::lstm_backward(d, grad.as_slice(), saved.tape, weights, c0, input_grad);
-    let (g4, h, inputs) = (4 * d.hidden, d.hidden, grads.d_w_ih.len() / (4 * d.hidden));
+    let (g4, h) = (4 * d.hidden, d.hidden);
     let to = |values: Vec<T>, shape: Vec<usize>| Some(tensor::<B, T>(values, shape, dtype, device));
     let d_input = grads
         .d_input
@@ -285,7 +285,7 @@ fn lstm_grads<B: Backend, T: Kernel>(
         to(grads.d_h0, vec![d.batch, h]),
         to(grads.d_c0, vec![d.batch, h]),
     ];
-    let input = if layer {
+    let input = if inputs > 0 {
         vec![
             d_input,
             to(grads.d_w_ih, vec![g4, inputs]),
